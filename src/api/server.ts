@@ -1,0 +1,146 @@
+/**
+ * The HTTP API for sources (SPEC §4.1, §4.4): thin fastify routes over the approval service.
+ * Bearer tokens are hashed and compared in constant time with each source's `tokenSha256`;
+ * bodies are validated by zod and problems come back as `400 { problems: [{ path, message }] }`.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Registry } from "prom-client";
+import { z } from "zod";
+import { toApprovalRecord } from "../domain/approval.js";
+import { AppError } from "../domain/errors.js";
+import type { ApprovalService } from "../handlers/approval-service.js";
+import { CreateApprovalBodySchema, GetApprovalQuerySchema, ListApprovalsQuerySchema, toProblems } from "./approval-schemas.js";
+
+/** One named readiness check for `/api/health`. */
+export interface HealthCheck {
+  name: string;
+  check(): Promise<{ ok: boolean; detail?: Record<string, unknown> }>;
+}
+
+/** Injected dependencies of {@link createHttpServer}. */
+export interface HttpServerDeps {
+  service: Pick<ApprovalService, "create" | "get" | "list" | "cancel">;
+  sources: ReadonlyArray<{ name: string; tokenSha256: string }>;
+  waitForDecision(approvalId: string, ms: number, signal: AbortSignal): Promise<void>;
+  health: HealthCheck[];
+  metrics?: Registry;
+  onApprovalCreated?(gate: string): void;
+  logger: { info(o: object, m?: string): void; error(o: object, m?: string): void; warn(o: object, m?: string): void };
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    source?: string;
+  }
+}
+
+/** Which source a bearer token belongs to, comparing against every source in constant time. */
+export function authenticateSource(header: string | undefined, sources: HttpServerDeps["sources"]): string | null {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  const given = createHash("sha256").update(match?.[1] ?? "").digest();
+  let found: string | null = null;
+  for (const source of sources) {
+    const expected = Buffer.from(source.tokenSha256, "hex");
+    // No early exit: every source is compared so timing does not reveal which one nearly matched.
+    if (expected.length === given.length && timingSafeEqual(expected, given) && match) found = source.name;
+  }
+  return found;
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw new AppError("invalid_body", `invalid ${what}`, `invalid ${what}`, false, toProblems(parsed.error));
+  return parsed.data;
+}
+
+/** Build the fastify app (not yet listening); channels may add their routes before `listen`. */
+export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1_048_576, return503OnClosing: true, forceCloseConnections: true });
+
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) {
+      const body: Record<string, unknown> = { error: error.code, message: error.userMessage };
+      if (error.details) body.problems = error.details;
+      return reply.status(error.statusCode).send(body);
+    }
+    const e = error as { statusCode?: number; code?: string; message?: string };
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      // fastify's own: malformed JSON, wrong content type, body too large.
+      return reply.status(e.statusCode).send({ error: e.statusCode === 413 ? "too_large" : "invalid_body", message: e.message, problems: [{ path: "(body)", message: e.message ?? "invalid" }] });
+    }
+    deps.logger.error({ err: error, url: request.url, method: request.method }, "request failed");
+    return reply.status(500).send({ error: "internal", message: "internal error" });
+  });
+
+  const requireSource = async (request: FastifyRequest) => {
+    const source = authenticateSource(request.headers.authorization, deps.sources);
+    if (!source) throw new AppError("unauthorized", "missing or invalid bearer token", "missing or invalid bearer token");
+    request.source = source;
+  };
+
+  app.get("/api/health", async (_request, reply) => {
+    const results = await Promise.all(
+      deps.health.map(async (h) => {
+        try {
+          return [h.name, await h.check()] as const;
+        } catch (error) {
+          return [h.name, { ok: false, detail: { error: (error as Error).message } }] as const;
+        }
+      }),
+    );
+    const checks = Object.fromEntries(results.map(([name, r]) => [name, { status: r.ok ? "up" : "down", ...(r.detail ?? {}) }]));
+    const down = results.filter(([, r]) => !r.ok).map(([name]) => name);
+    return reply.status(down.length ? 503 : 200).send(down.length ? { status: "unhealthy", down, checks } : { status: "healthy", checks });
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    if (!deps.metrics) return reply.status(404).send({ error: "not_found" });
+    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
+
+  app.post("/api/approvals", { preHandler: requireSource }, async (request, reply) => {
+    const body = parseOrThrow(CreateApprovalBodySchema, request.body, "body");
+    const { approval, created } = await deps.service.create(request.source!, body);
+    if (created) deps.onApprovalCreated?.(approval.gate);
+    return reply.status(created ? 201 : 200).send(toApprovalRecord(approval));
+  });
+
+  app.get("/api/approvals", { preHandler: requireSource }, async (request) => {
+    const query = parseOrThrow(ListApprovalsQuerySchema, request.query, "query");
+    const list = await deps.service.list({ ...(query.status ? { status: query.status } : {}), limit: query.limit ?? 100 });
+    return { approvals: list.filter((a) => a.source === request.source).map(toApprovalRecord) };
+  });
+
+  app.get<{ Params: { id: string } }>("/api/approvals/:id", { preHandler: requireSource }, async (request) => {
+    const query = parseOrThrow(GetApprovalQuerySchema, request.query, "query");
+    const load = async () => {
+      const approval = await deps.service.get(request.params.id);
+      if (!approval || approval.source !== request.source) throw new AppError("not_found", "approval not found", "approval not found");
+      return approval;
+    };
+    let approval = await load();
+    if (approval.status === "pending" && query.wait) {
+      // Hold the request until the decision lands or time runs out; stop early if the client goes away.
+      const abort = new AbortController();
+      request.raw.once("close", () => abort.abort());
+      const waiting = deps.waitForDecision(approval.id, query.wait * 1000, abort.signal);
+      approval = await load(); // decided between the first read and subscribing?
+      if (approval.status === "pending") {
+        await waiting;
+        approval = await load();
+      } else abort.abort();
+    }
+    return toApprovalRecord(approval);
+  });
+
+  app.post<{ Params: { id: string } }>("/api/approvals/:id/cancel", { preHandler: requireSource }, async (request, reply) => {
+    const result = await deps.service.cancel(request.params.id, request.source!);
+    if (result.outcome === "ignored") {
+      return reply.status(409).send({ error: "conflict", message: `already ${result.approval.status}`, approval: toApprovalRecord(result.approval) });
+    }
+    return toApprovalRecord(result.approval);
+  });
+
+  return app;
+}

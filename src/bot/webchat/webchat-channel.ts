@@ -1,0 +1,199 @@
+/**
+ * The built-in web chat: a real {@link Channel} served as a small local page (`/chat`), so a
+ * newcomer with no Telegram or WhatsApp credentials can see cards and answer them. Each
+ * configured operator has a chat (chat id = operator name); the page streams messages over
+ * server-sent events. It trusts whoever can reach it, so it listens on 127.0.0.1 by default.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
+import type { Channel, ChannelHealth, InboundEvent, InboundHandler, MessageRef, OutboundMessage } from "../../domain/channel.js";
+
+/** One message in a web chat, as the page shows it. */
+export interface WebchatMessage {
+  id: string;
+  from: "bot" | "operator";
+  text: string;
+  buttons: Array<{ label: string; data: string }>;
+  reactions: string[];
+  replyTo?: string;
+  at: string;
+}
+
+const HISTORY_LIMIT = 300;
+const PAGE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "page.html"), "utf8");
+
+const SendSchema = z.object({ text: z.string().trim().min(1).max(4000), replyTo: z.string().max(40).optional() }).strict();
+const ReactSchema = z.object({ messageId: z.string().min(1).max(40), emoji: z.string().min(1).max(16) }).strict();
+const ButtonSchema = z.object({ messageId: z.string().min(1).max(40), data: z.string().min(1).max(64) }).strict();
+
+/** The web chat channel; `register` adds its routes to the HTTP server. */
+export interface WebchatChannel extends Channel {
+  register(app: FastifyInstance): void;
+  /** A chat's messages (tests and the page's first load). */
+  history(chatId: string): WebchatMessage[];
+  /** Act as an operator typing, reacting or pressing a button (the page's routes use these). */
+  operatorSays(chatId: string, text: string, replyTo?: string): Promise<WebchatMessage>;
+  operatorReacts(chatId: string, messageId: string, emoji: string): Promise<void>;
+  operatorPresses(chatId: string, messageId: string, data: string): Promise<string>;
+}
+
+/** Create the web chat for these operator names. */
+export function createWebchatChannel(options: { operators: () => string[] }): WebchatChannel {
+  const chats = new Map<string, WebchatMessage[]>();
+  const listeners = new Map<string, Set<(event: string, data: unknown) => void>>();
+  let onInbound: InboundHandler | null = null;
+  let nextId = 1;
+  let sequence = 1;
+  let started = false;
+
+  const historyOf = (chatId: string) => {
+    let list = chats.get(chatId);
+    if (!list) chats.set(chatId, (list = []));
+    return list;
+  };
+  const emit = (chatId: string, event: string, data: unknown) => {
+    for (const listener of listeners.get(chatId) ?? []) listener(event, data);
+  };
+  const push = (chatId: string, message: WebchatMessage) => {
+    const list = historyOf(chatId);
+    list.push(message);
+    if (list.length > HISTORY_LIMIT) list.splice(0, list.length - HISTORY_LIMIT);
+    emit(chatId, "message", message);
+  };
+  const find = (chatId: string, messageId: string) => historyOf(chatId).find((m) => m.id === messageId);
+  const known = (chatId: string) => options.operators().includes(chatId);
+  const deliver = async (event: InboundEvent) => {
+    if (!onInbound) throw new Error("web chat is not started");
+    await onInbound(event);
+  };
+  const base = (chatId: string) => ({
+    channel: "webchat" as const,
+    chatId,
+    sender: { id: chatId, displayName: chatId },
+    eventId: `wc-${Date.now()}-${sequence++}`,
+    receivedAt: new Date(),
+  });
+
+  const channel: WebchatChannel = {
+    name: "webchat",
+    async start(handler) {
+      onInbound = handler;
+      started = true;
+    },
+    async stop() {
+      started = false;
+      for (const set of listeners.values()) for (const l of set) l("bye", {});
+      listeners.clear();
+    },
+    async send(chatId: string, message: OutboundMessage): Promise<MessageRef> {
+      const sent: WebchatMessage = {
+        id: String(nextId++),
+        from: "bot",
+        text: message.text,
+        buttons: message.buttons ?? [],
+        reactions: [],
+        ...(message.replyToMessageId ? { replyTo: message.replyToMessageId } : {}),
+        at: new Date().toISOString(),
+      };
+      push(chatId, sent);
+      return { channel: "webchat", chatId, messageId: sent.id };
+    },
+    async edit(ref, message) {
+      const m = find(ref.chatId, ref.messageId);
+      if (!m) return;
+      m.text = message.text;
+      m.buttons = message.buttons ?? [];
+      emit(ref.chatId, "update", m);
+    },
+    async react(ref, emoji) {
+      const m = find(ref.chatId, ref.messageId);
+      if (!m) return;
+      m.reactions = [emoji];
+      emit(ref.chatId, "update", m);
+    },
+    health(): ChannelHealth {
+      return { ok: started, detail: { chats: chats.size, listeners: [...listeners.values()].reduce((n, s) => n + s.size, 0) } };
+    },
+    history: (chatId) => [...historyOf(chatId)],
+    async operatorSays(chatId, text, replyTo) {
+      const message: WebchatMessage = { id: String(nextId++), from: "operator", text, buttons: [], reactions: [], ...(replyTo ? { replyTo } : {}), at: new Date().toISOString() };
+      push(chatId, message);
+      await deliver({ ...base(chatId), kind: "text", messageId: message.id, text, ...(replyTo ? { replyToMessageId: replyTo } : {}) });
+      return message;
+    },
+    async operatorReacts(chatId, messageId, emoji) {
+      const m = find(chatId, messageId);
+      if (m) {
+        m.reactions = [...new Set([...m.reactions, emoji])];
+        emit(chatId, "update", m);
+      }
+      await deliver({ ...base(chatId), kind: "reaction", messageId, emoji });
+    },
+    async operatorPresses(chatId, messageId, data) {
+      let toast = "";
+      await deliver({ ...base(chatId), kind: "button", messageId, data, answer: async (t) => void (toast = t) });
+      return toast;
+    },
+    register(app) {
+      const chatOf = (params: unknown, reply: FastifyReply): string | null => {
+        const chatId = (params as { chat: string }).chat;
+        if (!known(chatId)) {
+          void reply.status(404).send({ error: "not_found", message: "no such operator in the web chat" });
+          return null;
+        }
+        return chatId;
+      };
+      const body = <T>(schema: z.ZodType<T>, value: unknown, reply: FastifyReply): T | null => {
+        const parsed = schema.safeParse(value ?? {});
+        if (parsed.success) return parsed.data;
+        void reply.status(400).send({ error: "invalid_body", problems: parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })) });
+        return null;
+      };
+      app.get("/chat", async (_req, reply) => reply.type("text/html; charset=utf-8").send(PAGE));
+      app.get("/chat/api/operators", async () => ({ operators: options.operators() }));
+      app.get("/chat/api/:chat/messages", async (req, reply) => {
+        const chatId = chatOf(req.params, reply);
+        return chatId ? { messages: historyOf(chatId) } : reply;
+      });
+      app.get("/chat/api/:chat/events", (req, reply) => {
+        const chatId = chatOf(req.params, reply);
+        if (!chatId) return reply;
+        reply.hijack();
+        reply.raw.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+        const listener = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        let set = listeners.get(chatId);
+        if (!set) listeners.set(chatId, (set = new Set()));
+        set.add(listener);
+        const ping = setInterval(() => reply.raw.write(": ping\n\n"), 15_000);
+        req.raw.on("close", () => {
+          clearInterval(ping);
+          set!.delete(listener);
+        });
+        return reply;
+      });
+      app.post("/chat/api/:chat/send", async (req, reply) => {
+        const chatId = chatOf(req.params, reply);
+        const b = chatId && body(SendSchema, req.body, reply);
+        if (!chatId || !b) return reply;
+        return { message: await channel.operatorSays(chatId, b.text, b.replyTo) };
+      });
+      app.post("/chat/api/:chat/react", async (req, reply) => {
+        const chatId = chatOf(req.params, reply);
+        const b = chatId && body(ReactSchema, req.body, reply);
+        if (!chatId || !b) return reply;
+        await channel.operatorReacts(chatId, b.messageId, b.emoji);
+        return { ok: true };
+      });
+      app.post("/chat/api/:chat/button", async (req, reply) => {
+        const chatId = chatOf(req.params, reply);
+        const b = chatId && body(ButtonSchema, req.body, reply);
+        if (!chatId || !b) return reply;
+        return { toast: await channel.operatorPresses(chatId, b.messageId, b.data) };
+      });
+    },
+  };
+  return channel;
+}

@@ -1,0 +1,189 @@
+/**
+ * The one place that reads the environment and the YAML config file (SPEC §5).
+ * Both are parsed by zod, merged into a frozen {@link Config}, and any problem stops the start
+ * with a message naming the bad field.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const TimezoneSchema = z.string().refine(isValidTimezone, { message: "not an IANA timezone" });
+
+const OperatorSchema = z
+  .object({
+    name: z.string().min(1).max(64).regex(/^[\p{L}\p{N}_.-]+$/u, "letters, digits, _ . - only"),
+    roles: z.array(z.string().min(1).max(32)).min(1),
+    timezone: TimezoneSchema.optional(),
+    telegram: z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(String).optional(),
+    whatsapp: z.string().regex(/^\d{6,16}$/, "phone number, digits only").optional(),
+    /** Web chat identity is the operator's name; set false to hide someone from the web chat. */
+    webchat: z.boolean().default(true),
+    digest: z.string().optional(),
+  })
+  .strict();
+
+const SourceSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/i, "hex SHA-256 (64 hex digits)").transform((s) => s.toLowerCase()),
+    commandUrl: z.url().optional(),
+  })
+  .strict();
+
+const ApprovalDefaultsSchema = z
+  .object({
+    deadlineSeconds: z.number().int().positive().max(30 * 86_400).default(14_400),
+    objectionSeconds: z.number().int().positive().max(86_400).default(10),
+    telegramChat: z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(String).optional(),
+    /** Callback delivery: attempts before dead-lettering, and the first backoff delay. */
+    callbackAttempts: z.number().int().min(1).max(30).default(8),
+    callbackBackoffMs: z.number().int().min(1).max(3_600_000).default(2_000),
+    callbackTimeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  })
+  .strict();
+
+const HealthCheckSchema = z
+  .object({
+    name: z.string().min(1),
+    url: z.url().optional(),
+    tcp: z.string().regex(/^[^:]+:\d+$/, "host:port").optional(),
+    everySeconds: z.number().int().positive().default(60),
+  })
+  .strict()
+  .refine((c) => Boolean(c.url) !== Boolean(c.tcp), { message: "give exactly one of url or tcp" });
+
+/** Schema of the YAML config file. */
+export const FileConfigSchema = z
+  .object({
+    timezone: TimezoneSchema.default("UTC"),
+    operators: z.array(OperatorSchema).default([]),
+    sources: z.array(SourceSchema).default([]),
+    approvals: ApprovalDefaultsSchema.default(ApprovalDefaultsSchema.parse({})),
+    healthChecks: z.array(HealthCheckSchema).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.operators.forEach((op, i) => {
+      if (seen.has(op.name)) ctx.addIssue({ code: "custom", path: ["operators", i, "name"], message: "duplicate operator name" });
+      seen.add(op.name);
+    });
+    const sources = new Set<string>();
+    cfg.sources.forEach((s, i) => {
+      if (sources.has(s.name)) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: "duplicate source name" });
+      sources.add(s.name);
+    });
+  });
+export type FileConfig = z.infer<typeof FileConfigSchema>;
+export type OperatorConfig = z.infer<typeof OperatorSchema>;
+export type SourceConfig = z.infer<typeof SourceSchema>;
+
+const booleanFromEnv = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** Schema of the environment (SPEC §5); `.env.example` documents each variable. */
+export const EnvSchema = z.object({
+  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/postgres"),
+  REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
+  TELEGRAM_BOT_TOKEN: z.string().optional(),
+  TELEGRAM_API_ROOT: z.url().optional(),
+  TELEGRAM_WEBHOOK_URL: z.url().optional(),
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, "1-256 chars of A-Z a-z 0-9 _ -").optional(),
+  WHATSAPP_ENABLED: booleanFromEnv.default(false),
+  WHATSAPP_PAIRING_PHONE: z.string().regex(/^\d{6,16}$/).optional(),
+  WEBCHAT_ENABLED: z.enum(["auto", "true", "false"]).default("auto"),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HTTP_HOST: z.string().default("127.0.0.1"),
+  SIGNOFF_CONFIG: z.string().default("signoff.yaml"),
+  SIGNOFF_SIGNING_SECRET: z.string().min(16, "at least 16 characters").optional(),
+  SIGNOFF_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("signoff"),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("public"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Everything signoff is configured with, frozen after start. */
+export interface Config {
+  env: Env;
+  file: FileConfig;
+  /** Where the file came from, or null when none existed and defaults apply. */
+  configPath: string | null;
+  webchatEnabled: boolean;
+}
+
+/** Thrown when the environment or config file is invalid; the message names each bad field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function formatIssues(where: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.join(".") : "(root)";
+    return `  ${where}${path}: ${issue.message}`;
+  });
+  return lines.join("\n");
+}
+
+/** Parse a YAML text into a validated file config; throws {@link ConfigError} naming the field. */
+export function parseFileConfig(text: string, origin = "config"): FileConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(`${origin}: not valid YAML: ${(error as Error).message}`);
+  }
+  const parsed = FileConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${origin} is invalid:\n${formatIssues("", parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Load env + config file. With no file at `SIGNOFF_CONFIG`, a one-operator default
+ * (`you`, owner + approver, web chat only) lets a newcomer try signoff at once.
+ */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const envResult = EnvSchema.safeParse(environment);
+  if (!envResult.success) throw new ConfigError(`environment is invalid:\n${formatIssues("", envResult.error)}`);
+  const env = envResult.data;
+
+  let file: FileConfig;
+  let configPath: string | null = env.SIGNOFF_CONFIG;
+  if (existsSync(env.SIGNOFF_CONFIG)) {
+    file = parseFileConfig(readFileSync(env.SIGNOFF_CONFIG, "utf8"), env.SIGNOFF_CONFIG);
+  } else {
+    configPath = null;
+    file = FileConfigSchema.parse({ operators: [{ name: "you", roles: ["owner", "approver"] }] });
+  }
+  if (file.sources.length > 0 && !env.SIGNOFF_SIGNING_SECRET) {
+    throw new ConfigError(
+      "environment is invalid:\n  SIGNOFF_SIGNING_SECRET: required when sources are configured (callbacks and commands are signed with it)",
+    );
+  }
+  if (env.TELEGRAM_WEBHOOK_URL && !env.TELEGRAM_WEBHOOK_SECRET) {
+    throw new ConfigError("environment is invalid:\n  TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set");
+  }
+  const hasChatCredentials = Boolean(env.TELEGRAM_BOT_TOKEN) || env.WHATSAPP_ENABLED;
+  const webchatEnabled = env.WEBCHAT_ENABLED === "auto" ? !hasChatCredentials : env.WEBCHAT_ENABLED === "true";
+  return deepFreeze({ env, file, configPath, webchatEnabled });
+}
+
+function isValidTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}

@@ -1,0 +1,110 @@
+/**
+ * The approval domain: the record sources ask for and operators answer.
+ * Types only; the rules live in `src/handlers/approval-machine.ts`.
+ */
+
+/** Risk gates of SPEC §2, from "just do it" to "never". */
+export const GATES = ["auto", "low", "medium", "hard", "prohibited"] as const;
+export type Gate = (typeof GATES)[number];
+
+/** Lifecycle of a request; everything but `pending` is terminal. */
+export const APPROVAL_STATUSES = [
+  "pending",
+  "approved",
+  "rejected",
+  "changes_requested",
+  "cancelled",
+] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** What an operator said about a request. */
+export type Verdict = "approve" | "reject" | "modify";
+
+/** Who ended a request when it was not an operator. */
+export type SystemDecider = "policy" | "objection-window" | "timeout";
+
+/** One operator's answer, kept even when it did not (yet) end the request (quorum votes). */
+export interface Decision {
+  operator: string;
+  verdict: Verdict;
+  note: string | null;
+  channel: string;
+  at: Date;
+}
+
+/** The approval as stored in PostgreSQL and returned by the API. */
+export interface Approval {
+  id: string;
+  /** Short typeable code shown on cards, e.g. `K7QF`. Unique among pending requests. */
+  code: string;
+  source: string;
+  title: string;
+  reason: string | null;
+  agent: string | null;
+  /** The gate the source asked for. */
+  gate: Gate;
+  /** The gate that applies: `auto`/`low` become `medium` while signoff is paused. */
+  effectiveGate: Gate;
+  preview: string | null;
+  status: ApprovalStatus;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  note: string | null;
+  onTimeout: "approve" | "deny";
+  /** Roles whose members may answer; an operator needs any one of them. */
+  approverRoles: string[];
+  quorum: number;
+  callbackUrl: string | null;
+  idempotencyKey: string | null;
+  metadata: Record<string, unknown> | null;
+  /** Whether operators asked to be told of an `auto` approval at once. */
+  notify: boolean;
+  decisions: Decision[];
+  createdAt: Date;
+  /** When `medium`/`hard` requests time out; null for gates without a deadline. */
+  deadlineAt: Date | null;
+  /** When a `low` request proceeds unless someone objects; null otherwise. */
+  objectionEndsAt: Date | null;
+  /** Optimistic-concurrency counter; every stored change bumps it. */
+  version: number;
+}
+
+/** The two timers an approval can have; one BullMQ job each, with a deterministic id. */
+export type TimerKind = "objection" | "deadline";
+
+/** Default roles allowed to answer when a request names none. */
+export const DEFAULT_APPROVER_ROLES: readonly string[] = ["approver", "owner"];
+
+/** The record shape of SPEC §4.1 (dates as ISO strings), used by the API and callbacks. */
+export function toApprovalRecord(approval: Approval): Record<string, unknown> {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: approval.id,
+    code: approval.code,
+    source: approval.source,
+    title: approval.title,
+    reason: approval.reason,
+    agent: approval.agent,
+    gate: approval.gate,
+    effectiveGate: approval.effectiveGate,
+    preview: approval.preview,
+    status: approval.status,
+    decidedBy: approval.decidedBy,
+    decidedAt: iso(approval.decidedAt),
+    note: approval.note,
+    onTimeout: approval.onTimeout,
+    approvers: { roles: approval.approverRoles, quorum: approval.quorum },
+    decisions: approval.decisions.map((d) => ({
+      operator: d.operator,
+      verdict: d.verdict,
+      note: d.note,
+      channel: d.channel,
+      at: d.at.toISOString(),
+    })),
+    metadata: approval.metadata,
+    idempotencyKey: approval.idempotencyKey,
+    createdAt: approval.createdAt.toISOString(),
+    deadlineAt: iso(approval.deadlineAt),
+    objectionEndsAt: iso(approval.objectionEndsAt),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The channel-agnostic chat contract. Adapters in `src/bot/` (Telegram, WhatsApp, web chat)
+ * implement {@link Channel}; handlers in `src/handlers/` only ever see these types.
+ */
+
+/** Channel names as they appear in config, the store and decision records. */
+export type ChannelName = "telegram" | "whatsapp" | "webchat";
+
+/** Who sent something, as the platform identifies them (Telegram user id, WhatsApp JID, web chat name). */
+export interface Sender {
+  id: string;
+  displayName?: string;
+  /** Other ids the platform knows this sender by (e.g. a WhatsApp LID beside the phone JID). */
+  altIds?: string[];
+}
+
+/** A message the bot sent, addressable for edits, reactions and replies. */
+export interface MessageRef {
+  channel: ChannelName;
+  chatId: string;
+  messageId: string;
+}
+
+interface InboundBase {
+  channel: ChannelName;
+  chatId: string;
+  sender: Sender;
+  /** Platform-unique id of this inbound event, used for once-only processing. */
+  eventId: string;
+  receivedAt: Date;
+}
+
+/** A text message, possibly a reply to one of the bot's messages. */
+export interface InboundText extends InboundBase {
+  kind: "text";
+  messageId: string;
+  text: string;
+  replyToMessageId?: string;
+}
+
+/** A reaction set on a message (an empty emoji means the reaction was removed). */
+export interface InboundReaction extends InboundBase {
+  kind: "reaction";
+  messageId: string;
+  emoji: string;
+}
+
+/** A press of one of the card's buttons (Telegram inline keyboard, web chat buttons). */
+export interface InboundButton extends InboundBase {
+  kind: "button";
+  messageId: string;
+  data: string;
+  /** Lets the adapter answer the press (Telegram's `answerCallbackQuery` toast). */
+  answer?: (toast: string) => Promise<void>;
+}
+
+export type InboundEvent = InboundText | InboundReaction | InboundButton;
+
+/** A button on a card; `data` comes back in {@link InboundButton.data} (≤ 64 bytes). */
+export interface CardButton {
+  label: string;
+  data: string;
+}
+
+/** A message rendered for one channel's format, ready to send. */
+export interface OutboundMessage {
+  /** Text in the channel's markup (Telegram HTML, WhatsApp `*bold*`, plain for web chat). */
+  text: string;
+  buttons?: CardButton[];
+  /** Message in the same chat this one answers or quotes. */
+  replyToMessageId?: string;
+}
+
+/** What `/api/health` shows for a channel. */
+export interface ChannelHealth {
+  ok: boolean;
+  detail: Record<string, unknown>;
+}
+
+/** Called by an adapter for every inbound event; resolves once the event is handled. */
+export type InboundHandler = (event: InboundEvent) => Promise<void>;
+
+/**
+ * One chat platform. Sends may throw {@link ChannelError}; the outbox decides whether to retry.
+ */
+export interface Channel {
+  readonly name: ChannelName;
+  start(onInbound: InboundHandler): Promise<void>;
+  stop(): Promise<void>;
+  send(chatId: string, message: OutboundMessage): Promise<MessageRef>;
+  /** Replace a sent message's text and buttons (WhatsApp, which cannot, sends a follow-up). */
+  edit(ref: MessageRef, message: OutboundMessage): Promise<void>;
+  react(ref: MessageRef, emoji: string): Promise<void>;
+  health(): ChannelHealth;
+}
+
+/** A failed send; `retryAfterMs` set when the platform said when to try again. */
+export class ChannelError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "ChannelError";
+  }
+}

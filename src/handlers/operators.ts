@@ -1,0 +1,77 @@
+/**
+ * Who the operators are and where to reach them: maps chat identities to operators and
+ * operators to the chats their cards go to, on the channels that are running.
+ */
+import type { ChannelName } from "../domain/channel.js";
+import type { Actor } from "./approval-machine.js";
+
+/** An operator as handlers see them. */
+export interface Operator extends Actor {
+  name: string;
+  roles: string[];
+  timezone: string;
+  telegram?: string | undefined;
+  whatsapp?: string | undefined;
+  webchat: boolean;
+}
+
+/** A chat where a message for an operator (or a group) goes. */
+export interface ChatAddress {
+  channel: ChannelName;
+  chatId: string;
+  /** The operator reading this chat, for their timezone; absent for group chats. */
+  operator?: Operator;
+}
+
+/** Lookups over the configured operators. */
+export interface OperatorDirectory {
+  all(): Operator[];
+  byName(name: string): Operator | undefined;
+  /** The operator behind a chat identity (any of the sender's ids), if any. */
+  bySender(channel: ChannelName, senderIds: string[]): Operator | undefined;
+  /** Chats where this operator can be reached on the given running channels. */
+  addressesOf(operator: Operator, channels: readonly ChannelName[]): ChatAddress[];
+  /** The operator reading a private chat, if it is one. */
+  byChat(channel: ChannelName, chatId: string): Operator | undefined;
+}
+
+/** WhatsApp's JID of a phone number. */
+export const whatsappJid = (phone: string) => `${phone}@s.whatsapp.net`;
+
+/** Build the directory from configured operators (default timezone applied). */
+export function createOperatorDirectory(
+  operators: ReadonlyArray<Omit<Operator, "timezone"> & { timezone?: string | undefined }>,
+  defaultTimezone: string,
+): OperatorDirectory {
+  const list: Operator[] = operators.map((o) => ({ ...o, roles: [...o.roles], timezone: o.timezone ?? defaultTimezone }));
+  const key = (channel: ChannelName, id: string) => `${channel}\u0000${id}`;
+  const index = new Map<string, Operator>();
+  for (const op of list) {
+    if (op.telegram) index.set(key("telegram", op.telegram), op);
+    if (op.whatsapp) {
+      index.set(key("whatsapp", op.whatsapp), op);
+      index.set(key("whatsapp", whatsappJid(op.whatsapp)), op);
+    }
+    if (op.webchat) index.set(key("webchat", op.name), op);
+  }
+  const addressesOf = (op: Operator, channels: readonly ChannelName[]): ChatAddress[] => {
+    const out: ChatAddress[] = [];
+    if (channels.includes("telegram") && op.telegram) out.push({ channel: "telegram", chatId: op.telegram, operator: op });
+    if (channels.includes("whatsapp") && op.whatsapp) out.push({ channel: "whatsapp", chatId: whatsappJid(op.whatsapp), operator: op });
+    if (channels.includes("webchat") && op.webchat) out.push({ channel: "webchat", chatId: op.name, operator: op });
+    return out;
+  };
+  return {
+    all: () => list,
+    byName: (name) => list.find((o) => o.name === name),
+    bySender(channel, senderIds) {
+      for (const id of senderIds) {
+        const op = index.get(key(channel, id));
+        if (op) return op;
+      }
+      return undefined;
+    },
+    addressesOf,
+    byChat: (channel, chatId) => index.get(key(channel, chatId)),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Signed webhook deliveries (approval callbacks; later, commands to sources). Each attempt
+ * POSTs the stored body with a fresh timestamp and signature; non-2xx and network errors retry
+ * with exponential backoff; after the last attempt the delivery row is marked `dead`.
+ */
+import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { DeliveryStore } from "../store/delivery-store.js";
+import { signatureHeaders } from "./signing.js";
+
+interface DeliveryJobData {
+  deliveryId: string;
+}
+
+/** The queue name (under the configured prefix). */
+export const DELIVERY_QUEUE = "deliveries";
+
+/** Retry policy of deliveries. */
+export interface DeliveryRetryOptions {
+  /** Attempts before dead-lettering. @defaultValue 8 */
+  attempts: number;
+  /** First backoff delay; doubles each attempt. @defaultValue 2000 */
+  backoffMs: number;
+  /** Per-attempt request timeout. @defaultValue 10000 */
+  timeoutMs: number;
+}
+
+/** Create the delivery queue; `enqueue` is idempotent per delivery id. */
+export function createDeliveryQueue(connection: Redis, prefix: string, retry: DeliveryRetryOptions) {
+  const queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, { connection, prefix });
+  const options = (deliveryId: string) => ({
+    jobId: `delivery-${deliveryId}`,
+    attempts: retry.attempts,
+    backoff: { type: "exponential" as const, delay: retry.backoffMs },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  });
+  return {
+    queue,
+    async enqueue(deliveryId: string): Promise<void> {
+      await queue.add("deliver", { deliveryId }, options(deliveryId));
+    },
+    /** Re-enqueue after a Redis loss: replaces a failed job left with the same id. */
+    async ensure(deliveryId: string): Promise<void> {
+      const existing = await queue.getJob(`delivery-${deliveryId}`);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== "failed" && state !== "completed" && state !== "unknown") return;
+        await existing.remove().catch(() => undefined);
+      }
+      await queue.add("deliver", { deliveryId }, options(deliveryId));
+    },
+  };
+}
+
+/** The worker that performs deliveries. */
+export function createDeliveryWorker(
+  connection: Redis,
+  prefix: string,
+  deps: { deliveries: Pick<DeliveryStore, "get" | "recordAttempt">; signingSecret: string; timeoutMs: number; logger: { warn(o: object, m?: string): void } },
+  concurrency = 20,
+) {
+  return new Worker<DeliveryJobData>(
+    DELIVERY_QUEUE,
+    async (job: Job<DeliveryJobData>) => {
+      const delivery = await deps.deliveries.get(job.data.deliveryId);
+      if (!delivery || delivery.status !== "pending") return "skipped";
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      let error: string;
+      try {
+        const response = await fetch(delivery.url, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/json",
+            "User-Agent": "signoff",
+            ...signatureHeaders(deps.signingSecret, delivery.body, Math.floor(Date.now() / 1000)),
+          },
+          body: delivery.body,
+          signal: AbortSignal.timeout(deps.timeoutMs),
+          redirect: "manual",
+        });
+        await response.arrayBuffer().catch(() => undefined);
+        if (response.ok) {
+          await deps.deliveries.recordAttempt(delivery.id, { ok: true });
+          return "delivered";
+        }
+        error = `HTTP ${response.status}`;
+      } catch (err) {
+        error = (err as Error).name === "TimeoutError" ? "timed out" : `network error: ${(err as Error).message}`;
+      }
+      await deps.deliveries.recordAttempt(delivery.id, { ok: false, error, dead: lastAttempt });
+      deps.logger.warn({ deliveryId: delivery.id, kind: delivery.kind, attempt: job.attemptsMade + 1, error, dead: lastAttempt }, "delivery attempt failed");
+      if (lastAttempt) throw new UnrecoverableError(`dead-lettered after ${job.attemptsMade + 1} attempts: ${error}`);
+      throw new Error(error);
+    },
+    { connection, prefix, concurrency },
+  );
+}

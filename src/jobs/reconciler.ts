@@ -1,0 +1,36 @@
+/**
+ * At start, re-create from PostgreSQL everything Redis might have lost: the timer of every
+ * pending approval and every delivery not yet made. Safe to run in several processes at once
+ * (job ids are deterministic) and as often as wanted.
+ */
+import type { TimerKind } from "../domain/approval.js";
+import { plannedTimers } from "../handlers/approval-machine.js";
+import type { ApprovalStore } from "../store/approval-store.js";
+import type { DeliveryStore } from "../store/delivery-store.js";
+
+/** What the reconciler re-created. */
+export interface ReconcileReport {
+  pendingApprovals: number;
+  timersEnsured: number;
+  deliveriesEnsured: number;
+}
+
+/** Walk pending approvals and deliveries and make sure each has its job. */
+export async function reconcile(deps: {
+  approvals: Pick<ApprovalStore, "listPending">;
+  deliveries: Pick<DeliveryStore, "listPending">;
+  timers: { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> };
+  deliveryQueue: { ensure(deliveryId: string): Promise<void> };
+}): Promise<ReconcileReport> {
+  const pending = await deps.approvals.listPending();
+  let timersEnsured = 0;
+  for (const approval of pending) {
+    for (const timer of plannedTimers(approval)) {
+      await deps.timers.ensure(approval.id, timer.kind, timer.dueAt);
+      timersEnsured++;
+    }
+  }
+  const deliveries = await deps.deliveries.listPending();
+  for (const delivery of deliveries) await deps.deliveryQueue.ensure(delivery.id);
+  return { pendingApprovals: pending.length, timersEnsured, deliveriesEnsured: deliveries.length };
+}

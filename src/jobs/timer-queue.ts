@@ -1,0 +1,69 @@
+/**
+ * Objection-window and deadline timers as BullMQ delayed jobs, one per approval and kind with a
+ * deterministic id (`deadline-<uuid>`), so scheduling twice is harmless and several processes
+ * share the work. PostgreSQL decides with a compare-and-set, so a timer counts at most once.
+ */
+import { DelayedError, Queue, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { TimerKind } from "../domain/approval.js";
+import type { ApprovalService, TimerScheduler } from "../handlers/approval-service.js";
+import { plannedTimers } from "../handlers/approval-machine.js";
+
+interface TimerJobData {
+  approvalId: string;
+  kind: TimerKind;
+}
+
+/** The queue name (under the configured prefix). */
+export const TIMER_QUEUE = "timers";
+
+const jobId = (approvalId: string, kind: TimerKind) => `${kind}-${approvalId}`;
+
+/** Create the timer queue and its {@link TimerScheduler}. */
+export function createTimerQueue(connection: Redis, prefix: string) {
+  const queue = new Queue<TimerJobData>(TIMER_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: "exponential", delay: 200 } },
+  });
+
+  const scheduler: TimerScheduler & { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> } = {
+    async schedule(approvalId, kind, dueAt) {
+      await queue.add(kind, { approvalId, kind }, { jobId: jobId(approvalId, kind), delay: Math.max(0, dueAt.getTime() - Date.now()) });
+    },
+    /** Like schedule, but replaces a finished or failed job of the same id (reconciler use). */
+    async ensure(approvalId, kind, dueAt) {
+      const existing = await queue.getJob(jobId(approvalId, kind));
+      if (existing) {
+        const state = await existing.getState();
+        if (state === "delayed" || state === "waiting" || state === "active" || state === "prioritized") return;
+        await existing.remove().catch(() => undefined);
+      }
+      await scheduler.schedule(approvalId, kind, dueAt);
+    },
+    async cancel(approvalId, kind) {
+      await queue.remove(jobId(approvalId, kind));
+    },
+  };
+  return { queue, scheduler };
+}
+
+/** The worker that fires timers; `concurrency` bounds simultaneous decisions. */
+export function createTimerWorker(connection: Redis, prefix: string, service: Pick<ApprovalService, "fireTimer">, concurrency = 50) {
+  return new Worker<TimerJobData>(
+    TIMER_QUEUE,
+    async (job: Job<TimerJobData>, token?: string) => {
+      const result = await service.fireTimer(job.data.approvalId, job.data.kind);
+      if (result.outcome === "ignored" && result.reason === "timer_not_due") {
+        // Fired early (clocks of two processes disagree): wait for the rest of the time.
+        const plan = plannedTimers(result.approval).find((t) => t.kind === job.data.kind);
+        if (plan) {
+          await job.moveToDelayed(plan.dueAt.getTime(), token);
+          throw new DelayedError();
+        }
+      }
+      return result.outcome;
+    },
+    { connection, prefix, concurrency },
+  );
+}

@@ -1,0 +1,252 @@
+/**
+ * Composition root: config → logger → PostgreSQL/Redis → stores → services → channels, jobs
+ * and HTTP. The only module that builds concrete objects. `npm start` runs {@link main};
+ * tests call {@link startSignoff} with their own schema, queue prefix and channels.
+ */
+import { pathToFileURL } from "node:url";
+import type { Worker } from "bullmq";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { createHttpServer, type HealthCheck } from "./api/server.js";
+import { createWebchatChannel, type WebchatChannel } from "./bot/webchat/webchat-channel.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import type { Channel, ChannelName } from "./domain/channel.js";
+import { createApprovalService, type ApprovalService } from "./handlers/approval-service.js";
+import { createCardPresenter, type CardPresenter } from "./handlers/card-presenter.js";
+import { createChatHandler, type ChatHandler } from "./handlers/chat-handler.js";
+import { createOperatorDirectory } from "./handlers/operators.js";
+import { createRenderer } from "./handlers/render.js";
+import { createDeliveryQueue, createDeliveryWorker } from "./jobs/callback-queue.js";
+import { createDecisionBus } from "./jobs/decision-bus.js";
+import { createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
+import { reconcile, type ReconcileReport } from "./jobs/reconciler.js";
+import { createRedis } from "./jobs/redis.js";
+import { createTimerQueue, createTimerWorker } from "./jobs/timer-queue.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createApprovalStore, type ApprovalStore } from "./store/approval-store.js";
+import { createAuditStore, type AuditStore } from "./store/audit-store.js";
+import { createChatStore } from "./store/chat-store.js";
+import { createDatabase, type Database } from "./store/db.js";
+import { createDeliveryStore, type DeliveryStore } from "./store/delivery-store.js";
+import { migrate } from "./store/migrate.js";
+import { createSettingsStore, type SettingsStore } from "./store/settings-store.js";
+
+/** Overrides for tests and embedding. */
+export interface StartOptions {
+  config: Readonly<Config>;
+  logger?: Logger;
+  /** Extra channels built by the caller (e.g. Telegram against a fake Bot API). */
+  channels?: Channel[];
+  /** Start the job workers (default true); the benchmark runs some with other settings. */
+  workers?: boolean;
+  timerConcurrency?: number;
+}
+
+/** A running signoff. */
+export interface Signoff {
+  config: Readonly<Config>;
+  logger: Logger;
+  db: Database;
+  url: string;
+  service: ApprovalService;
+  presenter: CardPresenter;
+  chatHandler: ChatHandler;
+  approvals: ApprovalStore;
+  audit: AuditStore;
+  deliveries: DeliveryStore;
+  settings: SettingsStore;
+  channels: ReadonlyMap<ChannelName, Channel>;
+  webchat: WebchatChannel | null;
+  reconcileReport: ReconcileReport;
+  /** Stop taking input, finish in-flight work, close everything. */
+  close(): Promise<void>;
+}
+
+/** Start everything; resolves when the HTTP server listens and channels are started. */
+export async function startSignoff(options: StartOptions): Promise<Signoff> {
+  const { config } = options;
+  const { env, file } = config;
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const prefix = env.SIGNOFF_QUEUE_PREFIX;
+
+  const db = createDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 20 });
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ applied }, "migrations applied");
+
+  const redis = createRedis(env.REDIS_URL);
+  const subscriber = createRedis(env.REDIS_URL);
+  redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
+  subscriber.on("error", (err) => logger.warn({ err: err.message }, "redis subscriber error"));
+
+  const approvals = createApprovalStore(db);
+  const audit = createAuditStore(db);
+  const deliveries = createDeliveryStore(db);
+  const settings = createSettingsStore(db);
+  const chat = createChatStore(db);
+
+  const directory = createOperatorDirectory(file.operators, file.timezone);
+  const renderer = createRenderer();
+  const channels = new Map<ChannelName, Channel>();
+  const webchat = config.webchatEnabled
+    ? createWebchatChannel({ operators: () => directory.all().filter((o) => o.webchat).map((o) => o.name) })
+    : null;
+  if (webchat) channels.set("webchat", webchat);
+  for (const channel of options.channels ?? []) channels.set(channel.name, channel);
+
+  const timers = createTimerQueue(redis, prefix);
+  const delivery = createDeliveryQueue(redis, prefix, {
+    attempts: file.approvals.callbackAttempts,
+    backoffMs: file.approvals.callbackBackoffMs,
+    timeoutMs: file.approvals.callbackTimeoutMs,
+  });
+  const outbox = createOutboxQueue(redis, prefix);
+  const bus = await createDecisionBus(redis, subscriber, prefix);
+
+  const presenter = createCardPresenter({
+    directory,
+    channels,
+    renderer,
+    chat,
+    approvals,
+    enqueue: outbox.enqueue,
+    telegramGroupChat: file.approvals.telegramChat,
+    defaultTimezone: file.timezone,
+  });
+  const service = createApprovalService({
+    approvals,
+    audit,
+    settings,
+    timers: timers.scheduler,
+    callbacks: { enqueue: delivery.enqueue },
+    presenter,
+    decisions: bus,
+    defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
+    logger: logger.child({ component: "approvals" }),
+  });
+  const chatHandler = createChatHandler({ service, directory, chat, audit, renderer, enqueue: outbox.enqueue, logger: logger.child({ component: "chat" }) });
+
+  const workers: Worker[] = [];
+  if (options.workers !== false) {
+    workers.push(createTimerWorker(redis.duplicate(), prefix, service, options.timerConcurrency ?? 50));
+    workers.push(
+      createDeliveryWorker(redis.duplicate(), prefix, {
+        deliveries,
+        signingSecret: env.SIGNOFF_SIGNING_SECRET ?? "",
+        timeoutMs: file.approvals.callbackTimeoutMs,
+        logger: logger.child({ queue: "deliveries" }),
+      }),
+    );
+    workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" })));
+    for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
+  }
+
+  const reconcileReport = await reconcile({ approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery });
+  logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const created = new Counter({ name: "signoff_approvals_created_total", help: "Approvals created", labelNames: ["gate"], registers: [metrics] });
+  new Gauge({
+    name: "signoff_approvals_pending",
+    help: "Approvals waiting for a decision",
+    registers: [metrics],
+    async collect() {
+      this.set(await approvals.countPending());
+    },
+  });
+
+  const health: HealthCheck[] = [
+    { name: "postgres", check: async () => (await db.pool.query("SELECT 1"), { ok: true }) },
+    { name: "redis", check: async () => ({ ok: (await redis.ping()) === "PONG" }) },
+    ...[...channels.values()].map((c) => ({ name: c.name, check: async () => c.health() })),
+  ];
+  const http = createHttpServer({
+    service,
+    sources: file.sources,
+    waitForDecision: bus.waitFor,
+    health,
+    metrics,
+    onApprovalCreated: (gate) => created.inc({ gate }),
+    logger: logger.child({ component: "http" }),
+  });
+  webchat?.register(http);
+
+  for (const channel of channels.values()) await channel.start((event) => chatHandler.handle(event));
+  const address = await http.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
+  logger.info({ url: address, channels: [...channels.keys()], config: config.configPath ?? "(defaults)" }, "signoff started");
+  if (webchat) logger.info({ url: `${address}/chat` }, "web chat ready");
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    logger,
+    db,
+    url: address,
+    service,
+    presenter,
+    chatHandler,
+    approvals,
+    audit,
+    deliveries,
+    settings,
+    channels,
+    webchat,
+    reconcileReport,
+    close() {
+      closing ??= (async () => {
+        await http.close(); // stop taking requests; in-flight ones finish
+        for (const channel of channels.values()) await channel.stop().catch(() => undefined);
+        await Promise.all(workers.map((w) => w.close())); // waits for active jobs
+        await bus.close();
+        await Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close()]);
+        for (const w of workers) await (w.opts.connection as { quit?: () => Promise<unknown> }).quit?.().catch(() => undefined);
+        await Promise.all([redis.quit().catch(() => undefined), subscriber.quit().catch(() => undefined)]);
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `npm start`: load config, start, and shut down cleanly on SIGTERM / SIGINT. */
+export async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`signoff: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.env.LOG_LEVEL);
+  const channels: Channel[] = [];
+  if (config.env.TELEGRAM_BOT_TOKEN || config.env.WHATSAPP_ENABLED) {
+    logger.warn("Telegram and WhatsApp channels are not wired in this build yet; see README (issues #3, #5)");
+  }
+  const signoff = await startSignoff({ config, logger, channels });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => {
+      logger.error("shutdown took over 9 s; exiting");
+      process.exit(1);
+    }, 9_000);
+    force.unref();
+    signoff.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    process.stderr.write(`signoff: failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}
