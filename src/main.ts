@@ -13,7 +13,7 @@ import type { Channel, ChannelName } from "./domain/channel.js";
 import { createApprovalService, type ApprovalService } from "./handlers/approval-service.js";
 import { createCardPresenter, type CardPresenter } from "./handlers/card-presenter.js";
 import { createChatHandler, type ChatHandler } from "./handlers/chat-handler.js";
-import { createOperatorDirectory } from "./handlers/operators.js";
+import { createOperatorDirectory, type OperatorDirectory } from "./handlers/operators.js";
 import { createRenderer } from "./handlers/render.js";
 import { createDeliveryQueue, createDeliveryWorker } from "./jobs/callback-queue.js";
 import { createDecisionBus } from "./jobs/decision-bus.js";
@@ -50,6 +50,7 @@ export interface Signoff {
   service: ApprovalService;
   presenter: CardPresenter;
   chatHandler: ChatHandler;
+  directory: OperatorDirectory;
   approvals: ApprovalStore;
   audit: AuditStore;
   deliveries: DeliveryStore;
@@ -184,6 +185,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     service,
     presenter,
     chatHandler,
+    directory,
     approvals,
     audit,
     deliveries,

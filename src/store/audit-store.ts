@@ -82,7 +82,7 @@ export function createAuditStore(db: Database) {
     async listBySubject(subject: string): Promise<AuditRow[]> {
       const rows = await many<{ seq: string; at: Date; actor: string; action: string; subject: string | null; data: string }>(
         db.pool,
-        "SELECT seq::text, at, actor, action, subject, data FROM audit_log WHERE subject = $1 ORDER BY seq",
+        "SELECT seq::text, at, actor, action, subject, data FROM audit_log WHERE subject = $1 ORDER BY audit_log.seq",
         [subject],
       );
       return rows.map((r) => ({ seq: Number(r.seq), at: r.at, actor: r.actor, action: r.action, subject: r.subject, data: JSON.parse(r.data) }));
@@ -97,7 +97,7 @@ export function createAuditStore(db: Database) {
         const batch = await many<{ seq: string; at: string; actor: string; action: string; subject: string | null; data: string; prev_hash: string; hash: string }>(
           db.pool,
           `SELECT seq::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, actor, action, subject, data, prev_hash, hash
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`,
+             FROM audit_log WHERE seq > $1 ORDER BY audit_log.seq LIMIT $2`,
           [afterSeq, batchSize],
         );
         if (batch.length === 0) return { ok: true, rows };
