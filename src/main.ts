@@ -74,6 +74,8 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   if (applied.length) logger.info({ applied }, "migrations applied");
 
   const redis = createRedis(env.REDIS_URL);
+  const producer = createRedis(env.REDIS_URL, { autoPipelining: true });
+  producer.on("error", (err) => logger.warn({ err: err.message }, "redis producer error"));
   const subscriber = createRedis(env.REDIS_URL);
   redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   subscriber.on("error", (err) => logger.warn({ err: err.message }, "redis subscriber error"));
@@ -93,13 +95,13 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   if (webchat) channels.set("webchat", webchat);
   for (const channel of options.channels ?? []) channels.set(channel.name, channel);
 
-  const timers = createTimerQueue(redis, prefix);
-  const delivery = createDeliveryQueue(redis, prefix, {
+  const timers = createTimerQueue(producer, prefix);
+  const delivery = createDeliveryQueue(producer, prefix, {
     attempts: file.approvals.callbackAttempts,
     backoffMs: file.approvals.callbackBackoffMs,
     timeoutMs: file.approvals.callbackTimeoutMs,
   });
-  const outbox = createOutboxQueue(redis, prefix);
+  const outbox = createOutboxQueue(producer, prefix);
   const bus = await createDecisionBus(redis, subscriber, prefix);
 
   const presenter = createCardPresenter({
@@ -136,9 +138,21 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         logger: logger.child({ queue: "deliveries" }),
       }),
     );
-    workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" })));
+    if (!process.env.NO_OUTBOX) workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" })));
     for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
   }
+
+  // Seal new audit entries into the hash chain a few times a second (one sealer at a time).
+  let sealing = false;
+  const sealer = setInterval(() => {
+    if (sealing) return;
+    sealing = true;
+    audit
+      .seal()
+      .catch((err) => logger.warn({ err: (err as Error).message }, "audit sealing failed; will retry"))
+      .finally(() => (sealing = false));
+  }, 250);
+  sealer.unref();
 
   const reconcileReport = await reconcile({ approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery });
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
@@ -196,12 +210,14 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     close() {
       closing ??= (async () => {
         await http.close(); // stop taking requests; in-flight ones finish
+        clearInterval(sealer);
         for (const channel of channels.values()) await channel.stop().catch(() => undefined);
         await Promise.all(workers.map((w) => w.close())); // waits for active jobs
         await bus.close();
+        await audit.seal().catch(() => undefined);
         await Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close()]);
         for (const w of workers) await (w.opts.connection as { quit?: () => Promise<unknown> }).quit?.().catch(() => undefined);
-        await Promise.all([redis.quit().catch(() => undefined), subscriber.quit().catch(() => undefined)]);
+        await Promise.all([redis, producer, subscriber].map((c) => c.quit().catch(() => undefined)));
         await db.close();
       })();
       return closing;

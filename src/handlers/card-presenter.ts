@@ -139,9 +139,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
   }
 
   async function refreshCards(approvalId: string): Promise<void> {
-    const approval = await deps.approvals.get(approvalId);
+    const [approval, refs] = await Promise.all([deps.approvals.get(approvalId), deps.chat.listCardRefs(approvalId)]);
     if (!approval) return;
-    const refs = await deps.chat.listCardRefs(approvalId);
     for (const ref of refs) {
       const channel = deps.channels.get(ref.channel);
       if (!channel) continue;

@@ -1,21 +1,41 @@
 /**
- * Times for the reader: their timezone, short forms ("Sun 14:30", "in 3h 5m").
+ * Times for the reader: their timezone, short forms ("Sun 14:30", "in 3h 5m"). Built on
+ * `Intl.DateTimeFormat` with one cached formatter per zone: cards are rendered on hot paths.
  */
-import dayjs from "dayjs";
-import timezone from "dayjs/plugin/timezone.js";
-import utc from "dayjs/plugin/utc.js";
 
-dayjs.extend(utc);
-dayjs.extend(timezone);
+const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** "14:30" today, else "Sun 14:30", in `zone`. */
-export function formatClock(date: Date, zone: string, now: Date = new Date()): string {
-  const d = dayjs(date).tz(zone);
-  const sameDay = d.format("YYYY-MM-DD") === dayjs(now).tz(zone).format("YYYY-MM-DD");
-  return sameDay ? d.format("HH:mm") : d.format("ddd D MMM HH:mm");
+function partsIn(date: Date, zone: string): Record<string, string> {
+  let formatter = formatters.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone,
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      weekday: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZoneName: "short",
+    });
+    formatters.set(zone, formatter);
+  }
+  const out: Record<string, string> = {};
+  for (const part of formatter.formatToParts(date)) out[part.type] = part.value;
+  return out;
 }
 
-/** "3h 5m", "45s": how long until `date` (or "now" when past). */
+/** "14:30" today, else "Sun 22 Nov 14:30", in `zone`. */
+export function formatClock(date: Date, zone: string, now: Date = new Date()): string {
+  const d = partsIn(date, zone);
+  const today = partsIn(now, zone);
+  const time = `${d.hour}:${d.minute}`;
+  const sameDay = d.year === today.year && d.month === today.month && d.day === today.day;
+  return sameDay ? time : `${d.weekday} ${d.day} ${d.month} ${time}`;
+}
+
+/** "3h 5m", "45s": a duration as people say it ("now" when not positive). */
 export function formatDuration(ms: number): string {
   if (ms <= 0) return "now";
   const s = Math.round(ms / 1000);
@@ -27,10 +47,8 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d`;
 }
 
-/** "14:30 NZDT (in 4h)": a deadline as the reader sees it. */
+/** "14:30 GMT+13 (in 4h)": a deadline as the reader sees it. */
 export function formatDeadline(date: Date, zone: string, now: Date = new Date()): string {
-  const abbreviation = new Intl.DateTimeFormat("en", { timeZone: zone, timeZoneName: "short" })
-    .formatToParts(date)
-    .find((p) => p.type === "timeZoneName")?.value;
-  return `${formatClock(date, zone, now)}${abbreviation ? ` ${abbreviation}` : ""} (in ${formatDuration(date.getTime() - now.getTime())})`;
+  const zoneName = partsIn(date, zone).timeZoneName;
+  return `${formatClock(date, zone, now)}${zoneName ? ` ${zoneName}` : ""} (in ${formatDuration(date.getTime() - now.getTime())})`;
 }

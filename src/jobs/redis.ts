@@ -5,8 +5,15 @@
 import { Redis } from "ioredis";
 
 /** A Redis connection suitable for BullMQ queues and workers. */
-export function createRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+export function createRedis(url: string, options: { autoPipelining?: boolean } = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    lazyConnect: false,
+    // Producers only: commands issued in the same tick go out in one write (fewer syscalls
+    // under load). Never on worker connections, whose blocking commands must not queue.
+    enableAutoPipelining: options.autoPipelining ?? false,
+  });
 }
 
 /** Delete every key of one queue prefix (tests and the "Redis was lost" drill). */

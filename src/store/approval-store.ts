@@ -4,8 +4,8 @@
  * never leaves a decision without its callback or audit trail.
  */
 import type { Approval, ApprovalStatus, Decision, Gate, Verdict } from "../domain/approval.js";
-import { type AuditEntry, appendAudit } from "./audit-store.js";
-import { type Database, isUniqueViolation, many, maybeOne, withTransaction } from "./db.js";
+import { type AuditEntry, auditArrays } from "./audit-store.js";
+import { type Database, isUniqueViolation, many, maybeOne, one } from "./db.js";
 
 interface ApprovalRow {
   id: string;
@@ -88,73 +88,61 @@ export type InsertOutcome =
 
 /** Approvals store; see the module comment for its guarantees. */
 export function createApprovalStore(db: Database) {
-  async function insertDecision(client: Parameters<Parameters<typeof withTransaction>[1]>[0], approvalId: string, d: Decision) {
-    await client.query("INSERT INTO decisions (approval_id, operator, verdict, note, channel, at) VALUES ($1, $2, $3, $4, $5, $6)", [
-      approvalId,
-      d.operator,
-      d.verdict,
-      d.note,
-      d.channel,
-      d.at,
-    ]);
-  }
-
-  async function insertDelivery(client: Parameters<Parameters<typeof withTransaction>[1]>[0], delivery: NewDelivery | null) {
-    if (!delivery) return null;
-    const row = await maybeOne<{ id: string }>(
-      client,
-      `INSERT INTO deliveries (kind, subject_id, url, body, status) VALUES ($1, $2, $3, $4, 'pending')
-       ON CONFLICT (kind, subject_id) DO NOTHING RETURNING id::text`,
-      [delivery.kind, delivery.subjectId, delivery.url, delivery.body],
-    );
-    return row?.id ?? null;
-  }
-
   return {
     /**
      * Insert a new approval with its audit entries (and a callback row when it is born decided).
      * The same `(source, idempotencyKey)` returns the stored record instead of a duplicate.
      */
     async insert(approval: Approval, audit: AuditEntry[], delivery: NewDelivery | null): Promise<InsertOutcome> {
+      // One statement: the approval, its audit entries and its callback row commit together,
+      // in one round trip and without a lock that would make creators queue.
+      let row: { inserted: number; delivery_id: string | null };
       try {
-        return await withTransaction(db, async (client) => {
-          const row = await maybeOne<{ id: string }>(
-            client,
-            `INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by,
+        row = await one(
+          db.pool,
+          `WITH ins AS (
+             INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by,
                                     decided_at, note, on_timeout, approver_roles, quorum, callback_url, idempotency_key, metadata,
                                     notify, created_at, deadline_at, objection_ends_at, version)
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
              ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-             RETURNING id`,
-            [
-              approval.id, approval.code, approval.source, approval.title, approval.reason, approval.agent, approval.gate,
-              approval.effectiveGate, approval.preview, approval.status, approval.decidedBy, approval.decidedAt, approval.note,
-              approval.onTimeout, approval.approverRoles, approval.quorum, approval.callbackUrl, approval.idempotencyKey,
-              approval.metadata === null ? null : JSON.stringify(approval.metadata), approval.notify, approval.createdAt,
-              approval.deadlineAt, approval.objectionEndsAt, approval.version,
-            ],
-          );
-          if (!row) {
-            const existing = await maybeOne<ApprovalRow>(client, `${SELECT_APPROVAL} WHERE a.source = $1 AND a.idempotency_key = $2`, [
-              approval.source,
-              approval.idempotencyKey,
-            ]);
-            if (!existing) throw new Error("idempotency conflict without a stored row");
-            return { inserted: false as const, reason: "idempotent_replay" as const, approval: toApproval(existing) };
-          }
-          await appendAudit(client, db.schema, audit);
-          const deliveryId = await insertDelivery(client, delivery);
-          return { inserted: true as const, approval, deliveryId };
-        });
+             RETURNING id
+           ), au AS (
+             INSERT INTO audit_log (at, actor, action, subject, data)
+             SELECT u.* FROM ins, unnest($25::timestamptz[], $26::text[], $27::text[], $28::text[], $29::text[]) AS u
+           ), dl AS (
+             INSERT INTO deliveries (kind, subject_id, url, body, status)
+             SELECT $30::text, $31::text, $32::text, $33::text, 'pending' FROM ins WHERE $32::text IS NOT NULL
+             ON CONFLICT (kind, subject_id) DO NOTHING RETURNING id::text
+           )
+           SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT id FROM dl) AS delivery_id`,
+          [
+            approval.id, approval.code, approval.source, approval.title, approval.reason, approval.agent, approval.gate,
+            approval.effectiveGate, approval.preview, approval.status, approval.decidedBy, approval.decidedAt, approval.note,
+            approval.onTimeout, approval.approverRoles, approval.quorum, approval.callbackUrl, approval.idempotencyKey,
+            approval.metadata === null ? null : JSON.stringify(approval.metadata), approval.notify, approval.createdAt,
+            approval.deadlineAt, approval.objectionEndsAt, approval.version,
+            ...auditArrays(audit),
+            delivery?.kind ?? null, delivery?.subjectId ?? null, delivery?.url ?? null, delivery?.body ?? null,
+          ],
+        );
       } catch (error) {
         if (isUniqueViolation(error, "approvals_pending_code")) return { inserted: false, reason: "code_taken" };
         throw error;
       }
+      if (row.inserted === 1) return { inserted: true, approval, deliveryId: row.delivery_id };
+      const existing = await maybeOne<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.source = $1 AND a.idempotency_key = $2`, [
+        approval.source,
+        approval.idempotencyKey,
+      ]);
+      if (!existing) throw new Error("idempotency conflict without a stored row");
+      return { inserted: false, reason: "idempotent_replay", approval: toApproval(existing) };
     },
 
     /**
-     * Store a transition if nobody changed the approval since `expectedVersion` was read.
-     * Returns false when another writer won; the caller re-reads and re-applies its event.
+     * Store a transition if nobody changed the approval since `expectedVersion` was read, with
+     * its decision, audit entries and callback row, in one statement. Returns `committed: false`
+     * when another writer won; the caller re-reads and re-applies its event.
      */
     async commitTransition(
       next: Approval,
@@ -163,18 +151,31 @@ export function createApprovalStore(db: Database) {
       audit: AuditEntry[],
       delivery: NewDelivery | null,
     ): Promise<{ committed: false } | { committed: true; deliveryId: string | null }> {
-      return withTransaction(db, async (client) => {
-        const updated = await client.query(
-          `UPDATE approvals SET status = $3, decided_by = $4, decided_at = $5, note = $6, version = $7
-            WHERE id = $1 AND version = $2`,
-          [next.id, expectedVersion, next.status, next.decidedBy, next.decidedAt, next.note, next.version],
-        );
-        if (updated.rowCount !== 1) return { committed: false as const };
-        if (decision) await insertDecision(client, next.id, decision);
-        await appendAudit(client, db.schema, audit);
-        const deliveryId = await insertDelivery(client, delivery);
-        return { committed: true as const, deliveryId };
-      });
+      const row = await one<{ updated: number; delivery_id: string | null }>(
+        db.pool,
+        `WITH upd AS (
+           UPDATE approvals SET status = $3, decided_by = $4, decided_at = $5, note = $6, version = $7
+            WHERE id = $1 AND version = $2 RETURNING id
+         ), dec AS (
+           INSERT INTO decisions (approval_id, operator, verdict, note, channel, at)
+           SELECT upd.id, $8::text, $9::text, $10::text, $11::text, $12::timestamptz FROM upd WHERE $8::text IS NOT NULL
+         ), au AS (
+           INSERT INTO audit_log (at, actor, action, subject, data)
+           SELECT u.* FROM upd, unnest($13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::text[]) AS u
+         ), dl AS (
+           INSERT INTO deliveries (kind, subject_id, url, body, status)
+           SELECT $18::text, $19::text, $20::text, $21::text, 'pending' FROM upd WHERE $20::text IS NOT NULL
+           ON CONFLICT (kind, subject_id) DO NOTHING RETURNING id::text
+         )
+         SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT id FROM dl) AS delivery_id`,
+        [
+          next.id, expectedVersion, next.status, next.decidedBy, next.decidedAt, next.note, next.version,
+          decision?.operator ?? null, decision?.verdict ?? null, decision?.note ?? null, decision?.channel ?? null, decision?.at ?? null,
+          ...auditArrays(audit),
+          delivery?.kind ?? null, delivery?.subjectId ?? null, delivery?.url ?? null, delivery?.body ?? null,
+        ],
+      );
+      return row.updated === 1 ? { committed: true, deliveryId: row.delivery_id } : { committed: false };
     },
 
     /** One approval by id, or null. */

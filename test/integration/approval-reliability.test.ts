@@ -142,19 +142,44 @@ describe("bad input", () => {
 });
 
 describe("audit log", () => {
+  const tamper = (statement: string) =>
+    sql(s.schema, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; ${statement}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+
   it("verifies, and editing one row makes verify fail naming that row", async () => {
-    await api(s, "POST", "/api/approvals", { title: "audited", gate: "auto" });
+    for (let i = 0; i < 8; i++) await api(s, "POST", "/api/approvals", { title: `audited ${i}`, gate: "auto" });
     const ok = await s.audit.verify();
     expect(ok, JSON.stringify(ok)).toMatchObject({ ok: true });
-    expect(ok.rows).toBeGreaterThan(3);
-    const rows = await sql<{ seq: string }>(s.schema, "SELECT seq::text FROM audit_log ORDER BY seq");
-    // Past seq 10 on purpose: text ordering of seq once hid rows 2-9 from verify.
-    const victim = rows[Math.max(11, Math.floor(rows.length / 2))]!.seq;
-    // The table refuses updates; an attacker with owner rights would disable the trigger first.
-    await expect(sql(s.schema, "UPDATE audit_log SET actor = 'mallory' WHERE seq = $1", [victim])).rejects.toThrow(/append-only/);
-    await sql(s.schema, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = " + Number(victim) + "; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;");
+    expect(ok.rows).toBeGreaterThan(12);
+    const rows = await sql<{ seq: string }>(s.schema, "SELECT chain_seq::text AS seq FROM audit_log ORDER BY chain_seq");
+    expect(rows).toHaveLength(ok.rows); // verify sealed everything
+    // Past seq 10 on purpose: ordering seq as text once hid rows 2-9 from verify.
+    const victim = Number(rows[Math.max(11, Math.floor(rows.length / 2))]!.seq);
+    // The table refuses edits and deletes; an attacker with owner rights would disable the trigger first.
+    await expect(sql(s.schema, "UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = $1", [victim])).rejects.toThrow(/append-only/);
+    await expect(sql(s.schema, "DELETE FROM audit_log WHERE chain_seq = $1", [victim])).rejects.toThrow(/append-only/);
+    const [original] = await sql<{ actor: string }>(s.schema, "SELECT actor FROM audit_log WHERE chain_seq = $1", [victim]);
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = ${victim}`);
     const broken = await s.audit.verify();
-    expect(broken).toMatchObject({ ok: false, brokenSeq: Number(victim) });
+    expect(broken).toMatchObject({ ok: false, brokenSeq: victim });
+    expect((broken as { problem: string }).problem).toMatch(/edited/);
+    await tamper(`UPDATE audit_log SET actor = '${original!.actor}' WHERE chain_seq = ${victim}`);
+    expect((await s.audit.verify()).ok).toBe(true); // restored: the chain checks out again
+  });
+
+  it("deleting a row makes verify fail naming the gap, and the CLI exits 1", async () => {
+    await api(s, "POST", "/api/approvals", { title: "audited again", gate: "auto" });
+    const { runCli } = await import("../../src/cli.js");
+    process.env.DATABASE_URL = DATABASE_URL;
+    process.env.DATABASE_SCHEMA = s.schema;
+    const out: string[] = [];
+    await s.audit.seal();
+    const fresh = await sql<{ seq: string }>(s.schema, "SELECT max(chain_seq)::text AS seq FROM audit_log");
+    const victim = Number(fresh[0]!.seq) - 1;
+    await tamper(`DELETE FROM audit_log WHERE chain_seq = ${victim}`);
+    const code = await runCli(["audit", "verify"], (l) => out.push(l));
+    expect(code).toBe(1);
+    expect(out.join("\n")).toMatch(/BROKEN at seq \d+/);
+    expect(await s.audit.verify()).toMatchObject({ ok: false, brokenSeq: victim + 1, problem: expect.stringMatching(/missing/) });
   });
 });
 

@@ -45,22 +45,33 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_approval ON decisions (approval_id, id);
 
+-- Audit entries are written in the same statement as the change they record (no lock, so
+-- writers never queue behind each other) and sealed into the hash chain moments later by one
+-- sealer at a time: chain_seq, prev_hash and hash are set once, in chain order.
 CREATE TABLE audit_log (
-  seq       bigserial PRIMARY KEY,
+  id        bigserial PRIMARY KEY,
   at        timestamptz NOT NULL,
   actor     text NOT NULL,
   action    text NOT NULL,
   subject   text,
   data      text NOT NULL,
-  prev_hash text NOT NULL,
-  hash      text NOT NULL
+  chain_seq bigint UNIQUE,
+  prev_hash text,
+  hash      text
 );
-CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+CREATE INDEX audit_log_subject ON audit_log (subject, id);
+CREATE INDEX audit_log_unsealed ON audit_log (id) WHERE chain_seq IS NULL;
 
--- Append-only: the application never updates or deletes audit rows. `signoff audit verify`
--- still catches edits made by someone who disables this trigger.
+-- Append-only: rows are never deleted, and the only update allowed is sealing an unsealed row
+-- without touching its content. `signoff audit verify` still catches edits made by someone who
+-- disables this trigger.
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.chain_seq IS NULL AND NEW.chain_seq IS NOT NULL
+     AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND NEW.action = OLD.action
+     AND NEW.subject IS NOT DISTINCT FROM OLD.subject AND NEW.data = OLD.data THEN
+    RETURN NEW;
+  END IF;
   RAISE EXCEPTION 'audit_log is append-only';
 END;
 $$;

@@ -1,0 +1,61 @@
+/**
+ * The `signoff` command line: `signoff audit verify`, `signoff token`, `signoff migrate`.
+ * Run with `npm run signoff -- <command>` (or `npx signoff <command>` once installed).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { ConfigError, loadConfig } from "./config.js";
+import { createAuditStore } from "./store/audit-store.js";
+import { createDatabase } from "./store/db.js";
+import { migrate } from "./store/migrate.js";
+
+const USAGE = `usage: signoff <command>
+
+  audit verify   check the audit log's hash chain; exit 1 naming the first bad row
+  token [name]   make a new source bearer token and the tokenSha256 line for signoff.yaml
+  migrate        apply database migrations and exit
+`;
+
+/** Run one CLI command; returns the process exit code. */
+export async function runCli(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const [command, sub, arg] = argv;
+  if (command === "token") {
+    const token = randomBytes(32).toString("base64url");
+    const name = sub ?? "my-source";
+    out(`token (give this to the source, keep it secret; it is shown only now):\n  ${token}`);
+    out(`add to signoff.yaml under sources:\n  - name: ${name}\n    tokenSha256: ${createHash("sha256").update(token).digest("hex")}`);
+    return 0;
+  }
+  if ((command === "audit" && sub === "verify") || command === "migrate") {
+    const config = loadConfig();
+    const db = createDatabase({ url: config.env.DATABASE_URL, schema: config.env.DATABASE_SCHEMA, max: 2 });
+    try {
+      if (command === "migrate") {
+        const applied = await migrate(db);
+        out(applied.length ? `applied migrations ${applied.join(", ")}` : "database is up to date");
+        return 0;
+      }
+      const result = await createAuditStore(db).verify();
+      if (result.ok) {
+        out(`audit log intact: ${result.rows} entries verified`);
+        return 0;
+      }
+      out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);
+      return 1;
+    } finally {
+      await db.close();
+    }
+  }
+  out(USAGE);
+  return arg === undefined && command === undefined ? 0 : 2;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`signoff: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    },
+  );
+}
