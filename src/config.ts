@@ -4,6 +4,7 @@
  * with a message naming the bad field.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { CronExpressionParser } from "cron-parser";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
@@ -18,7 +19,7 @@ const OperatorSchema = z
     whatsapp: z.string().regex(/^\d{6,16}$/, "phone number, digits only").optional(),
     /** Web chat identity is the operator's name; set false to hide someone from the web chat. */
     webchat: z.boolean().default(true),
-    digest: z.string().optional(),
+    digest: z.string().refine(isValidCron, { message: 'not a cron expression (e.g. "0 8 * * *")' }).optional(),
   })
   .strict();
 
@@ -154,6 +155,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
   let configPath: string | null = env.SIGNOFF_CONFIG;
   if (existsSync(env.SIGNOFF_CONFIG)) {
     file = parseFileConfig(readFileSync(env.SIGNOFF_CONFIG, "utf8"), env.SIGNOFF_CONFIG);
+  } else if (environment.SIGNOFF_CONFIG) {
+    throw new ConfigError(`environment is invalid:\n  SIGNOFF_CONFIG: no file at ${env.SIGNOFF_CONFIG}`);
   } else {
     configPath = null;
     file = FileConfigSchema.parse({ operators: [{ name: "you", roles: ["owner", "approver"] }] });
@@ -169,6 +172,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
   const hasChatCredentials = Boolean(env.TELEGRAM_BOT_TOKEN) || env.WHATSAPP_ENABLED;
   const webchatEnabled = env.WEBCHAT_ENABLED === "auto" ? !hasChatCredentials : env.WEBCHAT_ENABLED === "true";
   return deepFreeze({ env, file, configPath, webchatEnabled });
+}
+
+function isValidCron(expression: string): boolean {
+  if (expression.trim().split(/\s+/).length !== 5) return false; // minute hour day month weekday
+  try {
+    CronExpressionParser.parse(expression, { strict: false });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isValidTimezone(zone: string): boolean {

@@ -138,7 +138,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         logger: logger.child({ queue: "deliveries" }),
       }),
     );
-    if (!process.env.NO_OUTBOX) workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" })));
+    workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" })));
     for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
   }
 

@@ -58,5 +58,11 @@ export const ListApprovalsQuerySchema = z
 
 /** A zod error as the API reports it: `[{ path: "approvers.quorum", message }]`. */
 export function toProblems(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((issue) => ({ path: issue.path.length ? issue.path.join(".") : "(body)", message: issue.message }));
+  const at = (path: PropertyKey[]) => (path.length ? path.map(String).join(".") : "(body)");
+  return error.issues.flatMap((issue) =>
+    // An unknown key is reported at its own path, so clients see which field to remove.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: "unknown field" }))
+      : [{ path: at(issue.path), message: issue.message }],
+  );
 }

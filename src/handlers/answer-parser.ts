@@ -29,14 +29,23 @@ export function verdictOfReaction(emoji: string): "approve" | "reject" | null {
   return null;
 }
 
+const EMOJI_MODIFIER = /^[\u{1F3FB}-\u{1F3FF}\u{FE0E}\u{FE0F}\u{200D}]/u;
+
+/** A leading ✅ / ❌ / 📝 (with any modifiers); `rest` is the original text after it, untouched. */
 function leadingEmojiVerdict(text: string): { verdict: Verdict; rest: string } | null {
-  const t = normalizeEmoji(text).trimStart();
+  const t = text.trimStart();
   for (const [list, verdict] of [
     [APPROVE_EMOJI, "approve"],
     [REJECT_EMOJI, "reject"],
     [MODIFY_EMOJI, "modify"],
   ] as const) {
-    for (const e of list) if (t.startsWith(e)) return { verdict, rest: t.slice(e.length) };
+    for (const e of list) {
+      if (!t.startsWith(e)) continue;
+      let end = e.length;
+      // Skip this emoji's own skin tone / variation selector, but not the note's emoji.
+      while (end < t.length && EMOJI_MODIFIER.test(t.slice(end))) end += t.codePointAt(end)! > 0xffff ? 2 : 1;
+      return { verdict, rest: t.slice(end) };
+    }
   }
   return null;
 }
@@ -47,7 +56,8 @@ const WORD_VERDICTS: Record<string, Verdict> = {
   modify: "modify", change: "modify", changes: "modify", amend: "modify",
 };
 
-const CODE = /^[2-9a-hj-km-np-z]{4,6}$/i;
+/** Codes are 4-6 characters of the card alphabet with at least one digit (so words never match). */
+const CODE = /^(?=.*[2-9])[2-9a-hj-km-np-z]{4,6}$/i;
 
 const cleanNote = (s: string) => {
   const t = s.replace(/^[\s:,.\-–—]+/, "").trim();
@@ -65,7 +75,8 @@ export function parseAnswer(text: string, inReply: boolean): ParsedAnswer | null
   let verdict: Verdict | undefined = emoji?.verdict;
   let rest = emoji?.rest ?? trimmed;
   if (!verdict) {
-    const m = /^\/?([a-z]+)\b(.*)$/is.exec(trimmed);
+    // `/approve@signoff_bot K7QF` is how Telegram sends commands in groups.
+    const m = /^\/?([a-z]+)(?:@\w+)?(?=$|[\s,.:;!?])(.*)$/is.exec(trimmed);
     const word = m?.[1]?.toLowerCase();
     if (!word || !(word in WORD_VERDICTS)) return null;
     verdict = WORD_VERDICTS[word]!;
@@ -73,12 +84,13 @@ export function parseAnswer(text: string, inReply: boolean): ParsedAnswer | null
   }
   const tokens = rest.trim().split(/\s+/).filter(Boolean);
   const first = tokens[0];
-  // In a reply the card already names the request, so everything after the verdict is the note.
-  if (!inReply && first && CODE.test(first)) {
-    return { verdict, code: first.toUpperCase(), note: cleanNote(tokens.slice(1).join(" ")) };
+  if (first && CODE.test(first)) {
+    const note = cleanNote(rest.trim().slice(first.length));
+    // In a reply the card already names the request; a code there is redundant, not the note.
+    return inReply ? { verdict, note } : { verdict, code: first.toUpperCase(), note };
   }
   // Without a code: a reply to a card, or a bare yes / no (the caller checks exactly one pending).
-  // A bare word followed by chatter ("no idea what that is") is not an answer.
-  if (!inReply && !emoji && tokens.length > 0) return null;
+  // A bare word followed by chatter ("no idea what that is") is not an answer; "yes!" is.
+  if (!inReply && !emoji && rest.replace(/[\s!.?,]+/g, "") !== "") return null;
   return { verdict, note: cleanNote(rest) };
 }

@@ -52,11 +52,17 @@ export interface ApprovalServiceDeps {
 const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"; // no 0/O, 1/I/L: typed by people on phones
 const MAX_CAS_ATTEMPTS = 20;
 
-/** A short typeable code; longer after repeated collisions. */
+const CODE_DIGITS = "23456789";
+
+/**
+ * A short typeable code; longer after repeated collisions. It always holds a digit, so a word
+ * such as "AHEAD" in "go ahead" is never taken for a code.
+ */
 export function generateCode(length = 4): string {
-  let code = "";
-  for (let i = 0; i < length; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
-  return code;
+  const chars: string[] = [];
+  for (let i = 0; i < length; i++) chars.push(CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]!);
+  if (!chars.some((c) => CODE_DIGITS.includes(c))) chars[randomInt(length)] = CODE_DIGITS[randomInt(CODE_DIGITS.length)]!;
+  return chars.join("");
 }
 
 /** The outcome of an answer or timer, with the approval as it now stands. */

@@ -67,14 +67,12 @@ describe("CreateApprovalBodySchema: problems name the field", () => {
 
   it("rejects an unknown top-level key, naming it", () => {
     const found = problems({ ...base, titel: "typo" });
-    expect(found).toHaveLength(1);
-    expect(`${found[0]!.path} ${found[0]!.message}`).toContain("titel");
+    expect(found).toEqual([{ path: "titel", message: "unknown field" }]);
   });
 
   it("rejects an unknown key inside approvers, naming it", () => {
     const found = problems({ ...base, approvers: { quorom: 2 } });
-    expect(found).toHaveLength(1);
-    expect(`${found[0]!.path} ${found[0]!.message}`).toContain("quorom");
+    expect(found).toEqual([{ path: "approvers.quorom", message: "unknown field" }]);
   });
 
   it.each([null, [], "body", 42])("a body that is not an object (%j) is a problem at the root", (body) => {

@@ -179,8 +179,20 @@ describe("loadConfig", () => {
     expect(err.message).toContain("operators.0.timezone");
   });
 
-  it("with no file, a one-operator default lets a newcomer start", () => {
-    const cfg = loadConfig({ SIGNOFF_CONFIG: join(dir, "does-not-exist.yaml") });
+  it("a SIGNOFF_CONFIG naming a missing file stops the start, naming the variable", () => {
+    const err = configError(() => loadConfig({ SIGNOFF_CONFIG: join(dir, "does-not-exist.yaml") }));
+    expect(err.message).toContain("SIGNOFF_CONFIG");
+  });
+
+  it("with no SIGNOFF_CONFIG and no signoff.yaml, a one-operator default lets a newcomer start", () => {
+    const cwd = process.cwd();
+    process.chdir(dir);
+    let cfg;
+    try {
+      cfg = loadConfig({});
+    } finally {
+      process.chdir(cwd);
+    }
     expect(cfg.configPath).toBeNull();
     expect(cfg.file.operators).toEqual([expect.objectContaining({ name: "you", roles: ["owner", "approver"] })]);
     expect(cfg.file.sources).toEqual([]);
