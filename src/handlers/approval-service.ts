@@ -154,15 +154,18 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
         if (!outcome.inserted && outcome.reason === "code_taken") continue;
         if (!outcome.inserted) return { approval: outcome.approval, created: false };
-        for (const timer of plannedTimers(approval)) {
-          await deps.timers.schedule(approval.id, timer.kind, timer.dueAt).catch((err) =>
-            // PostgreSQL has the deadline; the reconciler re-creates the timer when Redis is back.
-            deps.logger.error({ err, approvalId: approval.id }, "timer scheduling failed"),
-          );
-        }
-        if (announcement) {
-          await deps.presenter.announce(approval, announcement).catch((err) => deps.logger.error({ err, approvalId: approval.id }, "announce failed"));
-        }
+        // Timer and announcement go out together (one pipelined write to Redis under load).
+        await Promise.all([
+          ...plannedTimers(approval).map((timer) =>
+            deps.timers.schedule(approval.id, timer.kind, timer.dueAt).catch((err) =>
+              // PostgreSQL has the deadline; the reconciler re-creates the timer when Redis is back.
+              deps.logger.error({ err, approvalId: approval.id }, "timer scheduling failed"),
+            ),
+          ),
+          announcement
+            ? deps.presenter.announce(approval, announcement).catch((err) => deps.logger.error({ err, approvalId: approval.id }, "announce failed"))
+            : null,
+        ]);
         if (approval.status !== "pending") await afterDecision(approval, outcome.deliveryId);
         return { approval, created: true };
       }

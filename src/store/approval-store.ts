@@ -4,8 +4,10 @@
  * never leaves a decision without its callback or audit trail.
  */
 import type { Approval, ApprovalStatus, Decision, Gate, Verdict } from "../domain/approval.js";
-import { type AuditEntry, auditArrays } from "./audit-store.js";
-import { type Database, isUniqueViolation, many, maybeOne, one } from "./db.js";
+import type { AuditEntry } from "./audit-store.js";
+import { type ApprovalCommit, type ApprovalInsert, type NewDelivery, commitTransitions, insertApprovals } from "./approval-writes.js";
+import { createBatcher } from "./batcher.js";
+import { type Database, isUniqueViolation, many, maybeOne } from "./db.js";
 
 interface ApprovalRow {
   id: string;
@@ -72,13 +74,7 @@ function toApproval(row: ApprovalRow): Approval {
   };
 }
 
-/** A callback to deliver once the change commits. */
-export interface NewDelivery {
-  kind: "callback" | "command";
-  subjectId: string;
-  url: string;
-  body: string;
-}
+export type { NewDelivery } from "./approval-writes.js";
 
 /** Outcome of inserting a new approval. */
 export type InsertOutcome =
@@ -86,51 +82,64 @@ export type InsertOutcome =
   | { inserted: false; reason: "idempotent_replay"; approval: Approval }
   | { inserted: false; reason: "code_taken" };
 
+const DEADLOCK = "40P01";
+
 /** Approvals store; see the module comment for its guarantees. */
 export function createApprovalStore(db: Database) {
-  return {
-    /**
-     * Insert a new approval with its audit entries (and a callback row when it is born decided).
-     * The same `(source, idempotencyKey)` returns the stored record instead of a duplicate.
-     */
-    async insert(approval: Approval, audit: AuditEntry[], delivery: NewDelivery | null): Promise<InsertOutcome> {
-      // One statement: the approval, its audit entries and its callback row commit together,
-      // in one round trip and without a lock that would make creators queue.
-      let row: { inserted: number; delivery_id: string | null };
-      try {
-        row = await one(
-          db.pool,
-          `WITH ins AS (
-             INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by,
-                                    decided_at, note, on_timeout, approver_roles, quorum, callback_url, idempotency_key, metadata,
-                                    notify, created_at, deadline_at, objection_ends_at, version)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
-             ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-             RETURNING id
-           ), au AS (
-             INSERT INTO audit_log (at, actor, action, subject, data)
-             SELECT u.* FROM ins, unnest($25::timestamptz[], $26::text[], $27::text[], $28::text[], $29::text[]) AS u
-           ), dl AS (
-             INSERT INTO deliveries (kind, subject_id, url, body, status)
-             SELECT $30::text, $31::text, $32::text, $33::text, 'pending' FROM ins WHERE $32::text IS NOT NULL
-             ON CONFLICT (kind, subject_id) DO NOTHING RETURNING id::text
-           )
-           SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT id FROM dl) AS delivery_id`,
-          [
-            approval.id, approval.code, approval.source, approval.title, approval.reason, approval.agent, approval.gate,
-            approval.effectiveGate, approval.preview, approval.status, approval.decidedBy, approval.decidedAt, approval.note,
-            approval.onTimeout, approval.approverRoles, approval.quorum, approval.callbackUrl, approval.idempotencyKey,
-            approval.metadata === null ? null : JSON.stringify(approval.metadata), approval.notify, approval.createdAt,
-            approval.deadlineAt, approval.objectionEndsAt, approval.version,
-            ...auditArrays(audit),
-            delivery?.kind ?? null, delivery?.subjectId ?? null, delivery?.url ?? null, delivery?.body ?? null,
-          ],
-        );
-      } catch (error) {
-        if (isUniqueViolation(error, "approvals_pending_code")) return { inserted: false, reason: "code_taken" };
+  // Concurrent writes share statements (see batcher.ts). A batch that fails as a whole (a code
+  // collision, a deadlock) is retried one item at a time so each caller gets its own outcome.
+  const insertBatch = createBatcher<ApprovalInsert, { deliveryId: string | null } | undefined | "code_taken">(async (items) => {
+    try {
+      return await insertApprovals(db.pool, items);
+    } catch (error) {
+      if (items.length === 1) {
+        if (isUniqueViolation(error, "approvals_pending_code")) return ["code_taken"];
         throw error;
       }
-      if (row.inserted === 1) return { inserted: true, approval, deliveryId: row.delivery_id };
+      return Promise.all(
+        items.map((item) =>
+          insertApprovals(db.pool, [item]).then(
+            (r) => r[0],
+            (e) => {
+              if (isUniqueViolation(e, "approvals_pending_code")) return "code_taken" as const;
+              throw e;
+            },
+          ),
+        ),
+      );
+    }
+  });
+  const commitBatch = createBatcher<ApprovalCommit, { deliveryId: string | null } | undefined>(
+    async (items) => {
+      try {
+        return await commitTransitions(db.pool, items);
+      } catch (error) {
+        if ((error as { code?: string }).code !== DEADLOCK || items.length === 1) throw error;
+        const out = [];
+        for (const item of items) out.push((await commitTransitions(db.pool, [item]))[0]);
+        return out;
+      }
+    },
+    { keyOf: (item) => item.next.id },
+  );
+
+  // Reads by id are batched too: under load one `= ANY($1)` query serves many callers.
+  const getBatch = createBatcher<string, Approval | null>(async (ids) => {
+    const unique = [...new Set(ids)];
+    const rows = await many<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.id = ANY($1::uuid[])`, [unique], "signoff_get_approvals");
+    const byId = new Map(rows.map((r) => [r.id, toApproval(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+
+  return {
+    /**
+     * Insert a new approval with its audit entries (and a callback row when it is born decided),
+     * all in one statement. The same `(source, idempotencyKey)` returns the stored record.
+     */
+    async insert(approval: Approval, audit: AuditEntry[], delivery: NewDelivery | null): Promise<InsertOutcome> {
+      const result = await insertBatch({ approval, audit, delivery });
+      if (result === "code_taken") return { inserted: false, reason: "code_taken" };
+      if (result) return { inserted: true, approval, deliveryId: result.deliveryId };
       const existing = await maybeOne<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.source = $1 AND a.idempotency_key = $2`, [
         approval.source,
         approval.idempotencyKey,
@@ -141,8 +150,8 @@ export function createApprovalStore(db: Database) {
 
     /**
      * Store a transition if nobody changed the approval since `expectedVersion` was read, with
-     * its decision, audit entries and callback row, in one statement. Returns `committed: false`
-     * when another writer won; the caller re-reads and re-applies its event.
+     * its decision, audit entries and callback row. Returns `committed: false` when another
+     * writer won; the caller re-reads and re-applies its event.
      */
     async commitTransition(
       next: Approval,
@@ -151,38 +160,14 @@ export function createApprovalStore(db: Database) {
       audit: AuditEntry[],
       delivery: NewDelivery | null,
     ): Promise<{ committed: false } | { committed: true; deliveryId: string | null }> {
-      const row = await one<{ updated: number; delivery_id: string | null }>(
-        db.pool,
-        `WITH upd AS (
-           UPDATE approvals SET status = $3, decided_by = $4, decided_at = $5, note = $6, version = $7
-            WHERE id = $1 AND version = $2 RETURNING id
-         ), dec AS (
-           INSERT INTO decisions (approval_id, operator, verdict, note, channel, at)
-           SELECT upd.id, $8::text, $9::text, $10::text, $11::text, $12::timestamptz FROM upd WHERE $8::text IS NOT NULL
-         ), au AS (
-           INSERT INTO audit_log (at, actor, action, subject, data)
-           SELECT u.* FROM upd, unnest($13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::text[]) AS u
-         ), dl AS (
-           INSERT INTO deliveries (kind, subject_id, url, body, status)
-           SELECT $18::text, $19::text, $20::text, $21::text, 'pending' FROM upd WHERE $20::text IS NOT NULL
-           ON CONFLICT (kind, subject_id) DO NOTHING RETURNING id::text
-         )
-         SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT id FROM dl) AS delivery_id`,
-        [
-          next.id, expectedVersion, next.status, next.decidedBy, next.decidedAt, next.note, next.version,
-          decision?.operator ?? null, decision?.verdict ?? null, decision?.note ?? null, decision?.channel ?? null, decision?.at ?? null,
-          ...auditArrays(audit),
-          delivery?.kind ?? null, delivery?.subjectId ?? null, delivery?.url ?? null, delivery?.body ?? null,
-        ],
-      );
-      return row.updated === 1 ? { committed: true, deliveryId: row.delivery_id } : { committed: false };
+      const result = await commitBatch({ next, expectedVersion, decision, audit, delivery });
+      return result ? { committed: true, deliveryId: result.deliveryId } : { committed: false };
     },
 
     /** One approval by id, or null. */
     async get(id: string): Promise<Approval | null> {
       if (!isUuid(id)) return null;
-      const row = await maybeOne<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.id = $1`, [id]);
-      return row ? toApproval(row) : null;
+      return getBatch(id.toLowerCase());
     },
 
     /** The pending approval with this code, else the newest decided one that had it. */

@@ -3,6 +3,7 @@
  * sent message shows which approval (so replies and reactions find their card).
  */
 import type { ChannelName, MessageRef } from "../domain/channel.js";
+import { createBatcher } from "./batcher.js";
 import { type Database, many, maybeOne } from "./db.js";
 
 /** A sent message that shows an approval: its card, notice or advisory. */
@@ -13,6 +14,27 @@ export interface CardRef extends MessageRef {
 
 /** Inbound dedupe and card references. */
 export function createChatStore(db: Database) {
+  // Card writes and reads happen once per card per decision; batching keeps them cheap under load.
+  const saveBatch = createBatcher<CardRef, void>(async (refs) => {
+    await db.pool.query(
+      `INSERT INTO card_refs (channel, chat_id, message_id, approval_id, kind)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[])
+       ON CONFLICT (channel, chat_id, message_id) DO UPDATE SET approval_id = EXCLUDED.approval_id, kind = EXCLUDED.kind`,
+      [refs.map((r) => r.channel), refs.map((r) => r.chatId), refs.map((r) => r.messageId), refs.map((r) => r.approvalId), refs.map((r) => r.kind)],
+    );
+    return refs.map(() => undefined);
+  }, { keyOf: (r) => `${r.channel}|${r.chatId}|${r.messageId}` });
+  const listBatch = createBatcher<string, CardRef[]>(async (approvalIds) => {
+    const rows = await many<{ approval_id: string; channel: ChannelName; chat_id: string; message_id: string; kind: CardRef["kind"] }>(
+      db.pool,
+      "SELECT approval_id, channel, chat_id, message_id, kind FROM card_refs WHERE approval_id = ANY($1::uuid[]) ORDER BY created_at",
+      [[...new Set(approvalIds)]],
+      "signoff_list_card_refs",
+    );
+    return approvalIds.map((id) =>
+      rows.filter((r) => r.approval_id === id).map((r) => ({ channel: r.channel, chatId: r.chat_id, messageId: r.message_id, kind: r.kind, approvalId: id })),
+    );
+  });
   return {
     /** Claim an inbound event; false when it was already claimed (a redelivery). */
     async claimInbound(channel: ChannelName, eventId: string): Promise<boolean> {
@@ -22,13 +44,7 @@ export function createChatStore(db: Database) {
       );
       return result.rowCount === 1;
     },
-    async saveCardRef(ref: CardRef): Promise<void> {
-      await db.pool.query(
-        `INSERT INTO card_refs (channel, chat_id, message_id, approval_id, kind) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (channel, chat_id, message_id) DO UPDATE SET approval_id = EXCLUDED.approval_id, kind = EXCLUDED.kind`,
-        [ref.channel, ref.chatId, ref.messageId, ref.approvalId, ref.kind],
-      );
-    },
+    saveCardRef: (ref: CardRef): Promise<void> => saveBatch(ref),
     /** Which approval a message shows, if any. */
     async findCardRef(ref: MessageRef): Promise<CardRef | null> {
       const row = await maybeOne<{ approval_id: string; kind: CardRef["kind"] }>(
@@ -39,14 +55,7 @@ export function createChatStore(db: Database) {
       return row ? { ...ref, approvalId: row.approval_id, kind: row.kind } : null;
     },
     /** Every message showing this approval, on every channel. */
-    async listCardRefs(approvalId: string): Promise<CardRef[]> {
-      const rows = await many<{ channel: ChannelName; chat_id: string; message_id: string; kind: CardRef["kind"] }>(
-        db.pool,
-        "SELECT channel, chat_id, message_id, kind FROM card_refs WHERE approval_id = $1 ORDER BY created_at",
-        [approvalId],
-      );
-      return rows.map((r) => ({ channel: r.channel, chatId: r.chat_id, messageId: r.message_id, kind: r.kind, approvalId }));
-    },
+    listCardRefs: (approvalId: string): Promise<CardRef[]> => listBatch(approvalId),
   };
 }
 

@@ -57,16 +57,19 @@ export async function one<T extends pg.QueryResultRow>(q: Queryable, sql: string
   return result.rows[0] as T;
 }
 
-/** Zero or one row. */
-export async function maybeOne<T extends pg.QueryResultRow>(q: Queryable, sql: string, params: unknown[] = []): Promise<T | null> {
-  const result = await q.query<T>(sql, params);
+/** Zero or one row (`name`: see {@link many}). */
+export async function maybeOne<T extends pg.QueryResultRow>(q: Queryable, sql: string, params: unknown[] = [], name?: string): Promise<T | null> {
+  const result = name ? await q.query<T>({ name, text: sql, values: params }) : await q.query<T>(sql, params);
   if (result.rows.length > 1) throw new Error(`expected at most one row, got ${result.rows.length}`);
   return result.rows[0] ?? null;
 }
 
-/** Any number of rows. */
-export async function many<T extends pg.QueryResultRow>(q: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
-  const result = await q.query<T>(sql, params);
+/**
+ * Any number of rows. Give `name` for hot statements: PostgreSQL then parses and plans them
+ * once per connection instead of on every call.
+ */
+export async function many<T extends pg.QueryResultRow>(q: Queryable, sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
+  const result = name ? await q.query<T>({ name, text: sql, values: params }) : await q.query<T>(sql, params);
   return result.rows;
 }
 

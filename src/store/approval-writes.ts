@@ -1,0 +1,173 @@
+/**
+ * The two hot writes of approvals, each one SQL statement for a whole batch: inserting new
+ * approvals, and committing state transitions with a compare-and-set on `version`. Each row
+ * travels with its audit entries, decision and callback delivery, so they commit together.
+ *
+ * insertApprovals parameters: $1-$24 approval columns as arrays (approver roles as JSON text),
+ *   $25-$30 audit entries (approval id, at, actor, action, subject, data),
+ *   $31-$35 deliveries (approval id, kind, subject id, url, body).
+ * commitTransitions parameters: $1-$7 (id, expected version, status, decided_by, decided_at, note,
+ *   new version), $8-$13 decisions, $14-$19 audit entries, $20-$24 deliveries.
+ */
+import type { Approval, Decision } from "../domain/approval.js";
+import { type AuditEntry, auditArrays } from "./audit-store.js";
+import { type Queryable, many } from "./db.js";
+
+/** A callback (or command) delivery to write with the change that causes it. */
+export interface NewDelivery {
+  kind: "callback" | "command";
+  subjectId: string;
+  url: string;
+  body: string;
+}
+
+/** One approval to insert. */
+export interface ApprovalInsert {
+  approval: Approval;
+  audit: AuditEntry[];
+  delivery: NewDelivery | null;
+}
+
+/** One transition to commit if the approval is still at `expectedVersion`. */
+export interface ApprovalCommit {
+  next: Approval;
+  expectedVersion: number;
+  decision: Decision | null;
+  audit: AuditEntry[];
+  delivery: NewDelivery | null;
+}
+
+const INSERT_SQL = `
+WITH ins AS (
+  INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
+                         note, on_timeout, approver_roles, quorum, callback_url, idempotency_key, metadata, notify, created_at,
+                         deadline_at, objection_ends_at, version)
+  SELECT v.id, v.code, v.source, v.title, v.reason, v.agent, v.gate, v.effective_gate, v.preview, v.status, v.decided_by,
+         v.decided_at, v.note, v.on_timeout, ARRAY(SELECT jsonb_array_elements_text(v.roles::jsonb)), v.quorum, v.callback_url,
+         v.idempotency_key, v.metadata::jsonb, v.notify, v.created_at, v.deadline_at, v.objection_ends_at, v.version
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::int[], $17::text[],
+                $18::text[], $19::text[], $20::boolean[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[], $24::int[])
+         WITH ORDINALITY AS v(id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
+                              note, on_timeout, roles, quorum, callback_url, idempotency_key, metadata, notify, created_at,
+                              deadline_at, objection_ends_at, version, ord)
+   ORDER BY v.ord
+  ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id
+), au AS (
+  INSERT INTO audit_log (at, actor, action, subject, data)
+  SELECT u.at, u.actor, u.action, u.subject, u.data
+    FROM unnest($25::uuid[], $26::timestamptz[], $27::text[], $28::text[], $29::text[], $30::text[])
+         WITH ORDINALITY AS u(approval_id, at, actor, action, subject, data, ord)
+    JOIN ins ON ins.id = u.approval_id
+   ORDER BY u.ord
+), dl AS (
+  INSERT INTO deliveries (kind, subject_id, url, body, status)
+  SELECT l.kind, l.subject_id, l.url, l.body, 'pending'
+    FROM unnest($31::uuid[], $32::text[], $33::text[], $34::text[], $35::text[]) AS l(approval_id, kind, subject_id, url, body)
+    JOIN ins ON ins.id = l.approval_id
+  ON CONFLICT (kind, subject_id) DO NOTHING
+  RETURNING subject_id, id::text AS id
+)
+SELECT ins.id::text AS id, dl.id AS delivery_id FROM ins LEFT JOIN dl ON dl.subject_id = ins.id::text`;
+
+const COMMIT_SQL = `
+WITH v AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[])
+         AS v(id, expected, status, decided_by, decided_at, note, version)
+), locked AS (
+  -- Lock in id order so two batches touching the same rows cannot deadlock.
+  SELECT a.id FROM approvals a JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a
+), upd AS (
+  UPDATE approvals a
+     SET status = v.status, decided_by = v.decided_by, decided_at = v.decided_at, note = v.note, version = v.version
+    FROM v JOIN locked ON locked.id = v.id
+   WHERE a.id = v.id AND a.version = v.expected
+  RETURNING a.id
+), dec AS (
+  INSERT INTO decisions (approval_id, operator, verdict, note, channel, at)
+  SELECT d.approval_id, d.operator, d.verdict, d.note, d.channel, d.at
+    FROM unnest($8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
+         AS d(approval_id, operator, verdict, note, channel, at)
+    JOIN upd ON upd.id = d.approval_id
+), au AS (
+  INSERT INTO audit_log (at, actor, action, subject, data)
+  SELECT u.at, u.actor, u.action, u.subject, u.data
+    FROM unnest($14::uuid[], $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[])
+         WITH ORDINALITY AS u(approval_id, at, actor, action, subject, data, ord)
+    JOIN upd ON upd.id = u.approval_id
+   ORDER BY u.ord
+), dl AS (
+  INSERT INTO deliveries (kind, subject_id, url, body, status)
+  SELECT l.kind, l.subject_id, l.url, l.body, 'pending'
+    FROM unnest($20::uuid[], $21::text[], $22::text[], $23::text[], $24::text[]) AS l(approval_id, kind, subject_id, url, body)
+    JOIN upd ON upd.id = l.approval_id
+  ON CONFLICT (kind, subject_id) DO NOTHING
+  RETURNING subject_id, id::text AS id
+)
+SELECT upd.id::text AS id, dl.id AS delivery_id FROM upd LEFT JOIN dl ON dl.subject_id = upd.id::text`;
+
+function auditColumns(rows: Array<{ approvalId: string; audit: AuditEntry[] }>) {
+  const ids = rows.flatMap((r) => r.audit.map(() => r.approvalId));
+  return [ids, ...auditArrays(rows.flatMap((r) => r.audit))];
+}
+
+function deliveryColumns(rows: Array<{ approvalId: string; delivery: NewDelivery | null }>) {
+  const with_ = rows.filter((r) => r.delivery);
+  return [
+    with_.map((r) => r.approvalId),
+    with_.map((r) => r.delivery!.kind),
+    with_.map((r) => r.delivery!.subjectId),
+    with_.map((r) => r.delivery!.url),
+    with_.map((r) => r.delivery!.body),
+  ];
+}
+
+/**
+ * Insert approvals. Returns, per item in order, the delivery id (or null) when inserted, or
+ * `undefined` when an approval with the same `(source, idempotencyKey)` already existed.
+ */
+export async function insertApprovals(q: Queryable, items: ApprovalInsert[]): Promise<Array<{ deliveryId: string | null } | undefined>> {
+  const a = items.map((i) => i.approval);
+  const rows = await many<{ id: string; delivery_id: string | null }>(
+    q,
+    INSERT_SQL,
+    [
+    a.map((x) => x.id), a.map((x) => x.code), a.map((x) => x.source), a.map((x) => x.title), a.map((x) => x.reason),
+    a.map((x) => x.agent), a.map((x) => x.gate), a.map((x) => x.effectiveGate), a.map((x) => x.preview), a.map((x) => x.status),
+    a.map((x) => x.decidedBy), a.map((x) => x.decidedAt), a.map((x) => x.note), a.map((x) => x.onTimeout),
+    a.map((x) => JSON.stringify(x.approverRoles)), a.map((x) => x.quorum), a.map((x) => x.callbackUrl), a.map((x) => x.idempotencyKey),
+    a.map((x) => (x.metadata === null ? null : JSON.stringify(x.metadata))), a.map((x) => x.notify), a.map((x) => x.createdAt),
+    a.map((x) => x.deadlineAt), a.map((x) => x.objectionEndsAt), a.map((x) => x.version),
+    ...auditColumns(items.map((i) => ({ approvalId: i.approval.id, audit: i.audit }))),
+    ...deliveryColumns(items.map((i) => ({ approvalId: i.approval.id, delivery: i.delivery }))),
+    ],
+    "signoff_insert_approvals",
+  );
+  const byId = new Map(rows.map((r) => [r.id, r.delivery_id]));
+  return items.map((i) => (byId.has(i.approval.id) ? { deliveryId: byId.get(i.approval.id) ?? null } : undefined));
+}
+
+/**
+ * Commit transitions; per item in order, the delivery id (or null) when committed, or
+ * `undefined` when another writer changed the approval first.
+ */
+export async function commitTransitions(q: Queryable, items: ApprovalCommit[]): Promise<Array<{ deliveryId: string | null } | undefined>> {
+  const n = items.map((i) => i.next);
+  const decided = items.filter((i) => i.decision);
+  const rows = await many<{ id: string; delivery_id: string | null }>(
+    q,
+    COMMIT_SQL,
+    [
+    n.map((x) => x.id), items.map((i) => i.expectedVersion), n.map((x) => x.status), n.map((x) => x.decidedBy),
+    n.map((x) => x.decidedAt), n.map((x) => x.note), n.map((x) => x.version),
+    decided.map((i) => i.next.id), decided.map((i) => i.decision!.operator), decided.map((i) => i.decision!.verdict),
+    decided.map((i) => i.decision!.note), decided.map((i) => i.decision!.channel), decided.map((i) => i.decision!.at),
+    ...auditColumns(items.map((i) => ({ approvalId: i.next.id, audit: i.audit }))),
+    ...deliveryColumns(items.map((i) => ({ approvalId: i.next.id, delivery: i.delivery }))),
+    ],
+    "signoff_commit_transitions",
+  );
+  const byId = new Map(rows.map((r) => [r.id, r.delivery_id]));
+  return items.map((i) => (byId.has(i.next.id) ? { deliveryId: byId.get(i.next.id) ?? null } : undefined));
+}
