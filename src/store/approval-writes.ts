@@ -37,6 +37,43 @@ export interface ApprovalCommit {
   delivery: NewDelivery | null;
 }
 
+/**
+ * The CTEs every write shares: audit entries (6 arrays from `$first`), deliveries (5 arrays
+ * after them) and, for transitions, decisions (6 arrays before `$first`), each joined to the rows
+ * the write actually changed (`changed`), so a lost compare-and-set writes nothing else.
+ */
+function sideEffectCtes(changed: "ins" | "upd", first: number, withDecisions = false): string {
+  const p = (n: number) => `$${first + n}`;
+  const d = (n: number) => `$${first - 6 + n}`;
+  const decisions = withDecisions
+    ? `), dec AS (
+  INSERT INTO decisions (approval_id, operator, verdict, note, channel, at)
+  SELECT d.approval_id, d.operator, d.verdict, d.note, d.channel, d.at
+    FROM unnest(${d(0)}::uuid[], ${d(1)}::text[], ${d(2)}::text[], ${d(3)}::text[], ${d(4)}::text[], ${d(5)}::timestamptz[])
+         AS d(approval_id, operator, verdict, note, channel, at)
+    JOIN ${changed} ON ${changed}.id = d.approval_id
+`
+    : "";
+  return `${decisions}), au AS (
+  INSERT INTO audit_log (at, actor, action, subject, data)
+  SELECT u.at, u.actor, u.action, u.subject, u.data
+    FROM unnest(${p(0)}::uuid[], ${p(1)}::timestamptz[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[])
+         WITH ORDINALITY AS u(approval_id, at, actor, action, subject, data, ord)
+    JOIN ${changed} ON ${changed}.id = u.approval_id
+   ORDER BY u.ord
+), dl AS (
+  INSERT INTO deliveries (kind, subject_id, url, body, status)
+  SELECT l.kind, l.subject_id, l.url, l.body, 'pending'
+    FROM unnest(${p(6)}::uuid[], ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::text[]) AS l(approval_id, kind, subject_id, url, body)
+    JOIN ${changed} ON ${changed}.id = l.approval_id
+  ON CONFLICT (kind, subject_id) DO NOTHING
+  RETURNING subject_id, id::text AS id
+)`;
+}
+
+const RESULT_OF = (changed: "ins" | "upd") =>
+  `SELECT ${changed}.id::text AS id, dl.id AS delivery_id FROM ${changed} LEFT JOIN dl ON dl.subject_id = ${changed}.id::text`;
+
 const INSERT_SQL = `
 WITH ins AS (
   INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
@@ -54,22 +91,8 @@ WITH ins AS (
    ORDER BY v.ord
   ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
-), au AS (
-  INSERT INTO audit_log (at, actor, action, subject, data)
-  SELECT u.at, u.actor, u.action, u.subject, u.data
-    FROM unnest($25::uuid[], $26::timestamptz[], $27::text[], $28::text[], $29::text[], $30::text[])
-         WITH ORDINALITY AS u(approval_id, at, actor, action, subject, data, ord)
-    JOIN ins ON ins.id = u.approval_id
-   ORDER BY u.ord
-), dl AS (
-  INSERT INTO deliveries (kind, subject_id, url, body, status)
-  SELECT l.kind, l.subject_id, l.url, l.body, 'pending'
-    FROM unnest($31::uuid[], $32::text[], $33::text[], $34::text[], $35::text[]) AS l(approval_id, kind, subject_id, url, body)
-    JOIN ins ON ins.id = l.approval_id
-  ON CONFLICT (kind, subject_id) DO NOTHING
-  RETURNING subject_id, id::text AS id
-)
-SELECT ins.id::text AS id, dl.id AS delivery_id FROM ins LEFT JOIN dl ON dl.subject_id = ins.id::text`;
+${sideEffectCtes("ins", 25)}
+${RESULT_OF("ins")}`;
 
 const COMMIT_SQL = `
 WITH v AS (
@@ -84,28 +107,8 @@ WITH v AS (
     FROM v JOIN locked ON locked.id = v.id
    WHERE a.id = v.id AND a.version = v.expected
   RETURNING a.id
-), dec AS (
-  INSERT INTO decisions (approval_id, operator, verdict, note, channel, at)
-  SELECT d.approval_id, d.operator, d.verdict, d.note, d.channel, d.at
-    FROM unnest($8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
-         AS d(approval_id, operator, verdict, note, channel, at)
-    JOIN upd ON upd.id = d.approval_id
-), au AS (
-  INSERT INTO audit_log (at, actor, action, subject, data)
-  SELECT u.at, u.actor, u.action, u.subject, u.data
-    FROM unnest($14::uuid[], $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[])
-         WITH ORDINALITY AS u(approval_id, at, actor, action, subject, data, ord)
-    JOIN upd ON upd.id = u.approval_id
-   ORDER BY u.ord
-), dl AS (
-  INSERT INTO deliveries (kind, subject_id, url, body, status)
-  SELECT l.kind, l.subject_id, l.url, l.body, 'pending'
-    FROM unnest($20::uuid[], $21::text[], $22::text[], $23::text[], $24::text[]) AS l(approval_id, kind, subject_id, url, body)
-    JOIN upd ON upd.id = l.approval_id
-  ON CONFLICT (kind, subject_id) DO NOTHING
-  RETURNING subject_id, id::text AS id
-)
-SELECT upd.id::text AS id, dl.id AS delivery_id FROM upd LEFT JOIN dl ON dl.subject_id = upd.id::text`;
+${sideEffectCtes("upd", 14, true)}
+${RESULT_OF("upd")}`;
 
 function auditColumns(rows: Array<{ approvalId: string; audit: AuditEntry[] }>) {
   const ids = rows.flatMap((r) => r.audit.map(() => r.approvalId));
