@@ -4,8 +4,8 @@
  * Sending is queued through the outbox (BullMQ) and performed by {@link CardPresenter.perform}.
  */
 import type { Approval } from "../domain/approval.js";
-import type { Channel, ChannelName, OutboundMessage } from "../domain/channel.js";
-import type { ChatStore } from "../store/chat-store.js";
+import type { Channel, ChannelName, MessageRef, OutboundMessage } from "../domain/channel.js";
+import type { CardRef, ChatStore } from "../store/chat-store.js";
 import type { ApprovalPresenter } from "./approval-service.js";
 import type { Announcement } from "./approval-machine.js";
 import { isEligible } from "./approval-machine.js";
@@ -17,6 +17,7 @@ import { formatClock, formatDeadline, formatDuration } from "./time-format.js";
 export type OutboxJob =
   | { op: "announce"; approvalId: string; announcement: Exclude<Announcement, null>; channel: ChannelName; chatId: string; operator?: string }
   | { op: "refresh"; approvalId: string; version: number }
+  | { op: "edit"; approvalId: string; ref: MessageRef & { kind: CardRef["kind"] } }
   | { op: "text"; channel: ChannelName; chatId: string; text: string; replyToMessageId?: string };
 
 /** Queues outbox jobs (BullMQ in production). */
@@ -138,16 +139,26 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     return { text, buttons };
   }
 
+  /** Fan a refresh out into one edit per card, so each chat's edit is paced on its own. */
   async function refreshCards(approvalId: string): Promise<void> {
-    const [approval, refs] = await Promise.all([deps.approvals.get(approvalId), deps.chat.listCardRefs(approvalId)]);
-    if (!approval) return;
+    const refs = await deps.chat.listCardRefs(approvalId);
     for (const ref of refs) {
-      const channel = deps.channels.get(ref.channel);
-      if (!channel) continue;
-      const reader = deps.directory.byChat(ref.channel, ref.chatId);
-      await channel.edit(ref, render(approval, ref.kind === "card" ? "card" : ref.kind, ref.channel, reader));
-      if (approval.status !== "pending") await channel.react(ref, approval.status === "approved" ? "✅" : "❌");
+      if (!deps.channels.has(ref.channel)) continue;
+      await deps.enqueue({
+        op: "edit",
+        approvalId,
+        ref: { channel: ref.channel, chatId: ref.chatId, messageId: ref.messageId, kind: ref.kind },
+      });
     }
+  }
+
+  async function editCard(approvalId: string, ref: MessageRef & { kind: CardRef["kind"] }): Promise<void> {
+    const channel = deps.channels.get(ref.channel);
+    const approval = await deps.approvals.get(approvalId);
+    if (!channel || !approval) return;
+    const reader = deps.directory.byChat(ref.channel, ref.chatId);
+    await channel.edit(ref, render(approval, ref.kind === "card" ? "card" : ref.kind, ref.channel, reader));
+    if (approval.status !== "pending") await channel.react(ref, approval.status === "approved" ? "✅" : "❌");
   }
 
   return {
@@ -178,6 +189,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
         return;
       }
       if (job.op === "refresh") return refreshCards(job.approvalId);
+      if (job.op === "edit") return editCard(job.approvalId, job.ref);
       const approval = await deps.approvals.get(job.approvalId);
       const channel = deps.channels.get(job.channel);
       if (!approval || !channel) return;
@@ -188,8 +200,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
       if (latest && latest.status !== "pending" && job.announcement !== "advisory" && job.announcement !== "auto_notice") {
-        await channel.edit(ref, render(latest, job.announcement, job.channel, reader));
-        await channel.react(ref, latest.status === "approved" ? "✅" : "❌");
+        await deps.enqueue({ op: "edit", approvalId: approval.id, ref: { ...ref, kind } });
       }
     },
   };

@@ -1,19 +1,52 @@
 /**
- * The chat outbox: every card, notice, edit and reply goes through a BullMQ queue so sends
- * survive restarts and retry on network errors. Permanent channel errors (blocked bot, bad
- * request) are not retried; `retryAfterMs` from the platform is honoured.
+ * The chat outbox: every card, notice, edit and reply goes through a BullMQ queue, so sends
+ * survive restarts, retry on network errors, and are shared by all processes.
+ *
+ * For channels with platform limits (Telegram, WhatsApp) each message to a chat takes a
+ * ticket (a per-chat counter in Redis) when queued, and is sent only when every earlier ticket
+ * of that chat is done: order per chat holds through retries, 429s and restarts. The head of a
+ * chat's line books a send slot from the shared {@link SlotReserver} (≤ 30 msg/s overall,
+ * ≤ 1 msg/s per chat, ≤ 20/min per group) and waits for it as a delayed job. A 429 pushes the
+ * chat's next slot back by `retry_after`; 403 and other permanent errors are not retried.
  */
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { ChannelError } from "../domain/channel.js";
+import { ChannelError, type ChannelName } from "../domain/channel.js";
 import type { OutboxJob } from "../handlers/card-presenter.js";
 
 /** The queue name (under the configured prefix). */
 export const OUTBOX_QUEUE = "outbox";
 
+/** Books send slots for a chat (see `chat-rate-limiter.ts`). */
+export interface SlotReserver {
+  reserve(chatKey: string, isGroup: boolean): Promise<number>;
+  penalize(chatKey: string, retryAfterMs: number): Promise<void>;
+}
+
+/** Limits of one channel: its slot reserver and which chats are groups. */
+export interface ChannelPacing {
+  limiter: SlotReserver;
+  isGroup(chatId: string): boolean;
+}
+
+/** A queued outbox job: the work, plus its place in its chat's line when the channel is paced. */
+type QueuedJob = OutboxJob & { ticket?: number; slotAt?: number; queuedAt?: number };
+
+/** Give up waiting for a lost predecessor (a job lost with Redis) after this long. */
+const PREDECESSOR_PATIENCE_MS = 60_000;
+
+/** The chat a job sends to, or null for fan-out jobs (card refreshes). */
+function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } | null {
+  if (job.op === "refresh") return null;
+  if (job.op === "edit") return { channel: job.ref.channel, chatId: job.ref.chatId };
+  return { channel: job.channel, chatId: job.chatId };
+}
+
+const chatKey = (channel: ChannelName, chatId: string) => `${channel}:${chatId}`;
+
 /** Create the outbox queue and its `enqueue`. Refresh jobs are deduplicated per version. */
-export function createOutboxQueue(connection: Redis, prefix: string) {
-  const queue = new Queue<OutboxJob>(OUTBOX_QUEUE, {
+export function createOutboxQueue(connection: Redis, prefix: string, paced: ReadonlySet<ChannelName> = new Set()) {
+  const queue = new Queue<QueuedJob>(OUTBOX_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: { attempts: 10, backoff: { type: "exponential", delay: 500 }, removeOnComplete: true, removeOnFail: 5000 },
@@ -22,37 +55,104 @@ export function createOutboxQueue(connection: Redis, prefix: string) {
     queue,
     async enqueue(job: OutboxJob): Promise<void> {
       const jobId = job.op === "refresh" ? `refresh-${job.approvalId}-${job.version}` : undefined;
-      await queue.add(job.op, job, jobId ? { jobId } : {});
+      const chat = chatOf(job);
+      let data: QueuedJob = job;
+      if (chat && paced.has(chat.channel)) {
+        const ticket = await connection.incr(`${prefix}:outbox-ticket:${chatKey(chat.channel, chat.chatId)}`);
+        data = { ...job, ticket, queuedAt: Date.now() };
+      }
+      await queue.add(job.op, data, jobId ? { jobId } : {});
     },
   };
 }
 
-/** The worker that performs outbox jobs with the presenter. */
+/** The worker that performs outbox jobs with the presenter, in order and within limits. */
 export function createOutboxWorker(
   connection: Redis,
   prefix: string,
   perform: (job: OutboxJob) => Promise<void>,
   logger: { warn(o: object, m?: string): void },
-  concurrency = 10,
+  options: { concurrency?: number; pacing?: Partial<Record<ChannelName, ChannelPacing>> } = {},
 ) {
-  return new Worker<OutboxJob>(
+  const doneKey = (key: string) => `${prefix}:outbox-done:${key}`;
+  const delay = async (job: Job<QueuedJob>, token: string | undefined, until: number, data?: QueuedJob): Promise<never> => {
+    if (data) await job.updateData(data);
+    await job.moveToDelayed(until, token);
+    throw new DelayedError();
+  };
+
+  return new Worker<QueuedJob>(
     OUTBOX_QUEUE,
-    async (job: Job<OutboxJob>, token?: string) => {
+    async (job: Job<QueuedJob>, token?: string) => {
+      const chat = chatOf(job.data);
+      const pacing = chat ? options.pacing?.[chat.channel] : undefined;
+      if (!chat || !pacing || job.data.ticket === undefined) return runOnce(job, token);
+
+      const key = chatKey(chat.channel, chat.chatId);
+      const ticket = job.data.ticket;
+      const done = Number((await connection.get(doneKey(key))) ?? 0);
+      if (ticket <= done) return "already sent"; // a redelivered job whose send completed
+      const waitedTooLong = Date.now() - (job.data.queuedAt ?? 0) > PREDECESSOR_PATIENCE_MS;
+      if (ticket > done + 1 && !waitedTooLong) {
+        // Earlier messages to this chat are still on their way: come back about when it is our turn.
+        return delay(job, token, Date.now() + Math.min(200 * (ticket - done - 1), 2_000));
+      }
+      if (job.data.slotAt === undefined) {
+        const wait = await pacing.limiter.reserve(key, pacing.isGroup(chat.chatId));
+        if (wait > 5) return delay(job, token, Date.now() + wait, { ...job.data, slotAt: Date.now() + wait });
+      } else if (job.data.slotAt > Date.now() + 5) {
+        return delay(job, token, job.data.slotAt);
+      }
       try {
         await perform(job.data);
       } catch (error) {
-        if (error instanceof ChannelError) {
-          logger.warn({ queue: OUTBOX_QUEUE, jobId: job.id, op: job.data.op, permanent: error.permanent, err: error.message }, "outbox send failed");
-          if (error.permanent) throw new UnrecoverableError(error.message);
-          if (error.retryAfterMs !== undefined) {
-            // The platform said when: wait exactly that long instead of our backoff.
-            await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
-            throw new DelayedError();
-          }
+        if (error instanceof ChannelError && !error.permanent && error.retryAfterMs !== undefined) {
+          await pacing.limiter.penalize(key, error.retryAfterMs);
+          logger.warn({ queue: OUTBOX_QUEUE, jobId: job.id, chat: key, retryAfterMs: error.retryAfterMs }, "rate limited by the platform");
+          const { slotAt: _dropped, ...rest } = job.data;
+          return delay(job, token, Date.now() + error.retryAfterMs, rest);
         }
-        throw error;
+        if (error instanceof ChannelError && error.permanent) await markDone(key, ticket);
+        else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await markDone(key, ticket); // do not block the chat forever
+        else {
+          const { slotAt: _dropped, ...rest } = job.data;
+          await job.updateData(rest); // book a fresh slot on the retry
+        }
+        throw classify(error, job);
       }
+      await markDone(key, ticket);
+      return "sent";
     },
-    { connection, prefix, concurrency },
+    { connection, prefix, concurrency: options.concurrency ?? 10 },
   );
+
+  async function markDone(key: string, ticket: number): Promise<void> {
+    // Only ever forward: a late finisher (after patience ran out) must not move it back.
+    await connection.eval(
+      "local v = tonumber(redis.call('GET', KEYS[1]) or 0) if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1], 'EX', 604800) end return 1",
+      1,
+      doneKey(key),
+      String(ticket),
+    );
+  }
+
+  async function runOnce(job: Job<QueuedJob>, token: string | undefined) {
+    try {
+      await perform(job.data);
+      return "sent";
+    } catch (error) {
+      if (error instanceof ChannelError && !error.permanent && error.retryAfterMs !== undefined) {
+        return delay(job, token, Date.now() + error.retryAfterMs);
+      }
+      throw classify(error, job);
+    }
+  }
+
+  function classify(error: unknown, job: Job<QueuedJob>): Error {
+    if (error instanceof ChannelError) {
+      logger.warn({ queue: OUTBOX_QUEUE, jobId: job.id, op: job.data.op, permanent: error.permanent, err: error.message }, "outbox send failed");
+      if (error.permanent) return new UnrecoverableError(error.message);
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
