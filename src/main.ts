@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import type { Worker } from "bullmq";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { createHttpServer, type HealthCheck } from "./api/server.js";
+import { setupTelegram } from "./bot/telegram/telegram-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "./bot/webchat/webchat-channel.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { Channel, ChannelName } from "./domain/channel.js";
@@ -17,7 +18,8 @@ import { createOperatorDirectory, type OperatorDirectory } from "./handlers/oper
 import { createRenderer } from "./handlers/render.js";
 import { createDeliveryQueue, createDeliveryWorker } from "./jobs/callback-queue.js";
 import { createDecisionBus } from "./jobs/decision-bus.js";
-import { createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
+import { createChatRateLimiter } from "./jobs/chat-rate-limiter.js";
+import { type ChannelPacing, createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
 import { reconcile, type ReconcileReport } from "./jobs/reconciler.js";
 import { createRedis } from "./jobs/redis.js";
 import { createTimerQueue, createTimerWorker } from "./jobs/timer-queue.js";
@@ -94,6 +96,23 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     : null;
   if (webchat) channels.set("webchat", webchat);
   for (const channel of options.channels ?? []) channels.set(channel.name, channel);
+  const telegram =
+    env.TELEGRAM_BOT_TOKEN && !channels.has("telegram")
+      ? setupTelegram({
+          token: env.TELEGRAM_BOT_TOKEN,
+          apiRoot: env.TELEGRAM_API_ROOT,
+          webhookUrl: env.TELEGRAM_WEBHOOK_URL,
+          webhookSecret: env.TELEGRAM_WEBHOOK_SECRET,
+          prefix,
+          redis,
+          logger: logger.child({ component: "telegram" }),
+        })
+      : null;
+  if (telegram) channels.set("telegram", telegram.channel);
+  // Telegram's limits (SPEC §6), booked in Redis so every process shares one calendar.
+  const pacing: Partial<Record<ChannelName, ChannelPacing>> = {
+    telegram: { limiter: createChatRateLimiter(producer, { prefix: `${prefix}:telegram-rate` }), isGroup: (chatId) => chatId.startsWith("-") },
+  };
 
   const timers = createTimerQueue(producer, prefix);
   const delivery = createDeliveryQueue(producer, prefix, {
@@ -101,7 +120,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     backoffMs: file.approvals.callbackBackoffMs,
     timeoutMs: file.approvals.callbackTimeoutMs,
   });
-  const outbox = createOutboxQueue(producer, prefix);
+  const outbox = createOutboxQueue(producer, prefix, new Set(Object.keys(pacing) as ChannelName[]));
   const bus = await createDecisionBus(redis, subscriber, prefix);
 
   const presenter = createCardPresenter({
@@ -138,7 +157,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         logger: logger.child({ queue: "deliveries" }),
       }),
     );
-    workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" })));
+    workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" }), { pacing, concurrency: 20 }));
     for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
   }
 
@@ -184,8 +203,10 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     logger: logger.child({ component: "http" }),
   });
   webchat?.register(http);
+  telegram?.registerRoutes(http);
 
   for (const channel of channels.values()) await channel.start((event) => chatHandler.handle(event));
+  await telegram?.afterStart();
   const address = await http.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   logger.info({ url: address, channels: [...channels.keys()], config: config.configPath ?? "(defaults)" }, "signoff started");
   if (webchat) logger.info({ url: `${address}/chat` }, "web chat ready");
@@ -239,9 +260,7 @@ export async function main(): Promise<void> {
   }
   const logger = createLogger(config.env.LOG_LEVEL);
   const channels: Channel[] = [];
-  if (config.env.TELEGRAM_BOT_TOKEN || config.env.WHATSAPP_ENABLED) {
-    logger.warn("Telegram and WhatsApp channels are not wired in this build yet; see README (issues #3, #5)");
-  }
+  if (config.env.WHATSAPP_ENABLED) logger.warn("the WhatsApp channel is not wired in this build yet (issue #5)");
   const signoff = await startSignoff({ config, logger, channels });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "shutting down");

@@ -13,105 +13,19 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { InlineKeyboardMarkup, Update } from "grammy/types";
+import type { Update } from "grammy/types";
+import type { FailureResponse, FakeBotApiOptions, FakeCall, FakeMessage, PushedUpdate } from "./fake-bot-api-types.js";
+import { FloodLimits } from "./fake-flood-limits.js";
+import { ApiFailure, bad, checkMarkup, checkText, commandsKey, NOT_MODIFIED, now, readParams, parseQuery, type Json, type Params } from "./fake-bot-api-wire.js";
 
-type Params = Record<string, unknown>;
-type Json = Record<string, unknown>;
+export * from "./fake-bot-api-types.js";
 
-/** One API call as the fake saw it; `status` 0 means the connection was dropped on purpose. */
-export interface FakeCall {
-  method: string;
-  params: Params;
-  at: number;
-  status: number;
-  response: unknown;
-}
-
-/** A message in a fake chat, with its latest text and keyboard after edits. */
-export interface FakeMessage {
-  chatId: number;
-  messageId: number;
-  from: "bot" | "user";
-  fromId: number;
-  text: string;
-  parseMode?: string;
-  replyMarkup?: InlineKeyboardMarkup;
-  replyToMessageId?: number;
-  /** Emoji the bot set on this message with setMessageReaction (empty when none). */
-  botReactions: string[];
-  /** Emoji each user set, by user id (from userReacts). */
-  userReactions: Record<number, string[]>;
-  edits: number;
-  date: number;
-}
-
-/** A Telegram error envelope to answer with, or "network" to drop the connection. */
-export type FailureResponse =
-  | "network"
-  | { error_code: number; description: string; parameters?: { retry_after?: number; migrate_to_chat_id?: number } };
-
-/** Flood limits, as documented by Telegram for bots. */
-export interface RateLimits {
-  /** @defaultValue 30 */
-  globalPerSecond: number;
-  /** @defaultValue 1 */
-  perChatPerSecond: number;
-  /** Applies to group chats (negative ids). @defaultValue 20 */
-  perGroupPerMinute: number;
-  /** Methods that count as a sent message. @defaultValue sendMessage, editMessageText, editMessageReplyMarkup */
-  methods: string[];
-}
-
-export interface FakeBotApiOptions {
-  /** @defaultValue a fixed, token-shaped test value */
-  token?: string;
-  /** @defaultValue "signoff_test_bot" */
-  botUsername?: string;
-  /** Partial overrides, or `false` to switch limits off. */
-  limits?: Partial<RateLimits> | false;
-}
-
-/** What a user-side helper queued. */
-export interface PushedUpdate {
-  update: Update;
-  updateId: number;
-  messageId?: number;
-  callbackQueryId?: string;
-}
-
-/** A 429 envelope as Telegram sends it. */
-export const tooManyRequests = (retryAfter: number): FailureResponse => ({
-  error_code: 429,
-  description: `Too Many Requests: retry after ${retryAfter}`,
-  parameters: { retry_after: retryAfter },
-});
-/** The 403 Telegram answers when the user blocked the bot. */
-export const botBlocked: FailureResponse = { error_code: 403, description: "Forbidden: bot was blocked by the user" };
-
-const DEFAULT_LIMITS: RateLimits = {
-  globalPerSecond: 30,
-  perChatPerSecond: 1,
-  perGroupPerMinute: 20,
-  methods: ["sendMessage", "editMessageText", "editMessageReplyMarkup"],
-};
 // Telegram's default when allowed_updates is empty: everything except these.
 const OPT_IN_UPDATES = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
 // Bot reactions Telegram accepts (ReactionTypeEmoji in the Bot API docs).
 const BOT_REACTIONS = new Set(
   "👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡".split(" "),
 );
-const HTML_TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"]);
-// Form fields that must stay strings even when they look like numbers or JSON.
-const STRING_FIELDS = new Set(["text", "caption", "data", "callback_query_id", "url", "secret_token", "emoji", "description"]);
-const NOT_MODIFIED =
-  "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
-
-class ApiFailure extends Error {
-  constructor(readonly code: number, description: string, readonly parameters?: Json) {
-    super(description);
-  }
-}
-const bad = (description: string) => new ApiFailure(400, `Bad Request: ${description}`);
 
 /** Starts a fake Bot API server on a random loopback port. */
 export async function startFakeBotApi(options: FakeBotApiOptions = {}): Promise<FakeBotApi> {
@@ -125,6 +39,11 @@ export class FakeBotApi {
   readonly token: string;
   readonly botUser: Json;
   readonly calls: FakeCall[] = [];
+  /**
+   * Every request as it arrives, before it is answered (`calls` records answers, so a long
+   * poll shows up there only when it returns).
+   */
+  readonly received: Array<{ method: string; client?: string; at: number }> = [];
   /** The last `allowed_updates` a getUpdates or setWebhook call sent. */
   allowedUpdates: string[] | undefined;
   webhook: { url: string; secretToken?: string; allowedUpdates?: string[] } | undefined;
@@ -133,13 +52,11 @@ export class FakeBotApi {
   apiRoot = "";
 
   private readonly server: Server;
-  private readonly limits: RateLimits | false;
+  private readonly limits: FloodLimits | undefined;
   private readonly queue: Update[] = [];
   private readonly chats = new Map<number, Map<number, FakeMessage>>();
   private readonly nextMessageId = new Map<number, number>();
   private readonly failures: Array<{ method: string; left: number; response: FailureResponse }> = [];
-  private readonly sentAt: number[] = [];
-  private readonly sentAtByChat = new Map<number, number[]>();
   private readonly wakers = new Set<() => void>();
   private activePoll: (() => void) | undefined;
   private nextUpdateId = 700_000;
@@ -157,7 +74,7 @@ export class FakeBotApi {
       can_read_all_group_messages: false,
       supports_inline_queries: false,
     };
-    this.limits = options.limits === false ? false : { ...DEFAULT_LIMITS, ...options.limits };
+    this.limits = options.limits === false ? undefined : new FloodLimits(options.limits);
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
@@ -181,9 +98,25 @@ export class FakeBotApi {
     this.failures.push({ method, left: count, response });
   }
 
-  /** Calls of one method. */
-  callsTo(method: string): FakeCall[] {
-    return this.calls.filter((c) => c.method === method);
+  /** Calls of one method, optionally only those of one client (see {@link apiRootFor}). */
+  callsTo(method: string, client?: string): FakeCall[] {
+    return this.calls.filter((c) => c.method === method && (client === undefined || c.client === client));
+  }
+
+  /** Requests of one method that have arrived (answered or not), optionally of one client. */
+  requestsTo(method: string, client?: string): Array<{ method: string; client?: string; at: number }> {
+    return this.received.filter((r) => r.method === method && (client === undefined || r.client === client));
+  }
+
+  /**
+   * An `apiRoot` that tags every call with `client`, so tests can tell apart several bots that
+   * share this fake and its token (e.g. which of two processes is polling).
+   *
+   * @example new Bot(fake.token, { client: { apiRoot: fake.apiRootFor("a") } }) // calls carry client "a"
+   */
+  apiRootFor(client: string): string {
+    if (!/^[A-Za-z0-9_-]+$/.test(client)) throw new Error(`fake-bot-api: bad client label ${client}`);
+    return `${this.apiRoot}/${client}`;
   }
 
   /** Messages the bot sent to a chat, in order, as they look now. */
@@ -269,10 +202,18 @@ export class FakeBotApi {
     return { update_id: this.nextUpdateId++, callback_query: query } as unknown as Update;
   }
 
-  /** Delivers an update to a webhook as Telegram does (POST JSON, secret header). */
-  async postWebhook(url: string, update: Update, secretToken = this.webhook?.secretToken): Promise<{ status: number; body: string }> {
+  /**
+   * Delivers an update to a webhook as Telegram does (POST JSON, secret header). The header
+   * carries the secret the bot set with setWebhook unless `secretToken` says otherwise; `null`
+   * sends no header at all.
+   */
+  async postWebhook(
+    url: string,
+    update: Update,
+    secretToken: string | null = this.webhook?.secretToken ?? null,
+  ): Promise<{ status: number; body: string }> {
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (secretToken !== undefined) headers["X-Telegram-Bot-Api-Secret-Token"] = secretToken;
+    if (secretToken !== null) headers["X-Telegram-Bot-Api-Secret-Token"] = secretToken;
     const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(update) });
     return { status: res.status, body: await res.text() };
   }
@@ -289,27 +230,31 @@ export class FakeBotApi {
     } catch {
       unparsable = true;
     }
-    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
-    const method = match?.[2] ?? url.pathname;
+    const match = /^(?:\/([A-Za-z0-9_-]+))?\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
+    const method = match?.[3] ?? url.pathname;
+    const client = match?.[1];
+    this.received.push({ method, at, ...(client === undefined ? {} : { client }) });
+    const record = (status: number, response: unknown) =>
+      this.calls.push({ method, params, at, status, response, ...(client === undefined ? {} : { client }) });
     const reply = (status: number, body: Json) => {
-      this.calls.push({ method, params, at, status, response: body });
+      record(status, body);
       if (res.writableEnded || res.destroyed) return;
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     };
     if (!match) return reply(404, { ok: false, error_code: 404, description: "Not Found" });
-    if (match[1] !== this.token) return reply(401, { ok: false, error_code: 401, description: "Unauthorized" });
+    if (match[2] !== this.token) return reply(401, { ok: false, error_code: 401, description: "Unauthorized" });
     if (unparsable) return reply(400, { ok: false, error_code: 400, description: "Bad Request: can't parse JSON" });
     const failure = this.takeFailure(method);
     if (failure === "network") {
-      this.calls.push({ method, params, at, status: 0, response: undefined });
+      record(0, undefined);
       req.socket.destroy();
       return;
     }
     if (failure) return reply(failure.error_code, { ok: false, ...failure });
     try {
-      this.checkLimits(method, params);
+      this.limits?.check(method, params);
       const result = await this.dispatch(method, params, res);
-      this.countSent(method, params);
+      this.limits?.count(method, params);
       reply(200, { ok: true, result });
     } catch (err) {
       if (!(err instanceof ApiFailure)) throw err;
@@ -324,35 +269,6 @@ export class FakeBotApi {
     if (!f) return undefined;
     f.left--;
     return f.response;
-  }
-
-  // ---- flood limits ----
-
-  private checkLimits(method: string, p: Params): void {
-    if (!this.limits || !this.limits.methods.includes(method)) return;
-    const t = Date.now();
-    const chatId = Number(p.chat_id);
-    const wait = (stamps: number[], max: number, windowMs: number) => {
-      const recent = stamps.filter((s) => s > t - windowMs);
-      const oldest = recent[recent.length - max];
-      return recent.length >= max && oldest !== undefined ? Math.max(1, Math.ceil((oldest + windowMs - t) / 1000)) : 0;
-    };
-    const chatStamps = this.sentAtByChat.get(chatId) ?? [];
-    const retryAfter = Math.max(
-      wait(this.sentAt, this.limits.globalPerSecond, 1000),
-      wait(chatStamps, this.limits.perChatPerSecond, 1000),
-      chatId < 0 ? wait(chatStamps, this.limits.perGroupPerMinute, 60_000) : 0,
-    );
-    if (retryAfter > 0) throw new ApiFailure(429, `Too Many Requests: retry after ${retryAfter}`, { retry_after: retryAfter });
-  }
-
-  private countSent(method: string, p: Params): void {
-    if (!this.limits || !this.limits.methods.includes(method)) return;
-    const t = Date.now();
-    this.sentAt.push(t);
-    const chatId = Number(p.chat_id);
-    this.sentAtByChat.set(chatId, [...(this.sentAtByChat.get(chatId) ?? []).filter((s) => s > t - 60_000), t]);
-    while (this.sentAt.length > 0 && (this.sentAt[0] ?? 0) <= t - 1000) this.sentAt.shift();
   }
 
   // ---- methods ----
@@ -549,94 +465,4 @@ export class FakeBotApi {
   private user(id: number): Json {
     return { id, is_bot: false, first_name: `User${id}`, language_code: "en" };
   }
-}
-
-function now(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
-function commandsKey(p: Params): string {
-  return `${JSON.stringify(p.scope ?? { type: "default" })}|${String(p.language_code ?? "")}`;
-}
-
-function checkText(p: Params): string {
-  const text = typeof p.text === "string" ? p.text : "";
-  if (text.trim() === "") throw bad("message text is empty");
-  const visible = p.parse_mode === "HTML" ? checkHtml(text) : text;
-  if (visible.length > 4096) throw bad("message is too long");
-  return text;
-}
-
-function checkMarkup(markup: unknown): InlineKeyboardMarkup | undefined {
-  if (markup === undefined) return undefined;
-  const rows = (markup as { inline_keyboard?: Array<Array<{ text?: string; callback_data?: string }>> }).inline_keyboard;
-  if (!Array.isArray(rows)) return markup as InlineKeyboardMarkup;
-  for (const button of rows.flat()) {
-    if (!button.text) throw bad("text buttons are unallowed in the inline keyboard");
-    const bytes = Buffer.byteLength(button.callback_data ?? "");
-    if (button.callback_data !== undefined && (bytes < 1 || bytes > 64)) throw bad("BUTTON_DATA_INVALID");
-  }
-  return rows.length > 0 ? (markup as InlineKeyboardMarkup) : undefined;
-}
-
-/** Checks Telegram's HTML subset the way the server does; returns the visible text. */
-function checkHtml(text: string): string {
-  const open: string[] = [];
-  // A bare "&" is left alone: Telegram's parser tolerates it in practice.
-  const tag = /<(\/?)([a-zA-Z0-9-]*)[^<>]*>|</g;
-  for (let m = tag.exec(text); m; m = tag.exec(text)) {
-    const at = Buffer.byteLength(text.slice(0, m.index));
-    if (m[0] === "<") throw bad(`can't parse entities: Unsupported start tag "" at byte offset ${at}`);
-    const name = (m[2] ?? "").toLowerCase();
-    if (!HTML_TAGS.has(name)) throw bad(`can't parse entities: Unsupported start tag "${name}" at byte offset ${at}`);
-    if (m[1] === "") open.push(name);
-    else if (open.pop() !== name) throw bad(`can't parse entities: Unexpected end tag at byte offset ${at}`);
-  }
-  if (open.length > 0) throw bad(`can't parse entities: Can't find end tag corresponding to start tag "${open[open.length - 1]}"`);
-  return text.replace(/<[^>]*>/g, "").replace(/&(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/gi, "_");
-}
-
-async function readParams(req: IncomingMessage): Promise<Params> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks).toString("utf8");
-  const type = req.headers["content-type"] ?? "";
-  if (body === "") return {};
-  if (type.includes("application/json")) return JSON.parse(body) as Params;
-  if (type.includes("application/x-www-form-urlencoded")) return parseQuery(new URLSearchParams(body));
-  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
-  if (type.includes("multipart/form-data") && boundary) return parseMultipart(body, boundary[1] ?? boundary[2] ?? "");
-  return {};
-}
-
-function parseQuery(search: URLSearchParams): Params {
-  const out: Params = {};
-  for (const [k, v] of search) out[k] = formValue(k, v);
-  return out;
-}
-
-function parseMultipart(body: string, boundary: string): Params {
-  const out: Params = {};
-  for (const part of body.split(`--${boundary}`)) {
-    const [head, ...rest] = part.split("\r\n\r\n");
-    const name = /name="([^"]+)"/.exec(head ?? "")?.[1];
-    if (!name) continue;
-    const value = rest.join("\r\n\r\n").replace(/\r\n$/, "");
-    const filename = /filename="([^"]*)"/.exec(head ?? "")?.[1];
-    out[name] = filename !== undefined ? { filename, size: Buffer.byteLength(value) } : formValue(name, value);
-  }
-  return out;
-}
-
-/** Form fields arrive as strings; Telegram reads numbers and JSON-serialized objects from them. */
-function formValue(key: string, value: string): unknown {
-  if (STRING_FIELDS.has(key)) return value;
-  if (/^-?\d+$/.test(value) || /^[[{]/.test(value) || value === "true" || value === "false") {
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return value;
-    }
-  }
-  return value;
 }

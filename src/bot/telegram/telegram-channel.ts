@@ -1,9 +1,10 @@
 /**
- * The Telegram {@link Channel}: grammY for the Bot API, `@grammyjs/runner` for long polling.
- * This directory is the only place in signoff that imports grammY.
+ * The Telegram {@link Channel}: grammY for the Bot API; updates come by long polling
+ * (`@grammyjs/runner`, optionally behind a Redis lease) or by webhook. Either way they go through
+ * the same middleware, one chat in order. This directory is the only place that imports grammY.
  */
-import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
-import { Bot, GrammyError, type Context } from "grammy";
+import { sequentialize } from "@grammyjs/runner";
+import { Bot, BotError, GrammyError, type Context } from "grammy";
 import type { InlineKeyboardMarkup, Update } from "grammy/types";
 import {
   ChannelError,
@@ -14,20 +15,17 @@ import {
   type MessageRef,
   type OutboundMessage,
 } from "../../domain/channel.js";
+import { assertValidCommands, sameCommands, type BotCommandSpec } from "./telegram-commands.js";
 import { scrubHttpErrors, scrubToken, toChannelError } from "./telegram-errors.js";
 import { ALLOWED_UPDATES, toInboundEvent } from "./telegram-inbound.js";
+import type { Lease } from "./telegram-lease.js";
+import type { TelegramLogger } from "./telegram-logger.js";
+import { createPoller } from "./telegram-polling.js";
+import { splitTelegramText } from "./telegram-split.js";
 import { toBotReaction } from "./telegram-reactions.js";
+import { assertWebhookSecret, isUpdate, webhookSecretMatches, type TelegramWebhookOptions } from "./telegram-webhook.js";
 
-type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
-
-/** The slice of a pino logger the adapter uses. */
-export interface TelegramLogger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-  child(bindings: Record<string, unknown>): TelegramLogger;
-}
+export type { TelegramLogger } from "./telegram-logger.js";
 
 /** Options of {@link createTelegramChannel}. */
 export interface TelegramChannelOptions {
@@ -40,6 +38,25 @@ export interface TelegramChannelOptions {
   pollingTimeoutSeconds?: number;
   /** Give up on one send/edit/react/answer call after this long (then retryable). @defaultValue 15000 */
   requestTimeoutMs?: number;
+  /** Webhook mode: `start` calls setWebhook instead of polling; updates arrive via {@link TelegramChannel.handleWebhook}. */
+  webhook?: TelegramWebhookOptions | undefined;
+  /** Polling mode: poll only while holding this lease (see `createRedisLease`, `telegramPollingLeaseKey`). */
+  lease?: Lease | undefined;
+  /** How often a process without the lease tries to take it. @defaultValue 3000 */
+  leaseRetryMs?: number;
+}
+
+/** The Telegram channel: a {@link Channel} plus webhook intake and the command menu. */
+export interface TelegramChannel extends Channel {
+  readonly name: "telegram";
+  /**
+   * Takes one webhook POST: 401 unless `secretHeader` is the webhook secret, 400 if the body is
+   * not an update, 503 when not started (or stopping) so Telegram retries, 404 in polling mode;
+   * otherwise queues the update behind earlier ones of its chat and answers 200 at once.
+   */
+  handleWebhook(body: unknown, secretHeader: string | undefined): Promise<{ status: number }>;
+  /** Sets the command menu unless Telegram already has exactly this list; true when it was set. */
+  syncCommands(commands: readonly BotCommandSpec[]): Promise<boolean>;
 }
 
 /** grammY types signals with the abort-controller polyfill; native ones fit at runtime (it only listens for "abort"). */
@@ -50,15 +67,17 @@ const CALLBACK_DATA_MAX_BYTES = 64;
 
 /**
  * Creates the Telegram channel. Sends work before {@link Channel.start}; `start` begins long
- * polling and delivers text, reactions and button presses to the handler, one chat in order.
+ * polling (or sets the webhook) and delivers text, reactions and button presses to the handler,
+ * one chat in order. An update has the event id `tg:<update_id>` however it arrived.
  *
  * @example
  * const telegram = createTelegramChannel({ token: config.telegramBotToken, logger });
  * await telegram.start(async (event) => handleInbound(event));
  * const ref = await telegram.send("123456789", { text: "<b>K7QF</b> deploy?", buttons: [{ label: "✅", data: "a:K7QF" }] });
  */
-export function createTelegramChannel(options: TelegramChannelOptions): Channel {
-  const { token } = options;
+export function createTelegramChannel(options: TelegramChannelOptions): TelegramChannel {
+  const { token, webhook } = options;
+  if (webhook) assertWebhookSecret(webhook.secret);
   const logger = options.logger.child({ channel: "telegram" });
   const pollingTimeout = options.pollingTimeoutSeconds ?? 30;
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
@@ -87,10 +106,11 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
   });
 
   let onInbound: InboundHandler | undefined;
-  let runner: RunnerHandle | undefined;
+  let started = false;
+  let accepting = false; // webhook intake open
   let lastUpdateAt: Date | undefined;
-  let fatalError: string | undefined;
   const inFlight = new Set<Promise<void>>();
+  const webhookTasks = new Set<Promise<void>>();
 
   const timeoutSignal = (): ApiSignal => AbortSignal.timeout(requestTimeoutMs) as unknown as ApiSignal;
 
@@ -145,62 +165,118 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
   });
   bot.catch((err) => logger.error({ error: scrubToken(String(err.error), token) }, "telegram middleware failed"));
 
+  const poller = createPoller({
+    bot,
+    token,
+    logger,
+    pollingTimeoutSeconds: pollingTimeout,
+    // getUpdates answers 409 while a webhook is set; polling mode means no webhook.
+    deleteWebhook: async () => void (await call("deleteWebhook", (signal) => bot.api.deleteWebhook({}, signal))),
+    lease: options.lease,
+    leaseRetryMs: options.leaseRetryMs ?? 3_000,
+  });
+
   return {
     name: "telegram",
 
     async start(handler: InboundHandler): Promise<void> {
-      if (runner) throw new Error("telegram channel already started");
+      if (started) throw new Error("telegram channel already started");
       try {
         await bot.init(); // getMe: a wrong token fails the start instead of the first poll
       } catch (err) {
         throw toChannelError(err, "getMe", token);
       }
-      // getUpdates answers 409 while a webhook is set; polling mode means no webhook.
-      await call("deleteWebhook", (signal) => bot.api.deleteWebhook({}, signal));
       onInbound = handler;
-      fatalError = undefined;
-      const handle = run(bot, {
-        runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES], timeout: pollingTimeout }, silent: true },
-      });
-      runner = handle;
-      // The runner gives up on 401 (token revoked) and 409 (another poller); health shows it.
-      handle.task()?.catch((err: unknown) => {
-        fatalError = scrubToken(String(err), token);
-        logger.error({ error: fatalError }, "telegram polling crashed");
-      });
-      logger.info({ bot: bot.botInfo.username, pollingTimeout }, "telegram polling started");
+      started = true;
+      try {
+        if (webhook) {
+          accepting = true;
+          // Every process sets the same webhook; pending updates are kept for whoever answers.
+          await call("setWebhook", (signal) =>
+            bot.api.setWebhook(
+              webhook.url,
+              { secret_token: webhook.secret, allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false },
+              signal,
+            ),
+          );
+          logger.info({ bot: bot.botInfo.username }, "telegram webhook set");
+        } else {
+          await poller.start();
+        }
+      } catch (err) {
+        started = accepting = false;
+        onInbound = undefined;
+        throw err;
+      }
     },
 
     async stop(): Promise<void> {
-      const handle = runner;
-      runner = undefined;
-      if (!handle) return;
-      await handle.stop()?.catch(() => undefined); // a crash was already logged
-      // Stop taking input first, then let in-flight handlers finish.
-      await Promise.allSettled([...inFlight]);
+      if (!started) return;
+      started = accepting = false;
+      // Stop taking input first (the webhook is left in place for other processes), then let
+      // in-flight handlers finish.
+      if (!webhook) await poller.stop();
+      await Promise.allSettled([...inFlight, ...webhookTasks]);
       onInbound = undefined;
-      logger.info({}, "telegram polling stopped");
+      logger.info({ mode: webhook ? "webhook" : "polling" }, "telegram channel stopped");
+    },
+
+    async handleWebhook(body: unknown, secretHeader: string | undefined): Promise<{ status: number }> {
+      if (!webhook) return { status: 404 };
+      if (!webhookSecretMatches(secretHeader, webhook.secret)) {
+        logger.warn({ hasSecret: secretHeader !== undefined }, "telegram webhook refused: wrong or missing secret token");
+        return { status: 401 };
+      }
+      if (!isUpdate(body)) return { status: 400 };
+      if (!accepting) return { status: 503 };
+      lastUpdateAt = new Date();
+      // Not awaited: Telegram gets its answer now. grammY runs the middleware synchronously up
+      // to sequentialize, so updates of one chat still queue in the order they arrived.
+      const task = bot.handleUpdate(body).catch((err: unknown) => {
+        const cause = err instanceof BotError ? err.error : err;
+        logger.error({ error: scrubToken(String(cause), token), eventId: `tg:${body.update_id}` }, "telegram webhook update failed");
+      });
+      webhookTasks.add(task);
+      void task.finally(() => webhookTasks.delete(task));
+      return { status: 200 };
+    },
+
+    async syncCommands(commands: readonly BotCommandSpec[]): Promise<boolean> {
+      assertValidCommands(commands);
+      const current = await call("getMyCommands", (signal) => bot.api.getMyCommands({}, signal));
+      if (sameCommands(current, commands)) return false;
+      await call("setMyCommands", (signal) => bot.api.setMyCommands(commands, {}, signal));
+      logger.info({ commands: commands.map((c) => c.command) }, "telegram command menu updated");
+      return true;
     },
 
     async send(chatId: string, message: OutboundMessage): Promise<MessageRef> {
       const replyTo = message.replyToMessageId === undefined ? undefined : toMessageId(message.replyToMessageId);
       const keyboard = toKeyboard(message.buttons);
-      const sent = await call("sendMessage", (signal) =>
-        bot.api.sendMessage(
-          toChatId(chatId),
-          message.text,
-          {
-            parse_mode: "HTML",
-            link_preview_options: { is_disabled: true },
-            ...(keyboard.inline_keyboard.length > 0 ? { reply_markup: keyboard } : {}),
-            // The quoted message may be gone; the answer still matters more than the quote.
-            ...(replyTo === undefined ? {} : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
-          },
-          signal,
-        ),
-      );
-      logger.debug({ chatId, messageId: sent.message_id }, "telegram message sent");
-      return { channel: "telegram", chatId, messageId: String(sent.message_id) };
+      // Over 4,096 characters: several messages; the buttons go on the last, which is the ref
+      // (the part operators reply or react to).
+      const parts = splitTelegramText(message.text);
+      let last: MessageRef | null = null;
+      for (const [index, text] of parts.entries()) {
+        const isLast = index === parts.length - 1;
+        const sent = await call("sendMessage", (signal) =>
+          bot.api.sendMessage(
+            toChatId(chatId),
+            text,
+            {
+              parse_mode: "HTML",
+              link_preview_options: { is_disabled: true },
+              ...(isLast && keyboard.inline_keyboard.length > 0 ? { reply_markup: keyboard } : {}),
+              // The quoted message may be gone; the answer still matters more than the quote.
+              ...(replyTo === undefined || index > 0 ? {} : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
+            },
+            signal,
+          ),
+        );
+        logger.debug({ chatId, messageId: sent.message_id, part: index + 1, parts: parts.length }, "telegram message sent");
+        last = { channel: "telegram", chatId, messageId: String(sent.message_id) };
+      }
+      return last!;
     },
 
     async edit(ref: MessageRef, message: OutboundMessage): Promise<void> {
@@ -209,7 +285,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
         await bot.api.editMessageText(
           toChatId(ref.chatId),
           messageId,
-          message.text,
+          // A message can only be edited into one message: keep the first part of a long text.
+          splitTelegramText(message.text)[0]!,
           // An empty keyboard removes the buttons (e.g. once a card is decided).
           { parse_mode: "HTML", link_preview_options: { is_disabled: true }, reply_markup: toKeyboard(message.buttons) },
           timeoutSignal(),
@@ -238,16 +315,10 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
     },
 
     health(): ChannelHealth {
-      const running = runner?.isRunning() ?? false;
-      return {
-        ok: running,
-        detail: {
-          mode: "polling",
-          running,
-          lastUpdateAt: lastUpdateAt?.toISOString() ?? null,
-          ...(fatalError ? { error: fatalError } : {}),
-        },
-      };
+      const last = lastUpdateAt?.toISOString() ?? null;
+      if (webhook) return { ok: started, detail: { mode: "webhook", running: started, lastUpdateAt: last } };
+      const { ok, ...status } = poller.status();
+      return { ok, detail: { mode: "polling", ...status, lastUpdateAt: last } };
     },
   };
 }
