@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { benchApiCreate } from "./api-create.js";
+import { benchTelegramInbound, benchTelegramOutbound, benchTelegramReaction } from "./telegram.js";
 import { benchTimerLateness } from "./timer-lateness.js";
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results.json");
@@ -28,6 +29,9 @@ export interface BenchResult {
 const SECTIONS: Record<string, () => Promise<BenchResult>> = {
   timers: benchTimerLateness,
   api: benchApiCreate,
+  "tg-inbound": benchTelegramInbound,
+  "tg-outbound": benchTelegramOutbound,
+  "tg-reaction": benchTelegramReaction,
 };
 
 async function main() {

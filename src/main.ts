@@ -109,9 +109,11 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         })
       : null;
   if (telegram) channels.set("telegram", telegram.channel);
-  // Telegram's limits (SPEC §6), booked in Redis so every process shares one calendar.
+  // Telegram's limits (SPEC §6), booked in Redis so every process shares one calendar. Slots are
+  // 35 ms apart (29/s) and 1.1 s per chat: the margin absorbs a few ms of send jitter, so the
+  // platform never counts 31 in a second.
   const pacing: Partial<Record<ChannelName, ChannelPacing>> = {
-    telegram: { limiter: createChatRateLimiter(producer, { prefix: `${prefix}:telegram-rate` }), isGroup: (chatId) => chatId.startsWith("-") },
+    telegram: { limiter: createChatRateLimiter(producer, { prefix: `${prefix}:telegram-rate`, globalPerSecond: 29, perChatIntervalMs: 1100 }), isGroup: (chatId) => chatId.startsWith("-") },
   };
 
   const timers = createTimerQueue(producer, prefix);

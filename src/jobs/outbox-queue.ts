@@ -32,6 +32,9 @@ export interface ChannelPacing {
 /** A queued outbox job: the work, plus its place in its chat's line when the channel is paced. */
 type QueuedJob = OutboxJob & { ticket?: number; slotAt?: number; queuedAt?: number };
 
+/** A booked slot closer than this is waited for in process, not as a delayed job. */
+const SLEEP_IN_PROCESS_MS = 40;
+
 /** Give up waiting for a lost predecessor (a job lost with Redis) after this long. */
 const PREDECESSOR_PATIENCE_MS = 60_000;
 
@@ -97,12 +100,16 @@ export function createOutboxWorker(
         // Earlier messages to this chat are still on their way: come back about when it is our turn.
         return delay(job, token, Date.now() + Math.min(200 * (ticket - done - 1), 2_000));
       }
-      if (job.data.slotAt === undefined) {
-        const wait = await pacing.limiter.reserve(key, pacing.isGroup(chat.chatId));
-        if (wait > 5) return delay(job, token, Date.now() + wait, { ...job.data, slotAt: Date.now() + wait });
-      } else if (job.data.slotAt > Date.now() + 5) {
-        return delay(job, token, job.data.slotAt);
+      let slotAt = job.data.slotAt;
+      if (slotAt === undefined) {
+        slotAt = Date.now() + (await pacing.limiter.reserve(key, pacing.isGroup(chat.chatId)));
+        if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS) return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS, { ...job.data, slotAt });
+      } else if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS) {
+        return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS);
       }
+      // Delayed jobs wake up to ~1/hz late; the last stretch is slept here so sends keep their
+      // spacing and the platform never sees two closer than the calendar allows.
+      if (slotAt > Date.now()) await new Promise((r) => setTimeout(r, slotAt - Date.now()));
       try {
         await perform(job.data);
       } catch (error) {
