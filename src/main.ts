@@ -6,7 +6,8 @@
 import { pathToFileURL } from "node:url";
 import type { Worker } from "bullmq";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { createHttpServer, type HealthCheck } from "./api/server.js";
+import { registerOpsRoutes } from "./api/ops-routes.js";
+import { createHttpServer, createSourceAuth, type HealthCheck } from "./api/server.js";
 import { setupTelegram } from "./bot/telegram/telegram-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "./bot/webchat/webchat-channel.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
@@ -16,8 +17,16 @@ import { createCardPresenter, type CardPresenter } from "./handlers/card-present
 import { createChatHandler, type ChatHandler } from "./handlers/chat-handler.js";
 import { createOperatorDirectory, type OperatorDirectory } from "./handlers/operators.js";
 import { createRenderer } from "./handlers/render.js";
+import { createBroadcaster } from "./handlers/broadcast.js";
+import { createDigestService, type DigestService } from "./handlers/digest-service.js";
+import { createOpsHandler } from "./handlers/ops-handler.js";
+import { createOpsQueries } from "./handlers/ops-queries.js";
+import { createPairingService, type PairingService } from "./handlers/pairing-service.js";
+import { createReportService } from "./handlers/report-service.js";
 import { createDeliveryQueue, createDeliveryWorker } from "./jobs/callback-queue.js";
 import { createDecisionBus } from "./jobs/decision-bus.js";
+import { createHealthRunner } from "./jobs/health-probe.js";
+import { createOpsQueue, createOpsWorker, type OpsQueue } from "./jobs/ops-queue.js";
 import { createChatRateLimiter } from "./jobs/chat-rate-limiter.js";
 import { type ChannelPacing, createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
 import { reconcile, type ReconcileReport } from "./jobs/reconciler.js";
@@ -31,6 +40,12 @@ import { createDatabase, type Database } from "./store/db.js";
 import { createDeliveryStore, type DeliveryStore } from "./store/delivery-store.js";
 import { migrate } from "./store/migrate.js";
 import { createSettingsStore, type SettingsStore } from "./store/settings-store.js";
+import { createCommandStore, type CommandStore } from "./store/command-store.js";
+import { createDigestStore, type DigestStore } from "./store/digest-store.js";
+import { createMonitorStore, type MonitorStore } from "./store/monitor-store.js";
+import { createPairingStore, type PairingStore } from "./store/pairing-store.js";
+import { createSpendStore, type SpendStore } from "./store/spend-store.js";
+import { createTaskStore, type TaskStore } from "./store/task-store.js";
 
 /** Overrides for tests and embedding. */
 export interface StartOptions {
@@ -41,6 +56,22 @@ export interface StartOptions {
   /** Start the job workers (default true); the benchmark runs some with other settings. */
   workers?: boolean;
   timerConcurrency?: number;
+  /** Clock of the chat-ops features (issue #4); tests fix it to get exact replies. */
+  now?: () => Date;
+}
+
+/** The chat-ops pieces (issue #4), exposed for tests and embedding. */
+export interface OpsParts {
+  tasks: TaskStore;
+  spend: SpendStore;
+  monitor: MonitorStore;
+  commands: CommandStore;
+  digestStore: DigestStore;
+  pairingStore: PairingStore;
+  digests: DigestService;
+  pairing: PairingService;
+  queue: OpsQueue;
+  runHealthCheck(name: string): Promise<unknown>;
 }
 
 /** A running signoff. */
@@ -60,6 +91,7 @@ export interface Signoff {
   channels: ReadonlyMap<ChannelName, Channel>;
   webchat: WebchatChannel | null;
   reconcileReport: ReconcileReport;
+  ops: OpsParts;
   /** Stop taking input, finish in-flight work, close everything. */
   close(): Promise<void>;
 }
@@ -123,7 +155,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     timeoutMs: file.approvals.callbackTimeoutMs,
   });
   const outbox = createOutboxQueue(producer, prefix, new Set(Object.keys(pacing) as ChannelName[]));
-  const bus = await createDecisionBus(redis, subscriber, prefix);
+  const bus = await createDecisionBus(producer, subscriber, prefix);
 
   const presenter = createCardPresenter({
     directory,
@@ -146,7 +178,50 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
     logger: logger.child({ component: "approvals" }),
   });
-  const chatHandler = createChatHandler({ service, directory, chat, audit, renderer, enqueue: outbox.enqueue, logger: logger.child({ component: "chat" }) });
+
+  // ── Chat-ops (issue #4): source reports, queries, commands, digests, strangers and pairing ──
+  const clock = options.now ?? (() => new Date());
+  const [tasks, spend, monitor, commands] = [createTaskStore(db), createSpendStore(db), createMonitorStore(db), createCommandStore(db)];
+  const [digestStore, pairingStore] = [createDigestStore(db), createPairingStore(db)];
+  const broadcaster = createBroadcaster({ directory, channels: () => [...channels.keys()], renderer, enqueue: outbox.enqueue });
+  const queries = createOpsQueries({
+    tasks, spend, monitor, settings,
+    pendingApprovals: () => service.list({ status: "pending", limit: 200 }),
+    healthChecks: file.healthChecks.map((c) => c.name),
+    heartbeatMsOf: (agent) => (file.heartbeats.agents[agent] ?? file.heartbeats.intervalSeconds) * 1000,
+    view: { currency: file.spend.currency, locale: file.locale, stuckAfterMs: file.digests.stuckAfterSeconds * 1000 },
+  });
+  const digestSchedules = new Map(file.operators.flatMap((o) => (o.digest ? [[o.name, o.digest] as const] : [])));
+  const digests = createDigestService({
+    queries, digests: digestStore, broadcaster, directory, schedules: digestSchedules,
+    graceMs: file.digests.graceSeconds * 1000, now: clock, logger: logger.child({ component: "digests" }),
+  });
+  const pairing = createPairingService({
+    store: pairingStore, directory, audit, renderer, enqueue: outbox.enqueue, broadcaster,
+    defaultTimezone: file.timezone, codeTtlMs: file.pairing.codeTtlSeconds * 1000, now: clock,
+  });
+  await pairing.load();
+  const commandUrls = new Map(file.sources.map((s) => [s.name, s.commandUrl ?? null]));
+  const intents = createOpsHandler({
+    queries, digests, tasks, commands, settings, audit, pairing, broadcaster, renderer, enqueue: outbox.enqueue,
+    deliver: delivery.enqueue, commandUrl: (source) => commandUrls.get(source) ?? null,
+    commandRoles: file.commandRoles, now: clock, logger: logger.child({ component: "ops" }),
+  });
+  const reports = createReportService({
+    tasks, spend, monitor, commands, audit, broadcaster, now: clock, logger: logger.child({ component: "reports" }),
+    spendAlert: { threshold: file.spend.dailyAlert, currency: file.spend.currency, timezone: file.timezone, locale: file.locale },
+  });
+  const opsQueue = createOpsQueue(producer, prefix);
+  const runHealthCheck = createHealthRunner({ checks: file.healthChecks, monitor, now: clock });
+  // Operators paired in another process show up here within a minute (and at once when they speak).
+  const pairedRefresh = setInterval(() => void pairing.load().catch((err) => logger.warn({ err: (err as Error).message }, "paired operators refresh failed")), 60_000);
+  pairedRefresh.unref();
+  const ops: OpsParts = { tasks, spend, monitor, commands, digestStore, pairingStore, digests, pairing, queue: opsQueue, runHealthCheck };
+  // ── end chat-ops wiring ──
+
+  const chatHandler = createChatHandler({
+    service, directory, chat, audit, renderer, enqueue: outbox.enqueue, intents, strangers: pairing, logger: logger.child({ component: "chat" }),
+  });
 
   const workers: Worker[] = [];
   if (options.workers !== false) {
@@ -177,6 +252,11 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const reconcileReport = await reconcile({ approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery });
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
+  const schedules = await opsQueue.sync(
+    [...digestSchedules].map(([operator, cron]) => ({ operator, cron, timezone: directory.byName(operator)!.timezone })),
+    file.healthChecks,
+  );
+  if (schedules.removed.length) logger.info({ removed: schedules.removed }, "removed schedules no longer configured");
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -204,6 +284,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     onApprovalCreated: (gate) => created.inc({ gate }),
     logger: logger.child({ component: "http" }),
   });
+  registerOpsRoutes(http, { reports, requireSource: createSourceAuth(file.sources), now: clock });
   webchat?.register(http);
   telegram?.registerRoutes(http);
 
@@ -212,6 +293,8 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const address = await http.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
   logger.info({ url: address, channels: [...channels.keys()], config: config.configPath ?? "(defaults)" }, "signoff started");
   if (webchat) logger.info({ url: `${address}/chat` }, "web chat ready");
+  const caughtUp = await digests.catchUp(); // a digest missed while signoff was down, once
+  if (Object.keys(caughtUp).length) logger.info({ digests: caughtUp }, "digest catch-up");
 
   let closing: Promise<void> | null = null;
   return {
@@ -230,15 +313,17 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     channels,
     webchat,
     reconcileReport,
+    ops,
     close() {
       closing ??= (async () => {
         await http.close(); // stop taking requests; in-flight ones finish
         clearInterval(sealer);
+        clearInterval(pairedRefresh);
         for (const channel of channels.values()) await channel.stop().catch(() => undefined);
         await Promise.all(workers.map((w) => w.close())); // waits for active jobs
         await bus.close();
         await audit.seal().catch(() => undefined);
-        await Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close()]);
+        await Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close(), opsQueue.queue.close()]);
         for (const w of workers) await (w.opts.connection as { quit?: () => Promise<unknown> }).quit?.().catch(() => undefined);
         await Promise.all([redis, producer, subscriber].map((c) => c.quit().catch(() => undefined)));
         await db.close();

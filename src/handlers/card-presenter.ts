@@ -16,8 +16,7 @@ import { formatClock, formatDeadline, formatDuration } from "./time-format.js";
 /** Work the outbox performs, one send or edit pass per job. */
 export type OutboxJob =
   | { op: "announce"; approvalId: string; announcement: Exclude<Announcement, null>; channel: ChannelName; chatId: string; operator?: string }
-  | { op: "refresh"; approvalId: string; version: number }
-  | { op: "edit"; approvalId: string; ref: MessageRef & { kind: CardRef["kind"] } }
+  | { op: "edit"; approvalId: string; version: number; ref: MessageRef & { kind: CardRef["kind"] } }
   | { op: "text"; channel: ChannelName; chatId: string; text: string; replyToMessageId?: string };
 
 /** Queues outbox jobs (BullMQ in production). */
@@ -139,17 +138,16 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     return { text, buttons };
   }
 
-  /** Fan a refresh out into one edit per card, so each chat's edit is paced on its own. */
-  async function refreshCards(approvalId: string): Promise<void> {
+  /** One edit job per card, so each chat's edit is paced and ordered on its own. */
+  async function refreshCards(approvalId: string, version: number): Promise<void> {
     const refs = await deps.chat.listCardRefs(approvalId);
-    for (const ref of refs) {
-      if (!deps.channels.has(ref.channel)) continue;
-      await deps.enqueue({
-        op: "edit",
-        approvalId,
-        ref: { channel: ref.channel, chatId: ref.chatId, messageId: ref.messageId, kind: ref.kind },
-      });
-    }
+    await Promise.all(
+      refs
+        .filter((ref) => deps.channels.has(ref.channel))
+        .map((ref) =>
+          deps.enqueue({ op: "edit", approvalId, version, ref: { channel: ref.channel, chatId: ref.chatId, messageId: ref.messageId, kind: ref.kind } }),
+        ),
+    );
   }
 
   async function editCard(approvalId: string, ref: MessageRef & { kind: CardRef["kind"] }): Promise<void> {
@@ -175,9 +173,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       }
     },
 
-    async refresh(approval) {
-      await deps.enqueue({ op: "refresh", approvalId: approval.id, version: approval.version });
-    },
+    refresh: (approval) => refreshCards(approval.id, approval.version),
 
     renderCard: (approval, channel, reader) => render(approval, "card", channel, reader),
 
@@ -188,7 +184,6 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
         await channel.send(job.chatId, { text: job.text, ...(job.replyToMessageId ? { replyToMessageId: job.replyToMessageId } : {}) });
         return;
       }
-      if (job.op === "refresh") return refreshCards(job.approvalId);
       if (job.op === "edit") return editCard(job.approvalId, job.ref);
       const approval = await deps.approvals.get(job.approvalId);
       const channel = deps.channels.get(job.channel);
@@ -200,7 +195,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
       if (latest && latest.status !== "pending" && job.announcement !== "advisory" && job.announcement !== "auto_notice") {
-        await deps.enqueue({ op: "edit", approvalId: approval.id, ref: { ...ref, kind } });
+        await deps.enqueue({ op: "edit", approvalId: approval.id, version: latest.version, ref: { ...ref, kind } });
       }
     },
   };

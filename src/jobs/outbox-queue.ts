@@ -38,16 +38,15 @@ const SLEEP_IN_PROCESS_MS = 40;
 /** Give up waiting for a lost predecessor (a job lost with Redis) after this long. */
 const PREDECESSOR_PATIENCE_MS = 60_000;
 
-/** The chat a job sends to, or null for fan-out jobs (card refreshes). */
-function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } | null {
-  if (job.op === "refresh") return null;
+/** The chat a job sends to. */
+function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
   if (job.op === "edit") return { channel: job.ref.channel, chatId: job.ref.chatId };
   return { channel: job.channel, chatId: job.chatId };
 }
 
 const chatKey = (channel: ChannelName, chatId: string) => `${channel}:${chatId}`;
 
-/** Create the outbox queue and its `enqueue`. Refresh jobs are deduplicated per version. */
+/** Create the outbox queue and its `enqueue`. Card edits are deduplicated per approval version. */
 export function createOutboxQueue(connection: Redis, prefix: string, paced: ReadonlySet<ChannelName> = new Set()) {
   const queue = new Queue<QueuedJob>(OUTBOX_QUEUE, {
     connection,
@@ -57,10 +56,11 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
   return {
     queue,
     async enqueue(job: OutboxJob): Promise<void> {
-      const jobId = job.op === "refresh" ? `refresh-${job.approvalId}-${job.version}` : undefined;
+      // BullMQ ids may not contain ":"; one edit per card and approval version.
+      const jobId = job.op === "edit" ? `edit-${job.approvalId}-${job.version}-${job.ref.channel}-${job.ref.chatId}-${job.ref.messageId}`.replace(/:/g, "_") : undefined;
       const chat = chatOf(job);
       let data: QueuedJob = job;
-      if (chat && paced.has(chat.channel)) {
+      if (paced.has(chat.channel)) {
         const ticket = await connection.incr(`${prefix}:outbox-ticket:${chatKey(chat.channel, chat.chatId)}`);
         data = { ...job, ticket, queuedAt: Date.now() };
       }
@@ -88,8 +88,8 @@ export function createOutboxWorker(
     OUTBOX_QUEUE,
     async (job: Job<QueuedJob>, token?: string) => {
       const chat = chatOf(job.data);
-      const pacing = chat ? options.pacing?.[chat.channel] : undefined;
-      if (!chat || !pacing || job.data.ticket === undefined) return runOnce(job, token);
+      const pacing = options.pacing?.[chat.channel];
+      if (!pacing || job.data.ticket === undefined) return runOnce(job, token);
 
       const key = chatKey(chat.channel, chat.chatId);
       const ticket = job.data.ticket;
