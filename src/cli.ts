@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { runWhatsAppCli, WHATSAPP_USAGE } from "./cli-whatsapp.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createAuditStore } from "./store/audit-store.js";
 import { createDatabase } from "./store/db.js";
@@ -14,11 +15,12 @@ const USAGE = `usage: signoff <command>
   audit verify   check the audit log's hash chain; exit 1 naming the first bad row
   token [name]   make a new source bearer token and the tokenSha256 line for signoff.yaml
   migrate        apply database migrations and exit
-`;
+${WHATSAPP_USAGE}`;
 
 /** Run one CLI command; returns the process exit code. */
 export async function runCli(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
   const [command, sub, arg] = argv;
+  if (command === "whatsapp") return runWhatsAppCli(argv.slice(1), out);
   if (command === "token") {
     const token = randomBytes(32).toString("base64url");
     const name = sub ?? "my-source";
