@@ -27,6 +27,8 @@ export interface SlotReserver {
 export interface ChannelPacing {
   limiter: SlotReserver;
   isGroup(chatId: string): boolean;
+  /** Random extra wait (0..jitterMs) on each booked slot, so sends do not look machine-timed. */
+  jitterMs?: number;
 }
 
 /** A queued outbox job: the work, plus its place in its chat's line when the channel is paced. */
@@ -102,7 +104,8 @@ export function createOutboxWorker(
       }
       let slotAt = job.data.slotAt;
       if (slotAt === undefined) {
-        slotAt = Date.now() + (await pacing.limiter.reserve(key, pacing.isGroup(chat.chatId)));
+        const jitter = pacing.jitterMs ? Math.floor(Math.random() * pacing.jitterMs) : 0;
+        slotAt = Date.now() + (await pacing.limiter.reserve(key, pacing.isGroup(chat.chatId))) + jitter;
         if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS) return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS, { ...job.data, slotAt });
       } else if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS) {
         return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS);
