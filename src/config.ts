@@ -10,6 +10,9 @@ import { z } from "zod";
 
 const TimezoneSchema = z.string().refine(isValidTimezone, { message: "not an IANA timezone" });
 
+/** The digest schedule of `digest: true`: 08:00 in the operator's timezone. */
+export const DEFAULT_DIGEST_CRON = "0 8 * * *";
+
 const OperatorSchema = z
   .object({
     name: z.string().min(1).max(64).regex(/^[\p{L}\p{N}_.-]+$/u, "letters, digits, _ . - only"),
@@ -19,7 +22,13 @@ const OperatorSchema = z
     whatsapp: z.string().regex(/^\d{6,16}$/, "phone number, digits only").optional(),
     /** Web chat identity is the operator's name; set false to hide someone from the web chat. */
     webchat: z.boolean().default(true),
-    digest: z.string().refine(isValidCron, { message: 'not a cron expression (e.g. "0 8 * * *")' }).optional(),
+    /** Cron in the operator's timezone; `true` means every day at 08:00 local, `false` or absent none. */
+    digest: z
+      .union([z.boolean(), z.string().refine(isValidCron, { message: 'not a cron expression (e.g. "0 8 * * *")' })])
+      .transform((d) => (d === true ? DEFAULT_DIGEST_CRON : d === false ? undefined : d))
+      .optional(),
+    /** BCP 47 locale for numbers and money (e.g. "en-NZ"); the file's `locale` otherwise. */
+    locale: z.string().refine(isValidLocale, { message: "not a BCP 47 locale (e.g. en-NZ)" }).optional(),
   })
   .strict();
 
@@ -53,6 +62,54 @@ const HealthCheckSchema = z
   .strict()
   .refine((c) => Boolean(c.url) !== Boolean(c.tcp), { message: "give exactly one of url or tcp" });
 
+const roleList = z.array(z.string().min(1).max(32)).min(1);
+
+/** Which roles may say each chat command (issue #4); queries are open to every operator. */
+const CommandRolesSchema = z
+  .object({
+    kill: roleList.default(["owner", "approver"]),
+    retry: roleList.default(["owner", "approver"]),
+    prioritise: roleList.default(["owner", "approver"]),
+    pause: roleList.default(["owner", "approver"]),
+    resume: roleList.default(["owner", "approver"]),
+    pair: roleList.default(["owner"]),
+  })
+  .strict();
+
+const SpendSchema = z
+  .object({
+    /** Currency of spend records that name none, and of the daily alert. */
+    currency: z.string().regex(/^[A-Za-z]{3}$/, "ISO 4217 code, e.g. USD").transform((c) => c.toUpperCase()).default("USD"),
+    /** Tell owners (once a day) when today's spend in `currency` reaches this; absent: no alert. */
+    dailyAlert: z.number().positive().optional(),
+  })
+  .strict();
+
+const HeartbeatsSchema = z
+  .object({
+    /** An agent silent for longer than this is "down". */
+    intervalSeconds: z.number().int().positive().max(7 * 86_400).default(300),
+    /** Per-agent intervals, by agent name. */
+    agents: z.record(z.string().min(1), z.number().int().positive().max(7 * 86_400)).default({}),
+  })
+  .strict();
+
+const DigestsSchema = z
+  .object({
+    /** A digest missed while signoff was down is sent on start if at most this old. */
+    graceSeconds: z.number().int().min(0).max(86_400).default(10_800),
+    /** An in-progress task unchanged for this long counts as stuck. */
+    stuckAfterSeconds: z.number().int().positive().default(7_200),
+  })
+  .strict();
+
+const PairingSchema = z
+  .object({
+    /** How long a stranger's pairing code stays valid. */
+    codeTtlSeconds: z.number().int().min(60).max(86_400).default(3_600),
+  })
+  .strict();
+
 /** Schema of the YAML config file. */
 export const FileConfigSchema = z
   .object({
@@ -61,6 +118,13 @@ export const FileConfigSchema = z
     sources: z.array(SourceSchema).default([]),
     approvals: ApprovalDefaultsSchema.default(ApprovalDefaultsSchema.parse({})),
     healthChecks: z.array(HealthCheckSchema).default([]),
+    /** Default locale for numbers and money. */
+    locale: z.string().refine(isValidLocale, { message: "not a BCP 47 locale (e.g. en-NZ)" }).default("en-US"),
+    spend: SpendSchema.default(SpendSchema.parse({})),
+    heartbeats: HeartbeatsSchema.default(HeartbeatsSchema.parse({})),
+    digests: DigestsSchema.default(DigestsSchema.parse({})),
+    commandRoles: CommandRolesSchema.default(CommandRolesSchema.parse({})),
+    pairing: PairingSchema.default(PairingSchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -70,6 +134,11 @@ export const FileConfigSchema = z
       seen.add(op.name);
     });
     const sources = new Set<string>();
+    const checks = new Set<string>();
+    cfg.healthChecks.forEach((c, i) => {
+      if (checks.has(c.name)) ctx.addIssue({ code: "custom", path: ["healthChecks", i, "name"], message: "duplicate health check name" });
+      checks.add(c.name);
+    });
     cfg.sources.forEach((s, i) => {
       if (sources.has(s.name)) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: "duplicate source name" });
       sources.add(s.name);
@@ -179,6 +248,14 @@ function isValidCron(expression: string): boolean {
   try {
     CronExpressionParser.parse(expression, { strict: false });
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isValidLocale(locale: string): boolean {
+  try {
+    return Intl.NumberFormat.supportedLocalesOf([locale]).length > 0;
   } catch {
     return false;
   }

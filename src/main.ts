@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { registerOpsRoutes } from "./api/ops-routes.js";
 import { createHttpServer, createSourceAuth, type HealthCheck } from "./api/server.js";
 import { setupTelegram } from "./bot/telegram/telegram-setup.js";
+import { setupWhatsApp } from "./bot/whatsapp/whatsapp-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "./bot/webchat/webchat-channel.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { Channel, ChannelName } from "./domain/channel.js";
@@ -40,6 +41,7 @@ import { createDatabase, type Database } from "./store/db.js";
 import { createDeliveryStore, type DeliveryStore } from "./store/delivery-store.js";
 import { migrate } from "./store/migrate.js";
 import { createSettingsStore, type SettingsStore } from "./store/settings-store.js";
+import { createWhatsAppAuthStore, createWhatsAppMessageStore } from "./store/whatsapp-auth-store.js";
 import { createCommandStore, type CommandStore } from "./store/command-store.js";
 import { createDigestStore, type DigestStore } from "./store/digest-store.js";
 import { createMonitorStore, type MonitorStore } from "./store/monitor-store.js";
@@ -141,11 +143,36 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         })
       : null;
   if (telegram) channels.set("telegram", telegram.channel);
+  const whatsapp =
+    env.WHATSAPP_ENABLED && !channels.has("whatsapp")
+      ? setupWhatsApp({
+          authStore: createWhatsAppAuthStore(db),
+          messageStore: createWhatsAppMessageStore(db),
+          redis,
+          prefix,
+          pairingPhone: env.WHATSAPP_PAIRING_PHONE,
+          logger: logger.child({ component: "whatsapp" }),
+          onAlert: (text) => alertOwnersElsewhere(text),
+        })
+      : null;
+  if (whatsapp) channels.set("whatsapp", whatsapp);
   // Telegram's limits (SPEC §6), booked in Redis so every process shares one calendar. Slots are
   // 35 ms apart (29/s) and 1.1 s per chat: the margin absorbs a few ms of send jitter, so the
   // platform never counts 31 in a second.
   const pacing: Partial<Record<ChannelName, ChannelPacing>> = {
     telegram: { limiter: createChatRateLimiter(producer, { prefix: `${prefix}:telegram-rate`, globalPerSecond: 29, perChatIntervalMs: 1100 }), isGroup: (chatId) => chatId.startsWith("-") },
+    // WhatsApp bans accounts that look like bulk senders: about one message a second overall, one
+    // per 3 s per chat, each with up to 0.7 s of random jitter. Only for the real socket; tests
+    // that inject a fake channel are not slowed.
+    ...(whatsapp
+      ? {
+          whatsapp: {
+            limiter: createChatRateLimiter(producer, { prefix: `${prefix}:whatsapp-rate`, globalPerSecond: 1, perChatIntervalMs: 3_000, groupPerMinute: 10 }),
+            isGroup: (chatId: string) => chatId.endsWith("@g.us"),
+            jitterMs: 700,
+          },
+        }
+      : {}),
   };
 
   const timers = createTimerQueue(producer, prefix);
@@ -155,6 +182,13 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     timeoutMs: file.approvals.callbackTimeoutMs,
   });
   const outbox = createOutboxQueue(producer, prefix, new Set(Object.keys(pacing) as ChannelName[]));
+  /** WhatsApp lost (logged out, replaced): tell the owners on every other channel. */
+  async function alertOwnersElsewhere(text: string): Promise<void> {
+    const elsewhere = [...channels.keys()].filter((name) => name !== "whatsapp");
+    for (const owner of directory.all().filter((o) => o.roles.includes("owner"))) {
+      for (const address of directory.addressesOf(owner, elsewhere)) await outbox.enqueue({ op: "text", channel: address.channel, chatId: address.chatId, text });
+    }
+  }
   const bus = await createDecisionBus(producer, subscriber, prefix);
 
   const presenter = createCardPresenter({
@@ -186,7 +220,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const broadcaster = createBroadcaster({ directory, channels: () => [...channels.keys()], renderer, enqueue: outbox.enqueue });
   const queries = createOpsQueries({
     tasks, spend, monitor, settings,
-    pendingApprovals: () => service.list({ status: "pending", limit: 200 }),
+    pendingApprovals: (limit) => service.list({ status: "pending", limit }), countPending: () => approvals.countPending(),
     healthChecks: file.healthChecks.map((c) => c.name),
     heartbeatMsOf: (agent) => (file.heartbeats.agents[agent] ?? file.heartbeats.intervalSeconds) * 1000,
     view: { currency: file.spend.currency, locale: file.locale, stuckAfterMs: file.digests.stuckAfterSeconds * 1000 },
@@ -235,6 +269,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
       }),
     );
     workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" }), { pacing, concurrency: 20 }));
+    workers.push(createOpsWorker(redis.duplicate(), prefix, { digest: (operator) => digests.sendScheduled(operator, "schedule"), health: runHealthCheck }));
     for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
   }
 
@@ -347,7 +382,6 @@ export async function main(): Promise<void> {
   }
   const logger = createLogger(config.env.LOG_LEVEL);
   const channels: Channel[] = [];
-  if (config.env.WHATSAPP_ENABLED) logger.warn("the WhatsApp channel is not wired in this build yet (issue #5)");
   const signoff = await startSignoff({ config, logger, channels });
   const shutdown = (signal: string) => {
     logger.info({ signal }, "shutting down");

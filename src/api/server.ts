@@ -48,6 +48,18 @@ export function authenticateSource(header: string | undefined, sources: HttpServ
   return found;
 }
 
+/**
+ * A fastify preHandler that admits only sources with a valid bearer token and sets
+ * `request.source`; other route modules (e.g. `ops-routes.ts`) use it too.
+ */
+export function createSourceAuth(sources: HttpServerDeps["sources"]) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const source = authenticateSource(request.headers.authorization, sources);
+    if (!source) throw new AppError("unauthorized", "missing or invalid bearer token", "missing or invalid bearer token");
+    request.source = source;
+  };
+}
+
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success) throw new AppError("invalid_body", `invalid ${what}`, `invalid ${what}`, false, toProblems(parsed.error));
@@ -73,11 +85,7 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.status(500).send({ error: "internal", message: "internal error" });
   });
 
-  const requireSource = async (request: FastifyRequest) => {
-    const source = authenticateSource(request.headers.authorization, deps.sources);
-    if (!source) throw new AppError("unauthorized", "missing or invalid bearer token", "missing or invalid bearer token");
-    request.source = source;
-  };
+  const requireSource = createSourceAuth(deps.sources);
 
   app.get("/api/health", async (_request, reply) => {
     const results = await Promise.all(

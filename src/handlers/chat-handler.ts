@@ -2,7 +2,8 @@
  * Handles every inbound chat event, whatever the channel: once-only processing, who is
  * speaking, and turning SPEC §3 answers (reaction, reply, button, `approve K7QF`, bare yes/no)
  * into decisions, with a one-line confirmation or a polite "already decided".
- * Strangers change nothing and learn nothing.
+ * Other text goes to the injected chat-ops intents (issue #4). Strangers change nothing and
+ * learn nothing but, once a day, a pairing code.
  */
 import type { Approval, Verdict } from "../domain/approval.js";
 import { AppError } from "../domain/errors.js";
@@ -12,6 +13,7 @@ import type { AuditStore } from "../store/audit-store.js";
 import { isEligible } from "./approval-machine.js";
 import type { ApplyResult, ApprovalService } from "./approval-service.js";
 import { parseAnswer, verdictOfReaction } from "./answer-parser.js";
+import { parseIntent } from "./intent-parser.js";
 import { type EnqueueOutbox, describeOutcome, parseButtonData } from "./card-presenter.js";
 import type { Operator, OperatorDirectory } from "./operators.js";
 import { FORMAT_OF, type Renderer } from "./render.js";
@@ -19,6 +21,14 @@ import { formatClock, formatDuration } from "./time-format.js";
 
 /** Extra intents (queries, commands) tried before "I didn't understand"; see issue #4. */
 export type TextIntentHandler = (input: { operator: Operator; text: string; event: InboundText }) => Promise<string | null>;
+
+/** How unknown senders are treated: paired elsewhere (recognised) or greeted with a pairing code. */
+export interface StrangerHandler {
+  /** The operator behind a sender paired in another process since this one loaded, if any. */
+  recognise(event: InboundEvent): Promise<Operator | null>;
+  /** Reply at most once a day, with a pairing code. */
+  greet(event: InboundEvent): Promise<unknown>;
+}
 
 /** Injected dependencies of {@link createChatHandler}. */
 export interface ChatHandlerDeps {
@@ -32,6 +42,9 @@ export interface ChatHandlerDeps {
   now?: () => Date;
   /** How long a 📝 button waits for the note (default 10 min). */
   noteWaitMs?: number;
+  /** Queries and commands beyond answers (issue #4), used when `handle` is given none. */
+  intents?: TextIntentHandler;
+  strangers?: StrangerHandler;
 }
 
 /** The inbound pipeline shared by all channels. */
@@ -151,7 +164,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     }
 
     const word = text.toLowerCase().replace(/^\//, "").replace(/@\w+$/, "").replace(/[?!.]+$/, "").trim();
-    if (word === "pending") {
+    if (word === "pending" || parseIntent(text)?.kind === "pending") {
       const pending = await pendingFor(operator);
       return say(event, "pending-list", {
         empty: pending.length === 0,
@@ -164,12 +177,12 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         })),
       });
     }
-    if (word === "help" || word === "start") {
-      return say(event, "help", { canAnswer: operator.roles.some((r) => r === "approver" || r === "owner") });
-    }
     if (extraIntents) {
       const handled = await extraIntents({ operator, text, event });
       if (handled !== null) return;
+    }
+    if (word === "help" || word === "start") {
+      return say(event, "help", { canAnswer: operator.roles.some((r) => r === "approver" || r === "owner") });
     }
     return say(event, "not-understood", { suggestions: "pending, help, approve <code>" });
   }
@@ -182,18 +195,20 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     async handle(event: InboundEvent, extraIntents?: TextIntentHandler): Promise<void> {
       try {
         if (!(await deps.chat.claimInbound(event.channel, event.eventId))) return; // redelivered
-        const operator = deps.directory.bySender(event.channel, [event.sender.id, ...(event.sender.altIds ?? [])]);
+        const operator =
+          deps.directory.bySender(event.channel, [event.sender.id, ...(event.sender.altIds ?? [])]) ?? (await deps.strangers?.recognise(event)) ?? null;
         if (!operator) {
-          // Strangers learn nothing: no reply here (pairing replies are their own feature).
+          // Strangers learn nothing: at most a daily pairing code (see StrangerHandler).
           await deps.audit.append([
             { actor: `${event.channel}:${event.sender.id}`, action: "stranger.message", subject: null, data: { channel: event.channel, chatId: event.chatId, kind: event.kind } },
           ]);
           if (event.kind === "button") await event.answer?.("");
+          await deps.strangers?.greet(event);
           return;
         }
         if (event.kind === "reaction") return await onReaction(event, operator);
         if (event.kind === "button") return await onButton(event, operator);
-        return await onText(event, operator, extraIntents);
+        return await onText(event, operator, extraIntents ?? deps.intents);
       } catch (error) {
         deps.logger.error({ err: error, channel: event.channel, chatId: event.chatId, eventId: event.eventId }, "inbound handling failed");
         if (error instanceof AppError && event.kind !== "reaction") {

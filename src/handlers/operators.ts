@@ -13,6 +13,10 @@ export interface Operator extends Actor {
   telegram?: string | undefined;
   whatsapp?: string | undefined;
   webchat: boolean;
+  /** BCP 47 locale for numbers and money; the configured default when absent. */
+  locale?: string | undefined;
+  /** True for operators admitted in chat (`pair`), stored in PostgreSQL. */
+  paired?: boolean | undefined;
 }
 
 /** A chat where a message for an operator (or a group) goes. */
@@ -23,7 +27,7 @@ export interface ChatAddress {
   operator?: Operator;
 }
 
-/** Lookups over the configured operators. */
+/** Lookups over the configured operators and those paired in chat. */
 export interface OperatorDirectory {
   all(): Operator[];
   byName(name: string): Operator | undefined;
@@ -33,6 +37,11 @@ export interface OperatorDirectory {
   addressesOf(operator: Operator, channels: readonly ChannelName[]): ChatAddress[];
   /** The operator reading a private chat, if it is one. */
   byChat(channel: ChannelName, chatId: string): Operator | undefined;
+  /**
+   * Add operators paired in chat (from PostgreSQL). Configured operators win: a paired one
+   * whose name or chat identity is configured is ignored. Adding one again is harmless.
+   */
+  addPaired(operators: readonly Operator[]): void;
 }
 
 /** WhatsApp's JID of a phone number. */
@@ -46,14 +55,12 @@ export function createOperatorDirectory(
   const list: Operator[] = operators.map((o) => ({ ...o, roles: [...o.roles], timezone: o.timezone ?? defaultTimezone }));
   const key = (channel: ChannelName, id: string) => `${channel}\u0000${id}`;
   const index = new Map<string, Operator>();
-  for (const op of list) {
-    if (op.telegram) index.set(key("telegram", op.telegram), op);
-    if (op.whatsapp) {
-      index.set(key("whatsapp", op.whatsapp), op);
-      index.set(key("whatsapp", whatsappJid(op.whatsapp)), op);
-    }
-    if (op.webchat) index.set(key("webchat", op.name), op);
-  }
+  const identities = (op: Operator): string[] => [
+    ...(op.telegram ? [key("telegram", op.telegram)] : []),
+    ...(op.whatsapp ? [key("whatsapp", op.whatsapp), key("whatsapp", whatsappJid(op.whatsapp))] : []),
+    ...(op.webchat ? [key("webchat", op.name)] : []),
+  ];
+  for (const op of list) for (const id of identities(op)) index.set(id, op);
   const addressesOf = (op: Operator, channels: readonly ChannelName[]): ChatAddress[] => {
     const out: ChatAddress[] = [];
     if (channels.includes("telegram") && op.telegram) out.push({ channel: "telegram", chatId: op.telegram, operator: op });
@@ -73,5 +80,18 @@ export function createOperatorDirectory(
     },
     addressesOf,
     byChat: (channel, chatId) => index.get(key(channel, chatId)),
+    addPaired(operators) {
+      for (const o of operators) {
+        const op: Operator = { ...o, roles: [...o.roles], paired: true };
+        const existing = list.findIndex((x) => x.name === op.name);
+        if (existing >= 0 && !list[existing]!.paired) continue; // a configured operator of that name wins
+        if (identities(op).some((id) => index.has(id) && index.get(id)!.name !== op.name)) continue;
+        if (existing >= 0) {
+          for (const id of identities(list[existing]!)) index.delete(id);
+          list[existing] = op;
+        } else list.push(op);
+        for (const id of identities(op)) index.set(id, op);
+      }
+    },
   };
 }

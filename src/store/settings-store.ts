@@ -1,7 +1,15 @@
 /**
  * Small durable switches, such as whether autonomy is paused (SPEC §2: survives restarts).
  */
-import { type Database, maybeOne } from "./db.js";
+import { type AuditEntry, appendAudit } from "./audit-store.js";
+import { type Database, maybeOne, withTransaction } from "./db.js";
+
+/** The pause switch as stored: who flipped it and when (null when never set). */
+export interface PauseState {
+  paused: boolean;
+  by: string | null;
+  at: Date | null;
+}
 
 /**
  * Settings persisted in PostgreSQL. `isPaused` is read on every new approval, so it is cached
@@ -19,12 +27,22 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
       cached = { paused, until: Date.now() + cacheMs };
       return paused;
     },
-    async setPaused(paused: boolean, by: string): Promise<void> {
+    /** The stored pause switch, uncached, with who set it and when. */
+    async pauseState(): Promise<PauseState> {
+      const row = await maybeOne<{ value: { paused: boolean; by?: string; at?: string } }>(db.pool, "SELECT value FROM settings WHERE key = 'pause'");
+      const value = row?.value;
+      return { paused: value?.paused ?? false, by: value?.by ?? null, at: value?.at ? new Date(value.at) : null };
+    },
+    /** Flip the pause; `audit` entries are written in the same transaction. */
+    async setPaused(paused: boolean, by: string, audit: AuditEntry[] = [], at: Date = new Date()): Promise<void> {
+      await withTransaction(db, async (client) => {
+        await client.query(
+          `INSERT INTO settings (key, value) VALUES ('pause', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+          [JSON.stringify({ paused, by, at: at.toISOString() })],
+        );
+        await appendAudit(client, audit);
+      });
       cached = { paused, until: Date.now() + cacheMs };
-      await db.pool.query(
-        `INSERT INTO settings (key, value) VALUES ('pause', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-        [JSON.stringify({ paused, by, at: new Date().toISOString() })],
-      );
     },
   };
 }
