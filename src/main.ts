@@ -181,7 +181,11 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     backoffMs: file.approvals.callbackBackoffMs,
     timeoutMs: file.approvals.callbackTimeoutMs,
   });
-  const outbox = createOutboxQueue(producer, prefix, new Set(Object.keys(pacing) as ChannelName[]));
+  const outbox = createOutboxQueue(producer, prefix, new Set(Object.keys(pacing) as ChannelName[]), {
+    channels: new Set<ChannelName>(webchat ? ["webchat"] : []),
+    perform: (job) => presenter.perform(job),
+    onError: (err, job) => logger.warn({ err: (err as Error).message, op: job.op, channel: "webchat" }, "web chat delivery failed"),
+  });
   /** WhatsApp lost (logged out, replaced): tell the owners on every other channel. */
   async function alertOwnersElsewhere(text: string): Promise<void> {
     const elsewhere = [...channels.keys()].filter((name) => name !== "whatsapp");
@@ -356,6 +360,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         clearInterval(pairedRefresh);
         for (const channel of channels.values()) await channel.stop().catch(() => undefined);
         await Promise.all(workers.map((w) => w.close())); // waits for active jobs
+        await outbox.drainLocal();
         await bus.close();
         await audit.seal().catch(() => undefined);
         await Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close(), opsQueue.queue.close()]);

@@ -48,25 +48,50 @@ function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
 
 const chatKey = (channel: ChannelName, chatId: string) => `${channel}:${chatId}`;
 
-/** Create the outbox queue and its `enqueue`. Card edits are deduplicated per approval version. */
-export function createOutboxQueue(connection: Redis, prefix: string, paced: ReadonlySet<ChannelName> = new Set()) {
+/** Channels that live in this process's memory (the web chat): sent to directly, in order per chat. */
+export interface LocalDelivery {
+  channels: ReadonlySet<ChannelName>;
+  perform(job: OutboxJob): Promise<void>;
+  onError(error: unknown, job: OutboxJob): void;
+}
+
+/**
+ * Create the outbox queue and its `enqueue`. Card edits are deduplicated per approval version.
+ * Jobs for a `local` channel skip Redis: its messages cannot outlive the process anyway, and a
+ * queue would only add latency. They still run one after another per chat.
+ */
+export function createOutboxQueue(connection: Redis, prefix: string, paced: ReadonlySet<ChannelName> = new Set(), local?: LocalDelivery) {
   const queue = new Queue<QueuedJob>(OUTBOX_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: { attempts: 10, backoff: { type: "exponential", delay: 500 }, removeOnComplete: true, removeOnFail: 5000 },
   });
+  const localChains = new Map<string, Promise<void>>();
   return {
     queue,
     async enqueue(job: OutboxJob): Promise<void> {
+      const chat = chatOf(job);
+      if (local?.channels.has(chat.channel)) {
+        const key = chatKey(chat.channel, chat.chatId);
+        const next = (localChains.get(key) ?? Promise.resolve()).then(() => local.perform(job)).catch((error) => local.onError(error, job));
+        localChains.set(key, next);
+        void next.finally(() => {
+          if (localChains.get(key) === next) localChains.delete(key);
+        });
+        return;
+      }
       // BullMQ ids may not contain ":"; one edit per card and approval version.
       const jobId = job.op === "edit" ? `edit-${job.approvalId}-${job.version}-${job.ref.channel}-${job.ref.chatId}-${job.ref.messageId}`.replace(/:/g, "_") : undefined;
-      const chat = chatOf(job);
       let data: QueuedJob = job;
       if (paced.has(chat.channel)) {
         const ticket = await connection.incr(`${prefix}:outbox-ticket:${chatKey(chat.channel, chat.chatId)}`);
         data = { ...job, ticket, queuedAt: Date.now() };
       }
       await queue.add(job.op, data, jobId ? { jobId } : {});
+    },
+    /** Resolves once every local delivery queued so far is done (shutdown, tests). */
+    async drainLocal(): Promise<void> {
+      while (localChains.size) await Promise.all([...localChains.values()]);
     },
   };
 }
@@ -99,8 +124,9 @@ export function createOutboxWorker(
       if (ticket <= done) return "already sent"; // a redelivered job whose send completed
       const waitedTooLong = Date.now() - (job.data.queuedAt ?? 0) > PREDECESSOR_PATIENCE_MS;
       if (ticket > done + 1 && !waitedTooLong) {
-        // Earlier messages to this chat are still on their way: come back about when it is our turn.
-        return delay(job, token, Date.now() + Math.min(200 * (ticket - done - 1), 2_000));
+        // Earlier messages to this chat are still on their way: come back about when it is our
+        // turn (a deep backlog wakes rarely instead of every job polling every second).
+        return delay(job, token, Date.now() + Math.min(250 * (ticket - done - 1), 60_000));
       }
       let slotAt = job.data.slotAt;
       if (slotAt === undefined) {
