@@ -203,6 +203,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     approvals,
     enqueue: outbox.enqueue,
     telegramGroupChat: file.approvals.telegramChat,
+    localChannels: new Set<ChannelName>(webchat ? ["webchat"] : []),
     defaultTimezone: file.timezone,
   });
   const service = createApprovalService({

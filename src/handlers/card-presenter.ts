@@ -16,7 +16,14 @@ import { formatClock, formatDeadline, formatDuration } from "./time-format.js";
 /** Work the outbox performs, one send or edit pass per job. */
 export type OutboxJob =
   | { op: "announce"; approvalId: string; announcement: Exclude<Announcement, null>; channel: ChannelName; chatId: string; operator?: string }
-  | { op: "edit"; approvalId: string; version: number; ref: MessageRef & { kind: CardRef["kind"] } }
+  | {
+      op: "edit";
+      approvalId: string;
+      version: number;
+      ref: MessageRef & { kind: CardRef["kind"] };
+      /** The approval as committed, for in-process channels only (queued jobs re-read it). */
+      snapshot?: Approval;
+    }
   | { op: "text"; channel: ChannelName; chatId: string; text: string; replyToMessageId?: string };
 
 /** Queues outbox jobs (BullMQ in production). */
@@ -55,6 +62,8 @@ export interface CardPresenterDeps {
   chat: Pick<ChatStore, "saveCardRef" | "listCardRefs">;
   approvals: { get(id: string): Promise<Approval | null> };
   enqueue: EnqueueOutbox;
+  /** Channels delivered in process (see the outbox): their edits may use the committed snapshot. */
+  localChannels?: ReadonlySet<ChannelName>;
   /** Post cards to this Telegram group instead of approvers' private chats. */
   telegramGroupChat?: string | undefined;
   defaultTimezone: string;
@@ -139,20 +148,26 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
   }
 
   /** One edit job per card, so each chat's edit is paced and ordered on its own. */
-  async function refreshCards(approvalId: string, version: number): Promise<void> {
-    const refs = await deps.chat.listCardRefs(approvalId);
+  async function refreshCards(approval: Approval): Promise<void> {
+    const refs = await deps.chat.listCardRefs(approval.id);
     await Promise.all(
       refs
         .filter((ref) => deps.channels.has(ref.channel))
         .map((ref) =>
-          deps.enqueue({ op: "edit", approvalId, version, ref: { channel: ref.channel, chatId: ref.chatId, messageId: ref.messageId, kind: ref.kind } }),
+          deps.enqueue({
+            op: "edit",
+            approvalId: approval.id,
+            version: approval.version,
+            ref: { channel: ref.channel, chatId: ref.chatId, messageId: ref.messageId, kind: ref.kind },
+            ...(deps.localChannels?.has(ref.channel) ? { snapshot: approval } : {}),
+          }),
         ),
     );
   }
 
-  async function editCard(approvalId: string, ref: MessageRef & { kind: CardRef["kind"] }): Promise<void> {
+  async function editCard(approvalId: string, ref: MessageRef & { kind: CardRef["kind"] }, snapshot?: Approval): Promise<void> {
     const channel = deps.channels.get(ref.channel);
-    const approval = await deps.approvals.get(approvalId);
+    const approval = snapshot ?? (await deps.approvals.get(approvalId));
     if (!channel || !approval) return;
     const reader = deps.directory.byChat(ref.channel, ref.chatId);
     await channel.edit(ref, render(approval, ref.kind === "card" ? "card" : ref.kind, ref.channel, reader));
@@ -173,7 +188,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       }
     },
 
-    refresh: (approval) => refreshCards(approval.id, approval.version),
+    refresh: (approval) => refreshCards(approval),
 
     renderCard: (approval, channel, reader) => render(approval, "card", channel, reader),
 
@@ -184,7 +199,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
         await channel.send(job.chatId, { text: job.text, ...(job.replyToMessageId ? { replyToMessageId: job.replyToMessageId } : {}) });
         return;
       }
-      if (job.op === "edit") return editCard(job.approvalId, job.ref);
+      if (job.op === "edit") return editCard(job.approvalId, job.ref, job.snapshot);
       const approval = await deps.approvals.get(job.approvalId);
       const channel = deps.channels.get(job.channel);
       if (!approval || !channel) return;

@@ -5,7 +5,20 @@
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+// Parts change once a minute; cards are rendered many times a second, so remember them.
+const partsCache = new Map<string, Record<string, string>>();
+
 function partsIn(date: Date, zone: string): Record<string, string> {
+  const key = `${zone}|${Math.floor(date.getTime() / 60_000)}`;
+  const cached = partsCache.get(key);
+  if (cached) return cached;
+  if (partsCache.size > 5_000) partsCache.clear();
+  const parts = formatParts(date, zone);
+  partsCache.set(key, parts);
+  return parts;
+}
+
+function formatParts(date: Date, zone: string): Record<string, string> {
   let formatter = formatters.get(zone);
   if (!formatter) {
     formatter = new Intl.DateTimeFormat("en-GB", {
