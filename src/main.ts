@@ -5,8 +5,8 @@
  */
 import { pathToFileURL } from "node:url";
 import type { Worker } from "bullmq";
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { registerOpsRoutes } from "./api/ops-routes.js";
+import { createMetrics } from "./api/metrics.js";
 import { createHttpServer, createSourceAuth, type HealthCheck } from "./api/server.js";
 import { setupTelegram } from "./bot/telegram/telegram-setup.js";
 import { setupWhatsApp } from "./bot/whatsapp/whatsapp-setup.js";
@@ -30,6 +30,7 @@ import { createHealthRunner } from "./jobs/health-probe.js";
 import { createOpsQueue, createOpsWorker, type OpsQueue } from "./jobs/ops-queue.js";
 import { createChatRateLimiter } from "./jobs/chat-rate-limiter.js";
 import { type ChannelPacing, createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
+import { startAuditSealer } from "./jobs/audit-sealer.js";
 import { reconcile, type ReconcileReport } from "./jobs/reconciler.js";
 import { createRedis } from "./jobs/redis.js";
 import { createTimerQueue, createTimerWorker } from "./jobs/timer-queue.js";
@@ -278,17 +279,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
   }
 
-  // Seal new audit entries into the hash chain a few times a second (one sealer at a time).
-  let sealing = false;
-  const sealer = setInterval(() => {
-    if (sealing) return;
-    sealing = true;
-    audit
-      .seal()
-      .catch((err) => logger.warn({ err: (err as Error).message }, "audit sealing failed; will retry"))
-      .finally(() => (sealing = false));
-  }, 250);
-  sealer.unref();
+  const stopSealer = startAuditSealer(audit, logger);
 
   const reconcileReport = await reconcile({ approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery });
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
@@ -298,17 +289,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   );
   if (schedules.removed.length) logger.info({ removed: schedules.removed }, "removed schedules no longer configured");
 
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  const created = new Counter({ name: "signoff_approvals_created_total", help: "Approvals created", labelNames: ["gate"], registers: [metrics] });
-  new Gauge({
-    name: "signoff_approvals_pending",
-    help: "Approvals waiting for a decision",
-    registers: [metrics],
-    async collect() {
-      this.set(await approvals.countPending());
-    },
-  });
+  const metrics = createMetrics({ countPending: () => approvals.countPending() });
 
   const health: HealthCheck[] = [
     { name: "postgres", check: async () => (await db.pool.query("SELECT 1"), { ok: true }) },
@@ -320,8 +301,8 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     sources: file.sources,
     waitForDecision: bus.waitFor,
     health,
-    metrics,
-    onApprovalCreated: (gate) => created.inc({ gate }),
+    metrics: metrics.registry,
+    onApprovalCreated: metrics.approvalCreated,
     logger: logger.child({ component: "http" }),
   });
   registerOpsRoutes(http, { reports, requireSource: createSourceAuth(file.sources), now: clock });
@@ -357,7 +338,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     close() {
       closing ??= (async () => {
         await http.close(); // stop taking requests; in-flight ones finish
-        clearInterval(sealer);
+        stopSealer();
         clearInterval(pairedRefresh);
         for (const channel of channels.values()) await channel.stop().catch(() => undefined);
         await Promise.all(workers.map((w) => w.close())); // waits for active jobs

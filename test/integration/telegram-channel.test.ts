@@ -6,30 +6,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChannelError, type Channel, type InboundButton, type InboundEvent } from "../../src/domain/channel.js";
-import { createTelegramChannel, type TelegramLogger } from "../../src/bot/telegram/telegram-channel.js";
+import { createTelegramChannel } from "../../src/bot/telegram/telegram-channel.js";
+import { captureLogger } from "../fakes/capture-logger.js";
 import { botBlocked, startFakeBotApi, tooManyRequests, type FakeBotApi } from "../fakes/fake-bot-api.js";
-
-interface LogLine {
-  level: string;
-  obj: Record<string, unknown>;
-  msg?: string;
-}
-
-/** A pino-shaped logger that keeps every line, errors serialized with message and stack. */
-function captureLogger(): { logger: TelegramLogger; lines: LogLine[]; dump: () => string } {
-  const lines: LogLine[] = [];
-  const make = (bindings: Record<string, unknown>): TelegramLogger => {
-    const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-      lines.push({ level, obj: { ...bindings, ...obj }, ...(msg === undefined ? {} : { msg }) });
-    };
-    return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: (b) => make({ ...bindings, ...b }) };
-  };
-  const dump = () =>
-    JSON.stringify(lines, (_key, value: unknown) =>
-      value instanceof Error ? { ...value, message: value.message, stack: value.stack } : value,
-    );
-  return { logger: make({}), lines, dump };
-}
 
 async function expectChannelError(promise: Promise<unknown>): Promise<ChannelError> {
   const err = await promise.then(

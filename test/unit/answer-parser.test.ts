@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { normalizeEmoji, parseAnswer, verdictOfReaction, type ParsedAnswer } from "../../src/handlers/answer-parser.js";
+import { prng } from "../helpers/prng.js";
 
 describe("verdictOfReaction", () => {
   it.each([
@@ -168,17 +169,6 @@ describe("not answers", () => {
 // Property: total over arbitrary text
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { COMMAND_KINDS, type Intent, QUERY_KINDS, editDistance, parseIntent, suggestIntents } from "../../src/handlers/intent-parser.js";
+import { prng } from "../helpers/prng.js";
 
 const SPEC_PHRASES: Array<[string, Intent]> = [
   ["status", { kind: "status" }],
@@ -146,17 +147,6 @@ describe("suggestIntents", () => {
   });
 });
 
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
