@@ -93,6 +93,16 @@ describe("Telegram approvals", () => {
     expect(await decided(stop.id)).toMatchObject({ status: "rejected", decidedBy: "eve" });
   });
 
+  it("/api/health reports the Telegram channel: polling and the last update seen", async () => {
+    fake.userSendsText({ chatId: ADAM, text: "help" });
+    const health = await eventually(async () => {
+      const h = await api(s, "GET", "/api/health", undefined, null);
+      return h.body.checks?.telegram?.lastUpdateAt ? h : null;
+    }, "health with lastUpdateAt");
+    expect(health.status).toBe(200);
+    expect(health.body.checks.telegram).toMatchObject({ status: "up", mode: "polling", running: true });
+  });
+
   it("a stranger's messages change nothing and get no facts", async () => {
     const { a } = await newMedium("stranger target");
     const before = botMessages(STRANGER).length;
