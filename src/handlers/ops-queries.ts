@@ -22,6 +22,7 @@ import {
   buildStatusView,
 } from "./ops-views.js";
 import { startOfLocalDay } from "./zoned-time.js";
+import { singleFlight } from "./single-flight.js";
 
 /** A rendered answer: which `prompts/` template, with which fields. */
 export interface Answer {
@@ -53,12 +54,23 @@ export const FAILURES_LOOKBACK_MS = 7 * DAY_MS;
 
 /** Build the query side; see the module comment. */
 export function createOpsQueries(deps: OpsQueriesDeps) {
+  // Many operators asking "status" at once share each underlying read (see single-flight.ts).
+  const listHeartbeats = singleFlight(() => deps.monitor.listHeartbeats());
+  const listHealth = singleFlight(() => deps.monitor.listHealth());
+  const countPending = singleFlight(() => deps.countPending());
+  const countByState = singleFlight(() => deps.tasks.countByState());
+  const pauseState = singleFlight(() => deps.settings.pauseState());
+  const spendTotals = singleFlight(
+    (from: Date, to: Date) => deps.spend.totals(from, to),
+    (from, to) => `${from.getTime()}-${to.getTime()}`,
+  );
+
   async function agents(now: Date): Promise<AgentView[]> {
-    return agentStates(await deps.monitor.listHeartbeats(), now, deps.heartbeatMsOf);
+    return agentStates(await listHeartbeats(), now, deps.heartbeatMsOf);
   }
 
   async function services(): Promise<ServiceView[]> {
-    const results = new Map((await deps.monitor.listHealth()).map((r) => [r.name, r]));
+    const results = new Map((await listHealth()).map((r) => [r.name, r]));
     return deps.healthChecks.map((name) => ({ name, result: results.get(name) ?? null }));
   }
 
@@ -68,12 +80,13 @@ export function createOpsQueries(deps: OpsQueriesDeps) {
   return {
     async status(reader: Reader, now: Date): Promise<Answer> {
       const [pending, counts, spendToday, agentList, serviceList, pause] = await Promise.all([
-        deps.countPending(),
-        deps.tasks.countByState(),
-        deps.spend.totals(startOfLocalDay(now, reader.timezone), new Date(now.getTime() + 1)),
+        countPending(),
+        countByState(),
+        // Up to the next whole second, so status requests in the same second share one read.
+        spendTotals(startOfLocalDay(now, reader.timezone), new Date(Math.floor(now.getTime() / 1000) * 1000 + 1000)),
         agents(now),
         services(),
-        deps.settings.pauseState(),
+        pauseState(),
       ]);
       return {
         template: "status",

@@ -24,6 +24,22 @@ export function createChatStore(db: Database) {
     );
     return refs.map(() => undefined);
   }, { keyOf: (r) => `${r.channel}|${r.chatId}|${r.messageId}` });
+  // Every inbound message claims its id; under load one statement claims many. The same id twice
+  // never shares a batch (keyOf), so "claimed" is unambiguous per caller.
+  const claimBatch = createBatcher<{ channel: ChannelName; eventId: string }, boolean>(
+    async (events) => {
+      const claimed = await many<{ channel: string; event_id: string }>(
+        db.pool,
+        `INSERT INTO processed_messages (channel, event_id) SELECT * FROM unnest($1::text[], $2::text[])
+         ON CONFLICT DO NOTHING RETURNING channel, event_id`,
+        [events.map((e) => e.channel), events.map((e) => e.eventId)],
+        "signoff_claim_inbound",
+      );
+      const won = new Set(claimed.map((r) => `${r.channel}|${r.event_id}`));
+      return events.map((e) => won.has(`${e.channel}|${e.eventId}`));
+    },
+    { keyOf: (e) => `${e.channel}|${e.eventId}` },
+  );
   const listBatch = createBatcher<string, CardRef[]>(async (approvalIds) => {
     const rows = await many<{ approval_id: string; channel: ChannelName; chat_id: string; message_id: string; kind: CardRef["kind"] }>(
       db.pool,
@@ -37,13 +53,7 @@ export function createChatStore(db: Database) {
   });
   return {
     /** Claim an inbound event; false when it was already claimed (a redelivery). */
-    async claimInbound(channel: ChannelName, eventId: string): Promise<boolean> {
-      const result = await db.pool.query(
-        "INSERT INTO processed_messages (channel, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        [channel, eventId],
-      );
-      return result.rowCount === 1;
-    },
+    claimInbound: (channel: ChannelName, eventId: string): Promise<boolean> => claimBatch({ channel, eventId }),
     saveCardRef: (ref: CardRef): Promise<void> => saveBatch(ref),
     /** Which approval a message shows, if any. */
     async findCardRef(ref: MessageRef): Promise<CardRef | null> {
