@@ -37,8 +37,31 @@ type QueuedJob = OutboxJob & { ticket?: number; slotAt?: number; queuedAt?: numb
 /** A booked slot closer than this is waited for in process, not as a delayed job. */
 const SLEEP_IN_PROCESS_MS = 40;
 
-/** Give up waiting for a lost predecessor (a job lost with Redis) after this long. */
-const PREDECESSOR_PATIENCE_MS = 60_000;
+/**
+ * How long a message waits for earlier ones before it goes anyway (a predecessor lost with
+ * Redis must not block a chat forever): a minute, plus 5 s per message ahead of it, at most 30
+ * minutes (all scaled by `baseMs`). It never marks the earlier ones as sent: they still go when they can.
+ */
+export function predecessorPatienceMs(ahead: number, baseMs = 60_000): number {
+  return Math.min(baseMs + (baseMs / 12) * ahead, 30 * baseMs);
+}
+
+/*
+ * Mark a ticket handled (sent, or failed for good) and advance the chat's watermark: the ticket
+ * up to which nobody need wait any more. A ticket sent after running out of patience moves the
+ * watermark to itself (later messages stop waiting), but the earlier tickets are not in the
+ * handled set, so they are still sent when they run.
+ * KEYS[1] watermark, KEYS[2] handled tickets; ARGV[1] ticket, ARGV[2] "1" if sent impatiently.
+ */
+const MARK_DONE_LUA = `
+redis.call('SADD', KEYS[2], ARGV[1])
+local mark = tonumber(redis.call('GET', KEYS[1]) or 0)
+local ticket = tonumber(ARGV[1])
+if ARGV[2] == '1' and ticket > mark then mark = ticket end
+while redis.call('SISMEMBER', KEYS[2], tostring(mark + 1)) == 1 do mark = mark + 1 end
+redis.call('SET', KEYS[1], mark, 'EX', 604800)
+redis.call('EXPIRE', KEYS[2], 604800)
+return mark`;
 
 /** The chat a job sends to. */
 function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
@@ -80,8 +103,16 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
         });
         return;
       }
-      // BullMQ ids may not contain ":"; one edit per card and approval version.
-      const jobId = job.op === "edit" ? `edit-${job.approvalId}-${job.version}-${job.ref.channel}-${job.ref.chatId}-${job.ref.messageId}`.replace(/:/g, "_") : undefined;
+      // BullMQ ids may not contain ":"; one edit per card and approval version, one card per chat.
+      const jobId = (
+        job.op === "edit"
+          ? `edit-${job.approvalId}-${job.version}-${job.ref.channel}-${job.ref.chatId}-${job.ref.messageId}`
+          : job.op === "announce"
+            ? `announce-${job.approvalId}-${job.channel}-${job.chatId}`
+            : undefined
+      )?.replace(/:/g, "_");
+      // A duplicate (the add below would be ignored) must not take a ticket: the hole would stall the chat.
+      if (jobId && (await queue.getJob(jobId))) return;
       let data: QueuedJob = job;
       if (paced.has(chat.channel)) {
         const ticket = await connection.incr(`${prefix}:outbox-ticket:${chatKey(chat.channel, chat.chatId)}`);
@@ -102,9 +133,10 @@ export function createOutboxWorker(
   prefix: string,
   perform: (job: OutboxJob) => Promise<void>,
   logger: { warn(o: object, m?: string): void },
-  options: { concurrency?: number; pacing?: Partial<Record<ChannelName, ChannelPacing>> } = {},
+  options: { concurrency?: number; pacing?: Partial<Record<ChannelName, ChannelPacing>>; patienceMs?: number } = {},
 ) {
   const doneKey = (key: string) => `${prefix}:outbox-done:${key}`;
+  const doneSetKey = (key: string) => `${prefix}:outbox-done-set:${key}`;
   const delay = async (job: Job<QueuedJob>, token: string | undefined, until: number, data?: QueuedJob): Promise<never> => {
     if (data) await job.updateData(data);
     await job.moveToDelayed(until, token);
@@ -120,9 +152,11 @@ export function createOutboxWorker(
 
       const key = chatKey(chat.channel, chat.chatId);
       const ticket = job.data.ticket;
-      const done = Number((await connection.get(doneKey(key))) ?? 0);
-      if (ticket <= done) return "already sent"; // a redelivered job whose send completed
-      const waitedTooLong = Date.now() - (job.data.queuedAt ?? 0) > PREDECESSOR_PATIENCE_MS;
+      const [doneRaw, sentAlready] = await Promise.all([connection.get(doneKey(key)), connection.sismember(doneSetKey(key), String(ticket))]);
+      const done = Number(doneRaw ?? 0);
+      if (sentAlready === 1) return "already sent"; // a redelivered job whose send completed
+      const waitedTooLong = Date.now() - (job.data.queuedAt ?? 0) > predecessorPatienceMs(ticket - done - 1, options.patienceMs);
+      const impatient = ticket > done + 1 && waitedTooLong;
       if (ticket > done + 1 && !waitedTooLong) {
         // Earlier messages to this chat are still on their way: come back about when it is our
         // turn (a deep backlog wakes rarely instead of every job polling every second).
@@ -148,28 +182,22 @@ export function createOutboxWorker(
           const { slotAt: _dropped, ...rest } = job.data;
           return delay(job, token, Date.now() + error.retryAfterMs, rest);
         }
-        if (error instanceof ChannelError && error.permanent) await markDone(key, ticket);
-        else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await markDone(key, ticket); // do not block the chat forever
+        if (error instanceof ChannelError && error.permanent) await markDone(key, ticket, impatient);
+        else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await markDone(key, ticket, impatient); // do not block the chat forever
         else {
           const { slotAt: _dropped, ...rest } = job.data;
           await job.updateData(rest); // book a fresh slot on the retry
         }
         throw classify(error, job);
       }
-      await markDone(key, ticket);
+      await markDone(key, ticket, impatient);
       return "sent";
     },
     { connection, prefix, concurrency: options.concurrency ?? 10 },
   );
 
-  async function markDone(key: string, ticket: number): Promise<void> {
-    // Only ever forward: a late finisher (after patience ran out) must not move it back.
-    await connection.eval(
-      "local v = tonumber(redis.call('GET', KEYS[1]) or 0) if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1], 'EX', 604800) end return 1",
-      1,
-      doneKey(key),
-      String(ticket),
-    );
+  async function markDone(key: string, ticket: number, impatient: boolean): Promise<void> {
+    await connection.eval(MARK_DONE_LUA, 2, doneKey(key), doneSetKey(key), String(ticket), impatient ? "1" : "0");
   }
 
   async function runOnce(job: Job<QueuedJob>, token: string | undefined) {

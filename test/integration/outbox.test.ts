@@ -1,0 +1,101 @@
+/**
+ * The outbox's ordering and pacing on the real Redis: per-chat order through 429s, no message
+ * lost when a later one stops waiting for it, and duplicate edits that do not stall a chat.
+ * `perform` is the worker's injected dependency (the presenter in production); here it records.
+ */
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ChannelError } from "../../src/domain/channel.js";
+import type { OutboxJob } from "../../src/handlers/card-presenter.js";
+import { createChatRateLimiter } from "../../src/jobs/chat-rate-limiter.js";
+import { createOutboxQueue, createOutboxWorker } from "../../src/jobs/outbox-queue.js";
+import { createRedis, deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { REDIS_URL, eventually, uniqueName } from "../helpers/harness.js";
+
+let prefix: string;
+let producer: Redis;
+let workerConnection: Redis;
+let closers: Array<() => Promise<unknown>>;
+
+beforeEach(() => {
+  prefix = uniqueName("outbox");
+  producer = createRedis(REDIS_URL, { autoPipelining: true });
+  workerConnection = createRedis(REDIS_URL);
+  closers = [];
+});
+afterEach(async () => {
+  for (const close of closers.reverse()) await close();
+  await deleteKeysWithPrefix(producer, prefix);
+  await producer.quit();
+  await workerConnection.quit();
+});
+
+const text = (n: number, chatId = "42"): OutboxJob => ({ op: "text", channel: "telegram", chatId, text: `m${n}` });
+
+function start(perform: (job: OutboxJob) => Promise<void>, patienceMs?: number) {
+  const outbox = createOutboxQueue(producer, prefix, new Set(["telegram"]));
+  const limiter = createChatRateLimiter(producer, { prefix: `${prefix}:rate`, perChatIntervalMs: 50, globalPerSecond: 1000 });
+  const worker = createOutboxWorker(workerConnection, prefix, perform, { warn() {} }, {
+    pacing: { telegram: { limiter, isGroup: () => false } },
+    concurrency: 5,
+    ...(patienceMs ? { patienceMs } : {}),
+  });
+  closers.push(() => outbox.queue.close(), () => worker.close());
+  return outbox;
+}
+
+describe("outbox", () => {
+  it("keeps per-chat order through a 429, sending each message once", async () => {
+    const sent: string[] = [];
+    let limited = false;
+    const outbox = start(async (job) => {
+      if (job.op !== "text") return;
+      if (job.text === "m2" && !limited) {
+        limited = true;
+        throw new ChannelError("Too Many Requests", false, 300);
+      }
+      sent.push(job.text);
+    });
+    for (let i = 1; i <= 6; i++) await outbox.enqueue(text(i));
+    await eventually(() => sent.length === 6, "six sends");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent).toEqual(["m1", "m2", "m3", "m4", "m5", "m6"]);
+  });
+
+  it("a message that stops waiting for a failing predecessor does not drop it", async () => {
+    const sent: string[] = [];
+    let failures = 0;
+    const outbox = start(async (job) => {
+      if (job.op !== "text") return;
+      if (job.text === "m1" && failures < 3) {
+        failures++;
+        throw new ChannelError("network error", false); // retryable, no retry_after: BullMQ backoff
+      }
+      sent.push(job.text);
+    }, 300);
+    await outbox.enqueue(text(1));
+    await outbox.enqueue(text(2));
+    await outbox.enqueue(text(3));
+    await eventually(() => sent.includes("m2") && sent.includes("m3"), "m2 and m3 after patience", 10_000);
+    expect(sent).not.toContain("m1"); // m1 is still failing; the others did not wait forever
+    await eventually(() => sent.includes("m1"), "m1 once its network recovers", 15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent.filter((t) => t === "m1")).toHaveLength(1);
+    expect(sent).toHaveLength(3);
+  }, 30_000);
+
+  it("a duplicate card edit takes no ticket, so the chat's next message is not stalled", async () => {
+    const sent: string[] = [];
+    const outbox = start(async (job) => {
+      sent.push(job.op === "text" ? job.text : `${job.op}`);
+    });
+    const edit: OutboxJob = { op: "edit", approvalId: "a1", version: 2, ref: { channel: "telegram", chatId: "42", messageId: "7", kind: "card" } };
+    await outbox.enqueue(edit);
+    await outbox.enqueue(edit); // the presenter and a late announce can both ask for the same edit
+    await outbox.enqueue(text(9));
+    const started = Date.now();
+    await eventually(() => sent.includes("m9"), "the message after the duplicate edit", 10_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // without the fix it waits the 60 s patience
+    expect(sent).toEqual(["edit", "m9"]);
+  }, 20_000);
+});
