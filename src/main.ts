@@ -281,7 +281,20 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const stopSealer = startAuditSealer(audit, logger);
 
-  const reconcileReport = await reconcile({ approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery });
+  const reconcileDeps = {
+    approvals,
+    deliveries,
+    timers: timers.scheduler,
+    deliveryQueue: delivery,
+    cards: { listCardRefs: chat.listCardRefs, announce: presenter.announce },
+  };
+  const reconcileReport = await reconcile(reconcileDeps);
+  // Again every 5 minutes: a timer or delivery whose job failed for good, or was lost with
+  // Redis while this process ran, is re-created from PostgreSQL.
+  const reconciler = setInterval(() => {
+    reconcile(reconcileDeps).catch((err) => logger.warn({ err: (err as Error).message }, "periodic reconcile failed"));
+  }, 5 * 60_000);
+  reconciler.unref();
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
   const schedules = await opsQueue.sync(
     [...digestSchedules].map(([operator, cron]) => ({ operator, cron, timezone: directory.byName(operator)!.timezone })),
@@ -339,6 +352,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
       closing ??= (async () => {
         await http.close(); // stop taking requests; in-flight ones finish
         stopSealer();
+        clearInterval(reconciler);
         clearInterval(pairedRefresh);
         for (const channel of channels.values()) await channel.stop().catch(() => undefined);
         await Promise.all(workers.map((w) => w.close())); // waits for active jobs

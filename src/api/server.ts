@@ -116,8 +116,8 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   app.get("/api/approvals", { preHandler: requireSource }, async (request) => {
     const query = parseOrThrow(ListApprovalsQuerySchema, request.query, "query");
-    const list = await deps.service.list({ ...(query.status ? { status: query.status } : {}), limit: query.limit ?? 100 });
-    return { approvals: list.filter((a) => a.source === request.source).map(toApprovalRecord) };
+    const list = await deps.service.list({ ...(query.status ? { status: query.status } : {}), source: request.source!, limit: query.limit ?? 100 });
+    return { approvals: list.map(toApprovalRecord) };
   });
 
   app.get<{ Params: { id: string } }>("/api/approvals/:id", { preHandler: requireSource }, async (request) => {

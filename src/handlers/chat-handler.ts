@@ -62,7 +62,8 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   }
 
   async function pendingFor(operator: Operator): Promise<Approval[]> {
-    const pending = await deps.service.list({ status: "pending", limit: 50 });
+    // Not just the newest few: with custom roles an operator's requests can be older ones.
+    const pending = await deps.service.list({ status: "pending", limit: 1_000 });
     return pending.filter((a) => isEligible(a, operator));
   }
 
@@ -193,6 +194,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
      * operator is told to try again.
      */
     async handle(event: InboundEvent, extraIntents?: TextIntentHandler): Promise<void> {
+      let known = false;
       try {
         if (!(await deps.chat.claimInbound(event.channel, event.eventId))) return; // redelivered
         const operator =
@@ -206,13 +208,18 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           await deps.strangers?.greet(event);
           return;
         }
+        known = true;
         if (event.kind === "reaction") return await onReaction(event, operator);
         if (event.kind === "button") return await onButton(event, operator);
         return await onText(event, operator, extraIntents ?? deps.intents);
       } catch (error) {
         deps.logger.error({ err: error, channel: event.channel, chatId: event.chatId, eventId: event.eventId }, "inbound handling failed");
-        if (error instanceof AppError && event.kind !== "reaction") {
-          await deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text: error.userMessage }).catch(() => undefined);
+        // Never silence for an operator (strangers still learn nothing): the event is already
+        // claimed, so they are told to try again rather than left waiting.
+        if (known && event.kind !== "reaction") {
+          const text = error instanceof AppError ? error.userMessage : deps.renderer.render("try-again", FORMAT_OF[event.channel], {});
+          if (event.kind === "button") await event.answer?.(text).catch(() => undefined);
+          else await deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text }).catch(() => undefined);
         }
       }
     },

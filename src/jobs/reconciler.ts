@@ -1,9 +1,10 @@
 /**
- * At start, re-create from PostgreSQL everything Redis might have lost: the timer of every
- * pending approval and every delivery not yet made. Safe to run in several processes at once
- * (job ids are deterministic) and as often as wanted.
+ * Re-create from PostgreSQL everything Redis might have lost: the timer of every pending
+ * approval, every delivery not yet made, and the card or notice of a pending approval that no
+ * chat shows yet. Safe to run in several processes at once (job ids are deterministic) and as
+ * often as wanted.
  */
-import type { TimerKind } from "../domain/approval.js";
+import type { Approval, TimerKind } from "../domain/approval.js";
 import { plannedTimers } from "../handlers/approval-machine.js";
 import type { ApprovalStore } from "../store/approval-store.js";
 import type { DeliveryStore } from "../store/delivery-store.js";
@@ -13,6 +14,7 @@ export interface ReconcileReport {
   pendingApprovals: number;
   timersEnsured: number;
   deliveriesEnsured: number;
+  reannounced: number;
 }
 
 /** Walk pending approvals and deliveries and make sure each has its job. */
@@ -21,6 +23,8 @@ export async function reconcile(deps: {
   deliveries: Pick<DeliveryStore, "listPending">;
   timers: { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> };
   deliveryQueue: { ensure(deliveryId: string): Promise<void> };
+  /** Cards already shown, and how to show a pending approval again (queued with a deterministic id). */
+  cards?: { listCardRefs(approvalId: string): Promise<unknown[]>; announce(approval: Approval, announcement: "card" | "notice"): Promise<void> };
 }): Promise<ReconcileReport> {
   const pending = await deps.approvals.listPending();
   let timersEnsured = 0;
@@ -32,5 +36,13 @@ export async function reconcile(deps: {
   }
   const deliveries = await deps.deliveries.listPending();
   for (const delivery of deliveries) await deps.deliveryQueue.ensure(delivery.id);
-  return { pendingApprovals: pending.length, timersEnsured, deliveriesEnsured: deliveries.length };
+  let reannounced = 0;
+  if (deps.cards) {
+    for (const approval of pending) {
+      if ((await deps.cards.listCardRefs(approval.id)).length > 0) continue;
+      await deps.cards.announce(approval, approval.effectiveGate === "low" ? "notice" : "card");
+      reannounced++;
+    }
+  }
+  return { pendingApprovals: pending.length, timersEnsured, deliveriesEnsured: deliveries.length, reannounced };
 }

@@ -24,7 +24,9 @@ export function createTimerQueue(connection: Redis, prefix: string) {
   const queue = new Queue<TimerJobData>(TIMER_QUEUE, {
     connection,
     prefix,
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: "exponential", delay: 200 } },
+    // A timer that fails (PostgreSQL briefly down) retries for ~14 min (200 ms doubling, 12
+    // attempts); past that, the periodic reconcile re-creates it.
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 12, backoff: { type: "exponential", delay: 200 } },
   });
 
   const scheduler: TimerScheduler & { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> } = {

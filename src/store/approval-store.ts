@@ -181,11 +181,12 @@ export function createApprovalStore(db: Database) {
     },
 
     /** Approvals, newest first, optionally only those with one status. */
-    async list(options: { status?: ApprovalStatus; limit?: number } = {}): Promise<Approval[]> {
+    async list(options: { status?: ApprovalStatus; source?: string; limit?: number } = {}): Promise<Approval[]> {
       const rows = await many<ApprovalRow>(
         db.pool,
-        `${SELECT_APPROVAL} WHERE ($1::text IS NULL OR a.status = $1) ORDER BY a.created_at DESC LIMIT $2`,
-        [options.status ?? null, options.limit ?? 100],
+        `${SELECT_APPROVAL} WHERE ($1::text IS NULL OR a.status = $1) AND ($3::text IS NULL OR a.source = $3)
+          ORDER BY a.created_at DESC LIMIT $2`,
+        [options.status ?? null, options.limit ?? 100, options.source ?? null],
       );
       return rows.map(toApproval);
     },

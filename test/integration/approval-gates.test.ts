@@ -1,6 +1,7 @@
 /**
  * Each gate's whole life through the HTTP API and the web chat, on the real PostgreSQL and Redis.
  */
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Signoff } from "../../src/main.js";
 import { api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
@@ -226,5 +227,30 @@ describe("API surface", () => {
     const m = await fetch(`${s.url}/metrics`).then((r) => r.text());
     expect(m).toMatch(/signoff_approvals_created_total\{gate="medium"\} \d+/);
     expect(m).toMatch(/signoff_approvals_pending \d+/);
+  });
+});
+
+describe("web chat", () => {
+  // fetch() will not let a test set Host, so this speaks plain node:http.
+  const withHost = (path: string, host: string, method = "GET", body?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const url = new URL(path, s.url);
+      const req = httpRequest(
+        { hostname: url.hostname, port: url.port, path: url.pathname, method, headers: { host, ...(body ? { "content-type": "application/json" } : {}) } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  it("answers only on a loopback Host (no DNS rebinding)", async () => {
+    expect(await withHost("/chat/api/operators", "127.0.0.1:3000")).toBe(200);
+    expect(await withHost("/chat/api/operators", "localhost")).toBe(200);
+    expect(await withHost("/chat/api/operators", "evil.example.com")).toBe(403);
+    expect(await withHost("/chat/api/adam/send", "evil.example.com:3000", "POST", JSON.stringify({ text: "pending" }))).toBe(403);
+    expect(await withHost("/api/health", "evil.example.com")).toBe(200); // the API itself is not the web chat
   });
 });

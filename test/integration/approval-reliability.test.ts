@@ -200,10 +200,14 @@ describe("Redis loss", () => {
       const wiped = await deleteKeysWithPrefix(redis, first.prefix);
       await redis.quit();
       expect(wiped).toBeGreaterThan(0);
+      // As if the card for the first approval had still been queued in Redis when it was lost.
+      await sql(first.schema, "DELETE FROM card_refs WHERE approval_id = $1", [ids[0]]);
 
       const second = await startTestSignoff({ schema: first.schema, prefix: first.prefix });
       try {
-        expect(second.reconcileReport).toMatchObject({ pendingApprovals: 10, timersEnsured: 10 });
+        expect(second.reconcileReport).toMatchObject({ pendingApprovals: 10, timersEnsured: 10, reannounced: 1 });
+        const code = (await second.service.get(ids[0]!))!.code;
+        await eventually(() => second.webchat!.history("adam").find((m) => m.text.includes(code)), "the lost card, announced again");
         await eventually(() => receiver.successes().length === 10, "10 callbacks after restart", 10_000);
         await new Promise((r) => setTimeout(r, 500));
         expect(receiver.received).toHaveLength(10);

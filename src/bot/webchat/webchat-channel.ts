@@ -23,6 +23,7 @@ export interface WebchatMessage {
 }
 
 const HISTORY_LIMIT = 300;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
 const PAGE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "page.html"), "utf8");
 
 const SendSchema = z.object({ text: z.string().trim().min(1).max(4000), replyTo: z.string().max(40).optional() }).strict();
@@ -152,6 +153,13 @@ export function createWebchatChannel(options: { operators: () => string[] }): We
         void reply.status(400).send({ error: "invalid_body", problems: parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })) });
         return null;
       };
+      // The page trusts whoever reaches it, so only loopback Host names are served: a page on
+      // another site cannot drive it through DNS rebinding.
+      app.addHook("onRequest", async (req, reply) => {
+        if (!req.url.startsWith("/chat")) return;
+        const host = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+        if (!LOOPBACK_HOSTS.has(host)) await reply.status(403).send({ error: "forbidden", message: "the web chat only answers on localhost" });
+      });
       app.get("/chat", async (_req, reply) => reply.type("text/html; charset=utf-8").send(PAGE));
       app.get("/chat/api/operators", async () => ({ operators: options.operators() }));
       app.get("/chat/api/:chat/messages", async (req, reply) => {
