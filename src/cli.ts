@@ -40,6 +40,9 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
       const result = await createAuditStore(db).verify();
       if (result.ok) {
         out(`audit log intact: ${result.rows} entries verified`);
+        // Keep the head somewhere else (a ticket, a chat): a later head that does not extend it
+        // means entries were cut off the end, which the chain alone cannot show.
+        if (result.head) out(`head: seq ${result.head.seq} hash ${result.head.hash}`);
         return 0;
       }
       out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);

@@ -17,7 +17,7 @@ export interface AuditEntry {
 
 /** Result of checking the chain: `ok`, or the first row that does not verify and why. */
 export type AuditVerification =
-  | { ok: true; rows: number }
+  | { ok: true; rows: number; head: { seq: number; hash: string } | null }
   | { ok: false; rows: number; brokenSeq: number; problem: string };
 
 const GENESIS = "0".repeat(64);
@@ -171,7 +171,7 @@ export function createAuditStore(db: Database) {
           expectedSeq += 1n;
         }
       }
-      return { ok: true, rows };
+      return { ok: true, rows, head: rows ? { seq: Number(expectedSeq - 1n), hash: prevHash } : null };
     },
   };
 }

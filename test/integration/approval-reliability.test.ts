@@ -157,6 +157,7 @@ describe("audit log", () => {
     // The table refuses edits and deletes; an attacker with owner rights would disable the trigger first.
     await expect(sql(s.schema, "UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = $1", [victim])).rejects.toThrow(/append-only/);
     await expect(sql(s.schema, "DELETE FROM audit_log WHERE chain_seq = $1", [victim])).rejects.toThrow(/append-only/);
+    await expect(sql(s.schema, "TRUNCATE audit_log")).rejects.toThrow(/append-only/);
     const [original] = await sql<{ actor: string }>(s.schema, "SELECT actor FROM audit_log WHERE chain_seq = $1", [victim]);
     await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = ${victim}`);
     const broken = await s.audit.verify();
