@@ -269,7 +269,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     workers.push(
       createDeliveryWorker(redis.duplicate(), prefix, {
         deliveries,
-        signingSecret: env.SIGNOFF_SIGNING_SECRET ?? "",
+        signingSecret: env.SIGNOFF_SIGNING_SECRET,
         timeoutMs: file.approvals.callbackTimeoutMs,
         logger: logger.child({ queue: "deliveries" }),
       }),

@@ -49,6 +49,15 @@ const OUTCOME: Record<Exclude<Approval["status"], "pending">, { icon: string; wo
   cancelled: { icon: "🚫", word: "Cancelled" },
 };
 
+/** The reaction set on a card once decided (none while pending or when cancelled). */
+const OUTCOME_REACTION: Record<Approval["status"], string | null> = {
+  pending: null,
+  approved: "✅",
+  rejected: "❌",
+  changes_requested: "📝",
+  cancelled: null,
+};
+
 /** Words and icon for a decided status ("Approved", ✅). */
 export function describeOutcome(status: Exclude<Approval["status"], "pending">) {
   return OUTCOME[status];
@@ -83,7 +92,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
   const running = () => [...deps.channels.keys()];
 
   function recipients(approval: Approval, announcement: Exclude<Announcement, null>): ChatAddress[] {
-    const wanted = (op: Operator) => (announcement === "advisory" ? op.roles.includes("owner") : isEligible(approval, op));
+    // Advisories ("do this yourself") go to the owners and to whoever could have approved it.
+    const wanted = (op: Operator) => (announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op));
     const out: ChatAddress[] = [];
     const useGroup = deps.telegramGroupChat && deps.channels.has("telegram") && announcement !== "advisory";
     if (useGroup) out.push({ channel: "telegram", chatId: deps.telegramGroupChat! });
@@ -171,7 +181,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     if (!channel || !approval) return;
     const reader = deps.directory.byChat(ref.channel, ref.chatId);
     await channel.edit(ref, render(approval, ref.kind === "card" ? "card" : ref.kind, ref.channel, reader));
-    if (approval.status !== "pending") await channel.react(ref, approval.status === "approved" ? "✅" : "❌");
+    const reaction = OUTCOME_REACTION[approval.status];
+    if (reaction) await channel.react(ref, reaction);
   }
 
   return {

@@ -90,6 +90,8 @@ export function createPairingService(deps: PairingServiceDeps) {
     /** A stranger's text: their one reply of the day, with a pairing code. Nothing else. */
     async greet(event: InboundEvent): Promise<boolean> {
       if (event.kind !== "text") return false;
+      // In a group everyone would read the code (and could pair as this person): say nothing there.
+      if (isGroupChat(event)) return false;
       const now = deps.now();
       for (let attempt = 0; attempt < 5; attempt++) {
         const result = await deps.store.issueCode({
@@ -152,3 +154,10 @@ export function createPairingService(deps: PairingServiceDeps) {
 
 /** The pairing service's interface, for injection. */
 export type PairingService = ReturnType<typeof createPairingService>;
+
+/** Whether an event comes from a group chat (Telegram: negative chat id; WhatsApp: `@g.us`). */
+export function isGroupChat(event: Pick<InboundEvent, "channel" | "chatId">): boolean {
+  if (event.channel === "telegram") return event.chatId.startsWith("-");
+  if (event.channel === "whatsapp") return event.chatId.endsWith("@g.us");
+  return false;
+}

@@ -57,7 +57,7 @@ export function createDeliveryQueue(connection: Redis, prefix: string, retry: De
 export function createDeliveryWorker(
   connection: Redis,
   prefix: string,
-  deps: { deliveries: Pick<DeliveryStore, "get" | "recordAttempt">; signingSecret: string; timeoutMs: number; logger: { warn(o: object, m?: string): void } },
+  deps: { deliveries: Pick<DeliveryStore, "get" | "recordAttempt">; signingSecret: string | undefined; timeoutMs: number; logger: { warn(o: object, m?: string): void } },
   concurrency = 20,
 ) {
   return new Worker<DeliveryJobData>(
@@ -65,6 +65,8 @@ export function createDeliveryWorker(
     async (job: Job<DeliveryJobData>) => {
       const delivery = await deps.deliveries.get(job.data.deliveryId);
       if (!delivery || delivery.status !== "pending") return "skipped";
+      // Config requires the secret whenever a source exists; never sign with a made-up one.
+      if (!deps.signingSecret) throw new UnrecoverableError("SIGNOFF_SIGNING_SECRET is not set; refusing to send an unsigned webhook");
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       let error: string;
       try {

@@ -154,12 +154,13 @@ describe("hard gate", () => {
 });
 
 describe("prohibited gate", () => {
-  it("is refused at once and owners get an advisory", async () => {
+  it("is refused at once and owners and approvers get an advisory", async () => {
     const res = await api(s, "POST", "/api/approvals", { title: "transfer funds", gate: "prohibited" });
     expect(res.body).toMatchObject({ status: "rejected", decidedBy: "policy" });
     const advisory = await eventually(() => s.webchat!.history("adam").find((m) => m.text.includes(res.body.code)), "advisory to owner");
     expect(advisory.text).toContain("do it yourself");
-    expect(s.webchat!.history("eve").some((m) => m.text.includes(res.body.code))).toBe(false);
+    await eventually(() => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)), "advisory to an approver");
+    expect(s.webchat!.history("vic").some((m) => m.text.includes(res.body.code))).toBe(false); // a viewer could not have approved
   });
 });
 

@@ -111,7 +111,13 @@ describe("Telegram approvals", () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect((await record(a.id)).status).toBe("pending");
     const replies = botMessages(STRANGER).slice(before);
+    expect(replies.length).toBeLessThanOrEqual(1); // at most the pairing code
     for (const m of replies) expect(m.text).not.toContain(a.code);
+    // In a group, a stranger gets nothing at all: everyone there would read the pairing code.
+    const GROUP = -100_777;
+    fake.userSendsText({ chatId: GROUP, fromId: STRANGER + 1, text: "status" });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(botMessages(GROUP)).toHaveLength(0);
     await api(s, "POST", `/api/approvals/${a.id}/cancel`, {});
   });
 
