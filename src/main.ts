@@ -305,7 +305,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const metrics = createMetrics({ countPending: () => approvals.countPending() });
 
   const health: HealthCheck[] = [
-    { name: "postgres", check: async () => (await db.pool.query("SELECT 1"), { ok: true }) },
+    { name: "postgres", check: async () => (await db.ping(), { ok: true }) },
     { name: "redis", check: async () => ({ ok: (await redis.ping()) === "PONG" }) },
     ...[...channels.values()].map((c) => ({ name: c.name, check: async () => c.health() })),
   ];

@@ -11,6 +11,8 @@ export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 export interface Database {
   pool: pg.Pool;
   schema: string;
+  /** One round trip, for health checks. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export function createDatabase(options: { url: string; schema?: string; max?: nu
   return {
     pool,
     schema,
+    ping: async () => void (await pool.query("SELECT 1")),
     close: () => pool.end(),
   };
 }

@@ -174,6 +174,17 @@ describe("pause", () => {
       await new Promise((r) => setTimeout(r, 500));
       expect((await api(s, "GET", `/api/approvals/${res.body.id}`)).body.status).toBe("pending");
       await api(s, "POST", `/api/approvals/${res.body.id}/cancel`, {});
+      // A second process on the same database (a restart) sees the pause: it lives in PostgreSQL.
+      const other = await startTestSignoff({ schema: s.schema, prefix: `${s.prefix}_b` });
+      try {
+        expect(await other.settings.isPaused()).toBe(true);
+        const viaOther = await api(other, "POST", "/api/approvals", { title: "paused elsewhere", gate: "auto" });
+        expect(viaOther.body).toMatchObject({ effectiveGate: "medium", status: "pending" });
+        await api(other, "POST", `/api/approvals/${viaOther.body.id}/cancel`, {});
+      } finally {
+        await other.close();
+        await cleanupTestInstance("t_never_created", `${s.prefix}_b`);
+      }
     } finally {
       await s.settings.setPaused(false, "adam");
     }
