@@ -7,7 +7,7 @@
  *   tg-reaction  a reaction on a card → decision committed → callback queued, p50/p99.
  */
 import { Bot } from "grammy";
-import { Queue } from "bullmq";
+import { QueueEvents } from "bullmq";
 import pg from "pg";
 import { createTelegramChannel } from "../src/bot/telegram/telegram-channel.js";
 import type { Channel, InboundHandler } from "../src/domain/channel.js";
@@ -107,7 +107,12 @@ export async function benchTelegramReaction(): Promise<BenchResult> {
   const channel = createTelegramChannel({ token: fake.token, apiRoot: fake.apiRoot, logger: quiet, pollingTimeoutSeconds: 1 });
   // One role per operator so each card goes to exactly one chat.
   const s = await startTestSignoff({ channels: [channel], webchat: false, file: { operators: operators(CHATS, (i) => `r${i}`) } });
-  const deliveries = new Queue(DELIVERY_QUEUE, { connection: { url: REDIS_URL }, prefix: s.prefix });
+  // When each callback job is queued, as Redis reports it (the job itself may be done and gone
+  // before we could look it up). Receiving the event adds ~1 ms, so this errs on the slow side.
+  const deliveries = new QueueEvents(DELIVERY_QUEUE, { connection: { url: REDIS_URL }, prefix: s.prefix });
+  const queuedAt = new Map<string, number>();
+  deliveries.on("added", ({ jobId }) => queuedAt.set(jobId, Date.now()));
+  await deliveries.waitUntilReady();
   const db = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${s.schema}` });
   await db.connect();
   try {
@@ -130,12 +135,12 @@ export async function benchTelegramReaction(): Promise<BenchResult> {
         10_000,
         1,
       );
-      const job = await eventually(async () => deliveries.getJob(`delivery-${row.id}`), "callback job", 10_000, 1);
-      latencies.push(job.timestamp - pushedAt);
+      const at = await eventually(() => queuedAt.get(`delivery-${row.id}`), "callback job queued", 10_000, 1);
+      latencies.push(at - pushedAt);
       await new Promise((r) => setTimeout(r, 10));
     }
     const metrics = { reactions: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: Math.max(...latencies) };
-    return { name: "tg-reaction", metrics, targets: { p99Ms: "≤ 20" }, met: metrics.p99Ms <= 20, notes: "from the fake queueing the reaction update (the bot holds a long poll) to the callback job's enqueue time" };
+    return { name: "tg-reaction", metrics, targets: { p99Ms: "≤ 20" }, met: metrics.p99Ms <= 20, notes: "from the fake queueing the reaction update (the bot holds a long poll) to Redis reporting the callback job added" };
   } finally {
     await db.end();
     await deliveries.close();
