@@ -22,7 +22,9 @@ export interface Actor {
 export type ApprovalEvent =
   | { type: "answer"; operator: Actor; verdict: Verdict; note: string | null; channel: string; at: Date }
   | { type: "timer"; kind: TimerKind; at: Date }
-  | { type: "cancel"; by: string; at: Date };
+  | { type: "cancel"; by: string; at: Date }
+  /** Autonomy was paused while a `low` request waited: it now needs a person, like `medium`. */
+  | { type: "escalate"; at: Date; deadlineSeconds: number };
 
 /** Why an event changed nothing. */
 export type IgnoreReason =
@@ -37,6 +39,7 @@ export type IgnoreReason =
 export type TransitionResult =
   | { outcome: "decided"; approval: Approval; decision: Decision | null }
   | { outcome: "vote_recorded"; approval: Approval; decision: Decision; approvals: number; quorum: number }
+  | { outcome: "escalated"; approval: Approval }
   | { outcome: "ignored"; reason: IgnoreReason; approval: Approval };
 
 /** How a new request is announced to operators. */
@@ -163,6 +166,18 @@ export function transition(approval: Approval, event: ApprovalEvent): Transition
       return applyTimer(approval, event.kind, event.at);
     case "answer":
       return applyAnswer(approval, event);
+    case "escalate":
+      if (approval.effectiveGate !== "low") return { outcome: "ignored", reason: "timer_not_applicable", approval };
+      return {
+        outcome: "escalated",
+        approval: {
+          ...approval,
+          effectiveGate: "medium",
+          onTimeout: "deny",
+          deadlineAt: addSeconds(event.at, event.deadlineSeconds),
+          version: approval.version + 1,
+        },
+      };
   }
 }
 

@@ -97,6 +97,8 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const at = event.at;
       if (result.outcome === "vote_recorded") {
         audit.push({ actor: auditActor, action: "approval.vote", subject: approvalId, at, data: { verdict: "approve", approvals: result.approvals, quorum: result.quorum } });
+      } else if (result.outcome === "escalated") {
+        audit.push({ actor: "pause", action: "approval.escalated", subject: approvalId, at, data: { effectiveGate: "medium", deadlineAt: result.approval.deadlineAt!.toISOString() } });
       } else {
         const next = result.approval;
         audit.push({
@@ -108,11 +110,16 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         });
       }
       const delivery = result.outcome === "decided" ? callbackFor(result.approval) : null;
-      const stored = await deps.approvals.commitTransition(result.approval, current.version, result.decision, audit, delivery);
+      const decision = result.outcome === "decided" || result.outcome === "vote_recorded" ? result.decision : null;
+      const stored = await deps.approvals.commitTransition(result.approval, current.version, decision, audit, delivery);
       if (!stored.committed) continue; // someone else changed it first: re-read, re-decide
       if (result.outcome === "decided") {
         if (event.type !== "timer") for (const t of plannedTimers(current)) void deps.timers.cancel(approvalId, t.kind).catch(() => undefined);
         await afterDecision(result.approval, stored.deliveryId);
+      } else if (result.outcome === "escalated") {
+        // Its notice becomes a card (refresh) and it now waits for a person until the deadline.
+        await deps.timers.schedule(approvalId, "deadline", result.approval.deadlineAt!).catch((err) => deps.logger.error({ err, approvalId }, "timer scheduling failed"));
+        await deps.presenter.refresh(result.approval).catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
       } else {
         await deps.presenter.refresh(result.approval).catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
       }
@@ -191,8 +198,14 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      * A timer fired. An early arrival (clock skew) comes back as `timer_not_due` with the
      * approval, so the timer job can move itself to the remaining time.
      */
-    fireTimer: (approvalId: string, kind: TimerKind): Promise<ApplyResult> =>
-      apply(approvalId, () => ({ type: "timer", kind, at: now() }), "timer"),
+    async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult> {
+      // Paused while a low request waited: "auto and low are treated as medium" applies to it too.
+      if (kind === "objection" && (await deps.settings.isPaused())) {
+        const escalated = await apply(approvalId, () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds }), "pause");
+        if (escalated.outcome !== "ignored" || escalated.reason !== "timer_not_applicable") return escalated;
+      }
+      return apply(approvalId, () => ({ type: "timer", kind, at: now() }), "timer");
+    },
 
     /** A source withdraws its request. */
     async cancel(approvalId: string, source: string): Promise<ApplyResult> {

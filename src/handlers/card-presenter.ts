@@ -180,7 +180,9 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     const approval = snapshot ?? (await deps.approvals.get(approvalId));
     if (!channel || !approval) return;
     const reader = deps.directory.byChat(ref.channel, ref.chatId);
-    await channel.edit(ref, render(approval, ref.kind === "card" ? "card" : ref.kind, ref.channel, reader));
+    // A notice whose request was escalated by a pause is shown as a card from then on.
+    const shownAs = ref.kind === "card" || (ref.kind === "notice" && approval.effectiveGate !== "low") ? "card" : ref.kind;
+    await channel.edit(ref, render(approval, shownAs, ref.channel, reader));
     const reaction = OUTCOME_REACTION[approval.status];
     if (reaction) await channel.react(ref, reaction);
   }

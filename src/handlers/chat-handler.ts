@@ -74,6 +74,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       await say(event, "decision-confirmed", { icon: o.icon, outcome: o.word, code: a.code, title: a.title });
       return `${o.icon} ${o.word} ${a.code}`;
     }
+    if (result.outcome === "escalated") return "";
     if (result.outcome === "vote_recorded") {
       await say(event, "vote-recorded", { code: a.code, approvals: result.approvals, quorum: result.quorum });
       return `Counted (${result.approvals}/${result.quorum})`;

@@ -6,8 +6,9 @@
  * insertApprovals parameters: $1-$24 approval columns as arrays (approver roles as JSON text),
  *   $25-$30 audit entries (approval id, at, actor, action, subject, data),
  *   $31-$35 deliveries (approval id, kind, subject id, url, body).
- * commitTransitions parameters: $1-$7 (id, expected version, status, decided_by, decided_at, note,
- *   new version), $8-$13 decisions, $14-$19 audit entries, $20-$24 deliveries.
+ * commitTransitions parameters: $1-$10 (id, expected version, status, decided_by, decided_at, note,
+ *   new version, effective_gate, deadline_at, on_timeout), $11-$16 decisions, $17-$22 audit
+ *   entries, $23-$27 deliveries.
  */
 import type { Approval, Decision } from "../domain/approval.js";
 import { type AuditEntry, auditArrays } from "./audit-store.js";
@@ -96,18 +97,20 @@ ${RESULT_OF("ins")}`;
 
 const COMMIT_SQL = `
 WITH v AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[])
-         AS v(id, expected, status, decided_by, decided_at, note, version)
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[],
+                       $8::text[], $9::timestamptz[], $10::text[])
+         AS v(id, expected, status, decided_by, decided_at, note, version, effective_gate, deadline_at, on_timeout)
 ), locked AS (
   -- Lock in id order so two batches touching the same rows cannot deadlock.
   SELECT a.id FROM approvals a JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a
 ), upd AS (
   UPDATE approvals a
-     SET status = v.status, decided_by = v.decided_by, decided_at = v.decided_at, note = v.note, version = v.version
+     SET status = v.status, decided_by = v.decided_by, decided_at = v.decided_at, note = v.note, version = v.version,
+         effective_gate = v.effective_gate, deadline_at = v.deadline_at, on_timeout = v.on_timeout
     FROM v JOIN locked ON locked.id = v.id
    WHERE a.id = v.id AND a.version = v.expected
   RETURNING a.id
-${sideEffectCtes("upd", 14, true)}
+${sideEffectCtes("upd", 17, true)}
 ${RESULT_OF("upd")}`;
 
 function auditColumns(rows: Array<{ approvalId: string; audit: AuditEntry[] }>) {
@@ -164,6 +167,7 @@ export async function commitTransitions(q: Queryable, items: ApprovalCommit[]): 
     [
     n.map((x) => x.id), items.map((i) => i.expectedVersion), n.map((x) => x.status), n.map((x) => x.decidedBy),
     n.map((x) => x.decidedAt), n.map((x) => x.note), n.map((x) => x.version),
+    n.map((x) => x.effectiveGate), n.map((x) => x.deadlineAt), n.map((x) => x.onTimeout),
     decided.map((i) => i.next.id), decided.map((i) => i.decision!.operator), decided.map((i) => i.decision!.verdict),
     decided.map((i) => i.decision!.note), decided.map((i) => i.decision!.channel), decided.map((i) => i.decision!.at),
     ...auditColumns(items.map((i) => ({ approvalId: i.next.id, audit: i.audit }))),

@@ -191,6 +191,29 @@ describe("pause", () => {
   });
 });
 
+describe("pause reaching a waiting low request", () => {
+  it("escalates it to medium at the end of its window: it waits for a person, its notice becomes a card", async () => {
+    const res = await api(s, "POST", "/api/approvals", { title: "restart during pause", gate: "low", objectionSeconds: 0.6 });
+    expect(res.body.effectiveGate).toBe("low");
+    const notice = await eventually(() => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)), "notice");
+    await s.settings.setPaused(true, "adam");
+    try {
+      const card = await eventually(
+        () => s.webchat!.history("eve").find((m) => m.id === notice.id && m.text.includes("Approval needed") && m.buttons.length === 3),
+        "the notice turned into a card",
+      );
+      const record = (await api(s, "GET", `/api/approvals/${res.body.id}`)).body;
+      expect(record).toMatchObject({ status: "pending", gate: "low", effectiveGate: "medium", onTimeout: "deny" });
+      expect(record.deadlineAt).toBeTruthy();
+      expect((await s.audit.listBySubject(res.body.id)).map((e) => e.action)).toContain("approval.escalated");
+      await s.webchat!.operatorPresses("eve", card.id, card.buttons[0]!.data);
+      expect((await api(s, "GET", `/api/approvals/${res.body.id}`)).body).toMatchObject({ status: "approved", decidedBy: "eve" });
+    } finally {
+      await s.settings.setPaused(false, "adam");
+    }
+  });
+});
+
 describe("API surface", () => {
   it("returns the same record for a repeated idempotency key, with one card", async () => {
     const body = { title: "idempotent", gate: "medium", idempotencyKey: "deploy-42" };
