@@ -31,7 +31,7 @@ import { createOpsQueue, createOpsWorker, type OpsQueue } from "./jobs/ops-queue
 import { createChatRateLimiter } from "./jobs/chat-rate-limiter.js";
 import { type ChannelPacing, createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
 import { startAuditSealer } from "./jobs/audit-sealer.js";
-import { reconcile, type ReconcileReport } from "./jobs/reconciler.js";
+import { reconcile, reconcileEvery, type ReconcileReport } from "./jobs/reconciler.js";
 import { createRedis } from "./jobs/redis.js";
 import { createTimerQueue, createTimerWorker } from "./jobs/timer-queue.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -189,10 +189,9 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   });
   /** WhatsApp lost (logged out, replaced): tell the owners on every other channel. */
   async function alertOwnersElsewhere(text: string): Promise<void> {
-    const elsewhere = [...channels.keys()].filter((name) => name !== "whatsapp");
-    for (const owner of directory.all().filter((o) => o.roles.includes("owner"))) {
-      for (const address of directory.addressesOf(owner, elsewhere)) await outbox.enqueue({ op: "text", channel: address.channel, chatId: address.chatId, text });
-    }
+    const owners = directory.all().filter((o) => o.roles.includes("owner"));
+    const addresses = owners.flatMap((o) => directory.addressesOf(o, [...channels.keys()].filter((name) => name !== "whatsapp")));
+    for (const a of addresses) await outbox.enqueue({ op: "text", channel: a.channel, chatId: a.chatId, text });
   }
   const bus = await createDecisionBus(producer, subscriber, prefix);
 
@@ -281,20 +280,10 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const stopSealer = startAuditSealer(audit, logger);
 
-  const reconcileDeps = {
-    approvals,
-    deliveries,
-    timers: timers.scheduler,
-    deliveryQueue: delivery,
-    cards: { listCardRefs: chat.listCardRefs, announce: presenter.announce },
-  };
+  const cards = { listCardRefs: chat.listCardRefs, announce: presenter.announce };
+  const reconcileDeps = { approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery, cards };
   const reconcileReport = await reconcile(reconcileDeps);
-  // Again every 5 minutes: a timer or delivery whose job failed for good, or was lost with
-  // Redis while this process ran, is re-created from PostgreSQL.
-  const reconciler = setInterval(() => {
-    reconcile(reconcileDeps).catch((err) => logger.warn({ err: (err as Error).message }, "periodic reconcile failed"));
-  }, 5 * 60_000);
-  reconciler.unref();
+  const stopReconciler = reconcileEvery(5 * 60_000, reconcileDeps, logger);
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
   const schedules = await opsQueue.sync(
     [...digestSchedules].map(([operator, cron]) => ({ operator, cron, timezone: directory.byName(operator)!.timezone })),
@@ -352,7 +341,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
       closing ??= (async () => {
         await http.close(); // stop taking requests; in-flight ones finish
         stopSealer();
-        clearInterval(reconciler);
+        stopReconciler();
         clearInterval(pairedRefresh);
         for (const channel of channels.values()) await channel.stop().catch(() => undefined);
         await Promise.all(workers.map((w) => w.close())); // waits for active jobs
