@@ -41,19 +41,23 @@ export interface ChatRateLimiter {
 
 const GROUP_WINDOW_MS = 60_000;
 
-const RESERVE_LUA = readFileSync(new URL("./chat-rate-limiter.lua", import.meta.url), "utf8");
+/** Both scripts start here: ARGV[1] is "now" in ms, or "" to use the Redis server's clock. */
+const NOW_LUA = `
+local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`;
+
+const RESERVE_LUA = NOW_LUA + readFileSync(new URL("./chat-rate-limiter.lua", import.meta.url), "utf8");
 
 /*
  * Penalize: push a "not before" time later, never earlier.
  * KEYS[1] chat's next free time; KEYS[2] global pause (only read when ARGV[3] = "1")
  * ARGV[1] now in ms or "" for the Redis clock; ARGV[2] retry-after ms; ARGV[3] "1" = global too
  */
-const PENALIZE_LUA = `
-local now = tonumber(ARGV[1])
-if not now then
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
+const PENALIZE_LUA = `${NOW_LUA}
 local wait = tonumber(ARGV[2])
 local untilMs = now + wait
 local last = 1

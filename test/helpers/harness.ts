@@ -34,7 +34,7 @@ export interface TestInstanceOptions {
   timerConcurrency?: number;
 }
 
-/** Captured log lines, to assert that secrets never appear. */
+/** Log lines of test instances, kept out of the test output (read them when debugging a failure). */
 export const capturedLogs: string[] = [];
 
 /** A unique, valid schema / prefix name. */

@@ -18,17 +18,21 @@ export const ALLOWED_UPDATES = ["message", "callback_query", "message_reaction"]
  */
 export function toInboundEvent(update: Update, receivedAt: Date): InboundEvent | undefined {
   const eventId = `tg:${update.update_id}`;
+  // What every event carries: where, who, which update, and the message it concerns.
+  const base = (chat: Chat, from: User | undefined, fallback: Chat, messageId: number) => ({
+    channel: "telegram" as const,
+    chatId: String(chat.id),
+    sender: toSender(from, fallback),
+    eventId,
+    receivedAt,
+    messageId: String(messageId),
+  });
   const message = update.message;
   if (message?.text !== undefined) {
     const replyTo = message.reply_to_message?.message_id;
     return {
-      channel: "telegram",
+      ...base(message.chat, message.from, message.sender_chat ?? message.chat, message.message_id),
       kind: "text",
-      chatId: String(message.chat.id),
-      sender: toSender(message.from, message.sender_chat ?? message.chat),
-      eventId,
-      receivedAt,
-      messageId: String(message.message_id),
       // Commands such as "/status@signoff_bot" pass through untouched; handlers strip them.
       text: message.text,
       ...(replyTo === undefined ? {} : { replyToMessageId: String(replyTo) }),
@@ -41,13 +45,8 @@ export function toInboundEvent(update: Update, receivedAt: Date): InboundEvent |
     // than reporting it as a removal.
     if (reaction.new_reaction.length > 0 && !emoji) return undefined;
     return {
-      channel: "telegram",
+      ...base(reaction.chat, reaction.user, reaction.actor_chat ?? reaction.chat, reaction.message_id),
       kind: "reaction",
-      chatId: String(reaction.chat.id),
-      sender: toSender(reaction.user, reaction.actor_chat ?? reaction.chat),
-      eventId,
-      receivedAt,
-      messageId: String(reaction.message_id),
       emoji: emoji?.type === "emoji" ? emoji.emoji : "",
     };
   }
@@ -55,13 +54,8 @@ export function toInboundEvent(update: Update, receivedAt: Date): InboundEvent |
   // Presses on inline-mode messages have no chat; signoff never posts such messages.
   if (query?.data !== undefined && query.message) {
     return {
-      channel: "telegram",
+      ...base(query.message.chat, query.from, query.message.chat, query.message.message_id),
       kind: "button",
-      chatId: String(query.message.chat.id),
-      sender: toSender(query.from, query.message.chat),
-      eventId,
-      receivedAt,
-      messageId: String(query.message.message_id),
       data: query.data,
     };
   }
