@@ -8,7 +8,10 @@
  * chat's line books a send slot from the shared {@link SlotReserver} (≤ 30 msg/s overall,
  * ≤ 1 msg/s per chat, ≤ 20/min per group) and waits for it as a delayed job. A 429 pushes the
  * chat's next slot back by `retry_after`; 403 and other permanent errors are not retried.
+ * A card edit or announcement asked for by several processes at once is queued once: claiming
+ * its job id and taking the ticket are one Redis script, so no ignored duplicate holds a ticket.
  */
+import { readFileSync } from "node:fs";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { ChannelError, type ChannelName } from "../domain/channel.js";
@@ -46,22 +49,38 @@ export function predecessorPatienceMs(ahead: number, baseMs = 60_000): number {
   return Math.min(baseMs + (baseMs / 12) * ahead, 30 * baseMs);
 }
 
-/*
- * Mark a ticket handled (sent, or failed for good) and advance the chat's watermark: the ticket
- * up to which nobody need wait any more. A ticket sent after running out of patience moves the
- * watermark to itself (later messages stop waiting), but the earlier tickets are not in the
- * handled set, so they are still sent when they run.
- * KEYS[1] watermark, KEYS[2] handled tickets; ARGV[1] ticket, ARGV[2] "1" if sent impatiently.
+/** A chat's line (ticket counter, watermark, handled set) is forgotten after a quiet week. */
+const QUIET_CHAT_TTL_S = 7 * 24 * 3600;
+
+/**
+ * How long a job id's claim lives when the process that took it dies before adding the job:
+ * a retry of the same card edit after that is queued again. Adding takes milliseconds.
  */
-const MARK_DONE_LUA = `
-redis.call('SADD', KEYS[2], ARGV[1])
-local mark = tonumber(redis.call('GET', KEYS[1]) or 0)
-local ticket = tonumber(ARGV[1])
-if ARGV[2] == '1' and ticket > mark then mark = ticket end
-while redis.call('SISMEMBER', KEYS[2], tostring(mark + 1)) == 1 do mark = mark + 1 end
-redis.call('SET', KEYS[1], mark, 'EX', 604800)
-redis.call('EXPIRE', KEYS[2], 604800)
-return mark`;
+const CLAIM_TTL_MS = 60_000;
+
+const lua = (file: string) => readFileSync(new URL(file, import.meta.url), "utf8");
+const ENQUEUE_LUA = lua("./outbox-enqueue.lua");
+const MARK_DONE_LUA = lua("./outbox-mark-done.lua");
+
+/** Redis commands of this module, defined once per connection (KEYS and ARGV in each .lua header). */
+interface OutboxCommands {
+  /** outbox-enqueue.lua: the chat's next ticket, or null for a job id already queued or claimed. */
+  signoffOutboxEnqueue(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number | null>;
+  /** outbox-mark-done.lua: the chat's new watermark. */
+  signoffOutboxMarkDone(watermark: string, handled: string, counter: string, ticket: number, impatient: "1" | "0", ttlS: number): Promise<number>;
+}
+
+/** Defines this module's Lua commands on `connection` (idempotent) and returns it typed with them. */
+function withOutboxCommands(connection: Redis): Redis & OutboxCommands {
+  connection.defineCommand("signoffOutboxEnqueue", { lua: ENQUEUE_LUA });
+  connection.defineCommand("signoffOutboxMarkDone", { lua: MARK_DONE_LUA, numberOfKeys: 3 });
+  return connection as Redis & OutboxCommands;
+}
+
+const ticketKey = (prefix: string, key: string) => `${prefix}:outbox-ticket:${key}`;
+const doneKey = (prefix: string, key: string) => `${prefix}:outbox-done:${key}`;
+const doneSetKey = (prefix: string, key: string) => `${prefix}:outbox-done-set:${key}`;
+
 
 /** The chat a job sends to. */
 function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
@@ -90,6 +109,8 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
     defaultJobOptions: { attempts: 10, backoff: { type: "exponential", delay: 500 }, removeOnComplete: true, removeOnFail: 5000 },
   });
   const localChains = new Map<string, Promise<void>>();
+  const redis = withOutboxCommands(connection);
+  const claimKey = (jobId: string) => `${prefix}:outbox-claim:${jobId}`;
   return {
     queue,
     async enqueue(job: OutboxJob): Promise<void> {
@@ -111,14 +132,28 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
             ? `announce-${job.approvalId}-${job.channel}-${job.chatId}`
             : undefined
       )?.replace(/:/g, "_");
-      // A duplicate (the add below would be ignored) must not take a ticket: the hole would stall the chat.
-      if (jobId && (await queue.getJob(jobId))) return;
-      let data: QueuedJob = job;
-      if (paced.has(chat.channel)) {
-        const ticket = await connection.incr(`${prefix}:outbox-ticket:${chatKey(chat.channel, chat.chatId)}`);
-        data = { ...job, ticket, queuedAt: Date.now() };
+      // Unpaced: the queue itself ignores a second add of the same id, and there is no ticket.
+      if (!paced.has(chat.channel)) {
+        await queue.add(job.op, job, jobId ? { jobId } : {});
+        return;
       }
-      await queue.add(job.op, data, jobId ? { jobId } : {});
+      // Paced: a duplicate must not take a ticket (its add would be ignored and the hole would
+      // stall the chat), so "not queued yet? claim it and take a ticket" is one Redis step.
+      const key = chatKey(chat.channel, chat.chatId);
+      const line = [ticketKey(prefix, key), doneKey(prefix, key), doneSetKey(prefix, key)];
+      const ticket = jobId
+        ? await redis.signoffOutboxEnqueue(5, ...line, queue.toKey(jobId), claimKey(jobId), QUIET_CHAT_TTL_S, CLAIM_TTL_MS)
+        : await redis.signoffOutboxEnqueue(3, ...line, QUIET_CHAT_TTL_S);
+      if (ticket === null) return;
+      // If the process dies here, the ticket is a hole: the chat's next messages wait at most
+      // their patience (a minute or so) and then go; the claim expires so the edit can be queued again.
+      try {
+        await queue.add(job.op, { ...job, ticket, queuedAt: Date.now() }, jobId ? { jobId } : {});
+      } finally {
+        // Once added, the job's own hash marks it queued. Dropping the claim keeps a later,
+        // legitimate announcement to the same chat (after this one was sent) from being swallowed.
+        if (jobId) await redis.del(claimKey(jobId));
+      }
     },
     /** Resolves once every local delivery queued so far is done (shutdown, tests). */
     async drainLocal(): Promise<void> {
@@ -135,8 +170,7 @@ export function createOutboxWorker(
   logger: { warn(o: object, m?: string): void },
   options: { concurrency?: number; pacing?: Partial<Record<ChannelName, ChannelPacing>>; patienceMs?: number } = {},
 ) {
-  const doneKey = (key: string) => `${prefix}:outbox-done:${key}`;
-  const doneSetKey = (key: string) => `${prefix}:outbox-done-set:${key}`;
+  const redis = withOutboxCommands(connection);
   const delay = async (job: Job<QueuedJob>, token: string | undefined, until: number, data?: QueuedJob): Promise<never> => {
     if (data) await job.updateData(data);
     await job.moveToDelayed(until, token);
@@ -152,7 +186,7 @@ export function createOutboxWorker(
 
       const key = chatKey(chat.channel, chat.chatId);
       const ticket = job.data.ticket;
-      const [doneRaw, sentAlready] = await Promise.all([connection.get(doneKey(key)), connection.sismember(doneSetKey(key), String(ticket))]);
+      const [doneRaw, sentAlready] = await Promise.all([redis.get(doneKey(prefix, key)), redis.sismember(doneSetKey(prefix, key), String(ticket))]);
       const done = Number(doneRaw ?? 0);
       if (sentAlready === 1) return "already sent"; // a redelivered job whose send completed
       const waitedTooLong = Date.now() - (job.data.queuedAt ?? 0) > predecessorPatienceMs(ticket - done - 1, options.patienceMs);
@@ -197,7 +231,7 @@ export function createOutboxWorker(
   );
 
   async function markDone(key: string, ticket: number, impatient: boolean): Promise<void> {
-    await connection.eval(MARK_DONE_LUA, 2, doneKey(key), doneSetKey(key), String(ticket), impatient ? "1" : "0");
+    await redis.signoffOutboxMarkDone(doneKey(prefix, key), doneSetKey(prefix, key), ticketKey(prefix, key), ticket, impatient ? "1" : "0", QUIET_CHAT_TTL_S);
   }
 
   async function runOnce(job: Job<QueuedJob>, token: string | undefined) {

@@ -98,4 +98,62 @@ describe("outbox", () => {
     expect(Date.now() - started).toBeLessThan(5_000); // without the fix it waits the 60 s patience
     expect(sent).toEqual(["edit", "m9"]);
   }, 20_000);
+
+  it("twenty concurrent requests for one card edit from two processes send it once and leave no hole in the chat's line", async () => {
+    const sent: string[] = [];
+    const outbox = start(async (job) => {
+      sent.push(job.op === "text" ? job.text : `${job.op}`);
+    });
+    const other = createRedis(REDIS_URL, { autoPipelining: true });
+    const otherOutbox = createOutboxQueue(other, prefix, new Set(["telegram"]));
+    closers.push(() => other.quit(), () => otherOutbox.queue.close());
+    const edit: OutboxJob = { op: "edit", approvalId: "a2", version: 3, ref: { channel: "telegram", chatId: "42", messageId: "8", kind: "card" } };
+    // Every process that saw the decision refreshes the card at once (presenter, late announce, reconciler).
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? otherOutbox : outbox).enqueue(edit)));
+    await outbox.enqueue(text(10));
+    const started = Date.now();
+    await eventually(() => sent.includes("m10"), "the message after the concurrent edits", 10_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // a ticket taken by an ignored duplicate stalls it ≥ 60 s
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent).toEqual(["edit", "m10"]);
+    expect(await producer.get(`${prefix}:outbox-ticket:telegram:42`)).toBe("2"); // no duplicate took a ticket
+  }, 20_000);
+
+  it("once a job is queued its id is free again: a later announcement to the chat is not swallowed", async () => {
+    const sent: string[] = [];
+    const outbox = start(async (job) => {
+      sent.push(job.op === "announce" ? job.announcement : job.op);
+    });
+    const card: OutboxJob = { op: "announce", approvalId: "a3", announcement: "card", channel: "telegram", chatId: "42" };
+    await outbox.enqueue(card);
+    await eventually(() => sent.length === 1, "the first announcement");
+    await outbox.enqueue({ ...card, announcement: "notice" }); // same job id, asked for after the first went out
+    await eventually(() => sent.length === 2, "the second announcement", 5_000);
+    expect(sent).toEqual(["card", "notice"]);
+  }, 15_000);
+
+  it("after a quiet week the chat's line is forgotten as a whole, so the next message goes at once", async () => {
+    const sent: string[] = [];
+    const outbox = start(async (job) => {
+      if (job.op !== "text") return;
+      if (job.text === "m2") await new Promise((r) => setTimeout(r, 300)); // its send ends well after it was queued
+      sent.push(job.text);
+    });
+    await outbox.enqueue(text(1));
+    await outbox.enqueue(text(2));
+    await eventually(() => sent.length === 2, "two sends");
+    await new Promise((r) => setTimeout(r, 100));
+    // Let time run to the first expiry among the line's keys: every key due then goes.
+    const line = ["outbox-ticket", "outbox-done", "outbox-done-set"].map((k) => `${prefix}:${k}:telegram:42`);
+    const ttls = await Promise.all(line.map((k) => producer.pttl(k)));
+    const first = Math.min(...ttls.filter((t) => t > 0));
+    expect(first).toBeGreaterThan(6 * 24 * 3600 * 1000);
+    for (const [i, key] of line.entries()) if (ttls[i]! > 0 && ttls[i]! <= first + 100) await producer.pexpire(key, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    await outbox.enqueue(text(3));
+    const started = Date.now();
+    await eventually(() => sent.includes("m3"), "the first message after the quiet week", 5_000);
+    expect(Date.now() - started).toBeLessThan(3_000); // a counter outliving its watermark makes it wait ≥ 60 s
+    expect(sent).toEqual(["m1", "m2", "m3"]);
+  }, 20_000);
 });
