@@ -11,7 +11,10 @@ export interface BatcherOptions<In> {
   maxBatch?: number;
   /** Flushes running at once. @defaultValue 4 */
   maxInFlight?: number;
-  /** Items with the same key never share a flush (e.g. two changes to one approval). */
+  /**
+   * Items with the same key never share a flush (e.g. two answers to one approval: inside one
+   * statement both would see the same old version, and both would win).
+   */
   keyOf?: (item: In) => string;
 }
 
@@ -23,7 +26,8 @@ interface Waiting<In, Out> {
 
 /**
  * Build a batched function from `flush`, which must return one result per item, in order.
- * When `flush` throws, every item of that batch is rejected with the error.
+ * When `flush` throws (or returns a different number of results), every item of that batch is
+ * rejected with the error; other batches are not affected.
  */
 export function createBatcher<In, Out>(flush: (items: In[]) => Promise<Out[]>, options: BatcherOptions<In> = {}) {
   const maxBatch = options.maxBatch ?? 100;
@@ -47,19 +51,30 @@ export function createBatcher<In, Out>(flush: (items: In[]) => Promise<Out[]>, o
     return batch;
   }
 
+  /** `flush`, with a synchronous throw turned into a rejection so the flush's slot is given back. */
+  function run(items: In[]): Promise<Out[]> {
+    try {
+      return flush(items);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   function pump(): void {
     while (inFlight < maxInFlight && queue.length > 0) {
       const batch = takeBatch();
       inFlight++;
-      flush(batch.map((w) => w.item)).then(
-        (results) => {
+      run(batch.map((w) => w.item))
+        .then((results) => {
+          // A miscounted result would hand one caller another's outcome (or none).
+          if (results.length !== batch.length) throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
           batch.forEach((w, i) => w.resolve(results[i] as Out));
-        },
-        (error) => batch.forEach((w) => w.reject(error)),
-      ).finally(() => {
-        inFlight--;
-        pump();
-      });
+        })
+        .catch((error: unknown) => batch.forEach((w) => w.reject(error)))
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
     }
   }
 
