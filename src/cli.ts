@@ -5,14 +5,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { runWhatsAppCli, WHATSAPP_USAGE } from "./cli-whatsapp.js";
-import { ConfigError, loadConfig } from "./config.js";
-import { createAuditStore } from "./store/audit-store.js";
+import { ConfigError, EnvSchema, loadConfig } from "./config.js";
+import { AUDIT_SEAL_WITHIN_MS, createAuditStore } from "./store/audit-store.js";
 import { createDatabase } from "./store/db.js";
 import { migrate } from "./store/migrate.js";
 
 const USAGE = `usage: signoff <command>
 
-  audit verify   check the audit log's hash chain; exit 1 naming the first bad row
+  audit verify   check the audit log's hash chain (read-only); exit 1 naming the first bad row
+                 or the first entry left unsealed for over a minute
   token [name]   make a new source bearer token and the tokenSha256 line for signoff.yaml
   migrate        apply database migrations and exit
 ${WHATSAPP_USAGE}`;
@@ -28,31 +29,64 @@ export async function runCli(argv: string[], out: (line: string) => void = (l) =
     out(`add to signoff.yaml under sources:\n  - name: ${name}\n    tokenSha256: ${createHash("sha256").update(token).digest("hex")}`);
     return 0;
   }
-  if ((command === "audit" && sub === "verify") || command === "migrate") {
+  if (command === "audit" && sub === "verify") return verifyAudit(out);
+  if (command === "migrate") {
     const config = loadConfig();
     const db = createDatabase({ url: config.env.DATABASE_URL, schema: config.env.DATABASE_SCHEMA, max: 2 });
     try {
-      if (command === "migrate") {
-        const applied = await migrate(db);
-        out(applied.length ? `applied migrations ${applied.join(", ")}` : "database is up to date");
-        return 0;
-      }
-      const result = await createAuditStore(db).verify();
-      if (result.ok) {
-        out(`audit log intact: ${result.rows} entries verified`);
-        // Keep the head somewhere else (a ticket, a chat): a later head that does not extend it
-        // means entries were cut off the end, which the chain alone cannot show.
-        if (result.head) out(`head: seq ${result.head.seq} hash ${result.head.hash}`);
-        return 0;
-      }
-      out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);
-      return 1;
+      const applied = await migrate(db);
+      out(applied.length ? `applied migrations ${applied.join(", ")}` : "database is up to date");
+      return 0;
     } finally {
       await db.close();
     }
   }
   out(USAGE);
   return arg === undefined && command === undefined ? 0 : 2;
+}
+
+// Only the database settings: an auditor must not need the signing secret or a valid config file.
+const AuditEnvSchema = EnvSchema.pick({ DATABASE_URL: true, DATABASE_SCHEMA: true });
+
+/** `signoff audit verify`: read-only; exit 1 for a broken chain or entries unsealed too long. */
+async function verifyAudit(out: (line: string) => void): Promise<number> {
+  const parsed = AuditEnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new ConfigError(`environment is invalid:\n${issues}`);
+  }
+  const db = createDatabase({ url: parsed.data.DATABASE_URL, schema: parsed.data.DATABASE_SCHEMA, max: 2 });
+  try {
+    const result = await createAuditStore(db).verify();
+    const waiting = result.awaitingSeal
+      ? `${result.awaitingSeal} newer ${result.awaitingSeal === 1 ? "entry" : "entries"} awaiting seal (appended in the last ${AUDIT_SEAL_WITHIN_MS / 1000} s; the running signoff seals them)`
+      : null;
+    if (result.ok) {
+      out(`audit log intact: ${result.rows} entries verified`);
+      // Keep the head somewhere else (a ticket, a chat): a later head that does not extend it
+      // means entries were cut off the end, which the chain alone cannot show.
+      if (result.head) out(`head: seq ${result.head.seq} hash ${result.head.hash}`);
+      if (waiting) out(waiting);
+      return 0;
+    }
+    if (result.brokenSeq !== null) out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);
+    if (result.stale) {
+      const { count, firstId } = result.stale;
+      out(
+        `audit log NOT SEALED: ${count} ${count === 1 ? "entry" : "entries"} appended more than ${AUDIT_SEAL_WITHIN_MS / 1000} s ago ` +
+          `${count === 1 ? "is" : "are"} unsealed (outside the hash chain), first entry id ${firstId}.`,
+      );
+      out(
+        "  Their seals were cleared (they may have been edited), or signoff stopped before sealing them. verify never seals;" +
+          " a running signoff seals them and logs a warning. Then check that the head extends the one you recorded.",
+      );
+      if (result.brokenSeq === null && result.head) out(`sealed chain: ${result.rows} entries verify, head: seq ${result.head.seq} hash ${result.head.hash}`);
+    }
+    if (waiting) out(waiting);
+    return 1;
+  } finally {
+    await db.close();
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
