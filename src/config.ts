@@ -52,6 +52,16 @@ const ApprovalDefaultsSchema = z
   })
   .strict();
 
+const CallbacksSchema = z
+  .object({
+    /**
+     * When set, callback and command URLs must point at one of these hosts (exact names, or
+     * `*.example.com` for any subdomain). Link-local and cloud metadata hosts are refused always.
+     */
+    allowHosts: z.array(z.string().min(1).max(253)).min(1).optional(),
+  })
+  .strict();
+
 const HealthCheckSchema = z
   .object({
     name: z.string().min(1),
@@ -117,6 +127,7 @@ export const FileConfigSchema = z
     operators: z.array(OperatorSchema).default([]),
     sources: z.array(SourceSchema).default([]),
     approvals: ApprovalDefaultsSchema.default(ApprovalDefaultsSchema.parse({})),
+    callbacks: CallbacksSchema.default(CallbacksSchema.parse({})),
     healthChecks: z.array(HealthCheckSchema).default([]),
     /** Default locale for numbers and money. */
     locale: z.string().refine(isValidLocale, { message: "not a BCP 47 locale (e.g. en-NZ)" }).default("en-US"),
@@ -239,8 +250,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
     throw new ConfigError("environment is invalid:\n  TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set");
   }
   const hasChatCredentials = Boolean(env.TELEGRAM_BOT_TOKEN) || env.WHATSAPP_ENABLED;
-  const webchatEnabled = env.WEBCHAT_ENABLED === "auto" ? !hasChatCredentials : env.WEBCHAT_ENABLED === "true";
+  const wanted = env.WEBCHAT_ENABLED === "auto" ? !hasChatCredentials : env.WEBCHAT_ENABLED === "true";
+  // The web chat trusts whoever reaches it, so it is served only when nobody else can reach it.
+  const webchatEnabled = wanted && isLoopbackHost(env.HTTP_HOST);
   return deepFreeze({ env, file, configPath, webchatEnabled });
+}
+
+/** Whether an address to bind to is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
 }
 
 function isValidCron(expression: string): boolean {

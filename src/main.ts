@@ -11,7 +11,10 @@ import { createHttpServer, createSourceAuth, type HealthCheck } from "./api/serv
 import { setupTelegram } from "./bot/telegram/telegram-setup.js";
 import { setupWhatsApp } from "./bot/whatsapp/whatsapp-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "./bot/webchat/webchat-channel.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, isLoopbackHost, loadConfig } from "./config.js";
+import { listenEarly, ListenError } from "./api/early-listen.js";
+import { StartupError } from "./domain/errors.js";
+import { createOnceLogger } from "./lib/log-once.js";
 import type { Channel, ChannelName } from "./domain/channel.js";
 import { createApprovalService, type ApprovalService } from "./handlers/approval-service.js";
 import { createCardPresenter, type CardPresenter } from "./handlers/card-presenter.js";
@@ -32,13 +35,13 @@ import { createChatRateLimiter } from "./jobs/chat-rate-limiter.js";
 import { type ChannelPacing, createOutboxQueue, createOutboxWorker } from "./jobs/outbox-queue.js";
 import { startAuditSealer } from "./jobs/audit-sealer.js";
 import { reconcile, reconcileEvery, type ReconcileReport } from "./jobs/reconciler.js";
-import { createRedis } from "./jobs/redis.js";
+import { createRedis, isRedisUnavailable, waitForRedis, watchRedis } from "./jobs/redis.js";
 import { createTimerQueue, createTimerWorker } from "./jobs/timer-queue.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApprovalStore, type ApprovalStore } from "./store/approval-store.js";
 import { createAuditStore, type AuditStore } from "./store/audit-store.js";
 import { createChatStore } from "./store/chat-store.js";
-import { createDatabase, type Database } from "./store/db.js";
+import { createDatabase, type Database, isDatabaseUnavailable, waitForDatabase } from "./store/db.js";
 import { createDeliveryStore, type DeliveryStore } from "./store/delivery-store.js";
 import { migrate } from "./store/migrate.js";
 import { createSettingsStore, type SettingsStore } from "./store/settings-store.js";
@@ -105,17 +108,28 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const { env, file } = config;
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const prefix = env.SIGNOFF_QUEUE_PREFIX;
+  const outageLog = createOnceLogger(logger);
 
+  // The port first: a second instance on a busy port fails before it migrates or starts workers.
+  const bound = await listenEarly(env.HTTP_PORT, env.HTTP_HOST);
   const db = createDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 20 });
-  const applied = await migrate(db);
-  if (applied.length) logger.info({ applied }, "migrations applied");
-
   const redis = createRedis(env.REDIS_URL);
-  const producer = createRedis(env.REDIS_URL, { autoPipelining: true });
-  producer.on("error", (err) => logger.warn({ err: err.message }, "redis producer error"));
+  // Producers fail fast while Redis is down, so HTTP requests answer; PostgreSQL has the rest.
+  const producer = createRedis(env.REDIS_URL, { autoPipelining: true, failFast: true });
   const subscriber = createRedis(env.REDIS_URL);
-  redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
-  subscriber.on("error", (err) => logger.warn({ err: err.message }, "redis subscriber error"));
+  const connections = { redis, producer, subscriber };
+  for (const [name, connection] of Object.entries(connections)) {
+    connection.on("error", (err) => outageLog.warn(`redis:${name}`, { connection: name, err: err.message }, "Redis connection error"));
+  }
+  try {
+    await Promise.all([waitForDatabase(db, env.DATABASE_URL), waitForRedis(producer, env.REDIS_URL), waitForRedis(redis, env.REDIS_URL)]);
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, "migrations applied");
+  } catch (error) {
+    for (const connection of Object.values(connections)) connection.disconnect();
+    await Promise.allSettled([db.close(), bound.close()]);
+    throw error;
+  }
 
   const approvals = createApprovalStore(db);
   const audit = createAuditStore(db);
@@ -126,7 +140,10 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const directory = createOperatorDirectory(file.operators, file.timezone);
   const renderer = createRenderer();
   const channels = new Map<ChannelName, Channel>();
-  const webchat = config.webchatEnabled
+  // The web chat trusts whoever reaches it: never served on an address others can reach.
+  const webchatAllowed = config.webchatEnabled && isLoopbackHost(env.HTTP_HOST);
+  if (config.webchatEnabled && !webchatAllowed) logger.warn({ host: env.HTTP_HOST }, "web chat is off: HTTP_HOST is not a loopback address");
+  const webchat = webchatAllowed
     ? createWebchatChannel({ operators: () => directory.all().filter((o) => o.webchat).map((o) => o.name) })
     : null;
   if (webchat) channels.set("webchat", webchat);
@@ -193,6 +210,9 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     const addresses = owners.flatMap((o) => directory.addressesOf(o, [...channels.keys()].filter((name) => name !== "whatsapp")));
     for (const a of addresses) await outbox.enqueue({ op: "text", channel: a.channel, chatId: a.chatId, text });
   }
+  for (const queue of [timers.queue, delivery.queue, outbox.queue]) {
+    queue.on("error", (err) => outageLog.warn(`queue:${queue.name}`, { queue: queue.name, err: err.message }, "queue error"));
+  }
   const bus = await createDecisionBus(producer, subscriber, prefix);
 
   const presenter = createCardPresenter({
@@ -215,6 +235,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     presenter,
     decisions: bus,
     defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
+    eligibleApprovers: (roles) => directory.all().filter((o) => o.roles.some((r) => roles.includes(r))).length,
     logger: logger.child({ component: "approvals" }),
   });
 
@@ -251,6 +272,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     spendAlert: { threshold: file.spend.dailyAlert, currency: file.spend.currency, timezone: file.timezone, locale: file.locale },
   });
   const opsQueue = createOpsQueue(producer, prefix);
+  opsQueue.queue.on("error", (err) => outageLog.warn("queue:ops", { queue: "ops", err: err.message }, "queue error"));
   const runHealthCheck = createHealthRunner({ checks: file.healthChecks, monitor, now: clock });
   // Operators paired in another process show up here within a minute (and at once when they speak).
   const pairedRefresh = setInterval(() => void pairing.load().catch((err) => logger.warn({ err: (err as Error).message }, "paired operators refresh failed")), 60_000);
@@ -275,7 +297,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     );
     workers.push(createOutboxWorker(redis.duplicate(), prefix, presenter.perform, logger.child({ queue: "outbox" }), { pacing, concurrency: 20 }));
     workers.push(createOpsWorker(redis.duplicate(), prefix, { digest: (operator) => digests.sendScheduled(operator, "schedule"), health: runHealthCheck }));
-    for (const w of workers) w.on("error", (err) => logger.warn({ err: err.message, queue: w.name }, "worker error"));
+    for (const w of workers) w.on("error", (err) => outageLog.warn(`worker:${w.name}`, { err: err.message, queue: w.name }, "worker error"));
   }
 
   const stopSealer = startAuditSealer(audit, logger);
@@ -285,6 +307,13 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const reconcileReport = await reconcile(reconcileDeps);
   const stopReconciler = reconcileEvery(5 * 60_000, reconcileDeps, logger);
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
+  // Redis lost its keys, or is back after an outage: re-create from PostgreSQL now, not in 5 min.
+  const redisWatch = watchRedis({
+    redis: producer,
+    prefix,
+    onRecovered: async (reason) => logger.info({ reason, ...(await reconcile(reconcileDeps)) }, "re-created timers and sends from PostgreSQL"),
+    logger,
+  });
   const schedules = await opsQueue.sync(
     [...digestSchedules].map(([operator, cron]) => ({ operator, cron, timezone: directory.byName(operator)!.timezone })),
     file.healthChecks,
@@ -295,7 +324,14 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const health: HealthCheck[] = [
     { name: "postgres", check: async () => (await db.ping(), { ok: true }) },
-    { name: "redis", check: async () => ({ ok: (await redis.ping()) === "PONG" }) },
+    {
+      name: "redis",
+      check: async () => {
+        const ok = (await redis.ping()) === "PONG";
+        // Keys lost and timers still being re-created: not healthy yet.
+        return redisWatch.repairing() ? { ok: false, detail: { repairing: true } } : { ok };
+      },
+    },
     ...[...channels.values()].map((c) => ({ name: c.name, check: async () => c.health() })),
   ];
   const http = createHttpServer({
@@ -305,6 +341,9 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     health,
     metrics: metrics.registry,
     onApprovalCreated: metrics.approvalCreated,
+    callbackAllowHosts: file.callbacks.allowHosts,
+    unavailableDependency: (error) => (isDatabaseUnavailable(error) ? "postgres" : isRedisUnavailable(error) ? "redis" : null),
+    server: bound,
     logger: logger.child({ component: "http" }),
   });
   registerOpsRoutes(http, { reports, requireSource: createSourceAuth(file.sources), now: clock });
@@ -313,7 +352,8 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   for (const channel of channels.values()) await channel.start((event) => chatHandler.handle(event));
   await telegram?.afterStart();
-  const address = await http.listen({ port: env.HTTP_PORT, host: env.HTTP_HOST });
+  await http.ready(); // the port is already bound: the app takes over its requests now
+  const address = bound.url;
   logger.info({ url: address, channels: [...channels.keys()], config: config.configPath ?? "(defaults)" }, "signoff started");
   if (webchat) logger.info({ url: `${address}/chat` }, "web chat ready");
   const caughtUp = await digests.catchUp(); // a digest missed while signoff was down, once
@@ -339,7 +379,9 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     ops,
     close() {
       closing ??= (async () => {
-        await http.close(); // stop taking requests; in-flight ones finish
+        await http.close(); // new requests get 503
+        await bound.close(); // in-flight requests finish (long polls are cut after a grace period)
+        redisWatch.stop();
         stopSealer();
         stopReconciler();
         clearInterval(pairedRefresh);
@@ -372,7 +414,17 @@ export async function main(): Promise<void> {
   }
   const logger = createLogger(config.env.LOG_LEVEL);
   const channels: Channel[] = [];
-  const signoff = await startSignoff({ config, logger, channels });
+  let signoff: Signoff;
+  try {
+    signoff = await startSignoff({ config, logger, channels });
+  } catch (error) {
+    if (error instanceof StartupError || error instanceof ListenError) {
+      logger.fatal({ err: error.message }, "cannot start");
+      process.stderr.write(`signoff: cannot start: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const shutdown = (signal: string) => {
     logger.info({ signal }, "shutting down");
     const force = setTimeout(() => {

@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import { GATES } from "../domain/approval.js";
-
-const text = (max: number) => z.string().trim().min(1).max(max);
+import { callbackUrlProblem } from "./callback-url.js";
+import { boundedJsonObject, storableString, storableText as text } from "./text-rules.js";
 
 /** `POST /api/approvals` body. */
 export const CreateApprovalBodySchema = z
@@ -21,17 +21,21 @@ export const CreateApprovalBodySchema = z
     onTimeout: z.enum(["approve", "deny"]).optional(),
     approvers: z
       .object({
-        roles: z.array(z.string().min(1).max(32)).min(1).max(20).optional(),
+        roles: z.array(storableString().min(1).max(32)).min(1).max(20).optional(),
         quorum: z.number().int().min(1).max(20).optional(),
       })
       .strict()
       .optional(),
-    callbackUrl: z.url({ protocol: /^https?$/ }).max(2000).optional(),
-    idempotencyKey: z.string().min(1).max(200).optional(),
-    metadata: z
-      .record(z.string(), z.unknown())
-      .refine((m) => JSON.stringify(m).length <= 16_384, { message: "metadata must be at most 16 KiB as JSON" })
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .superRefine((url, ctx) => {
+        const problem = callbackUrlProblem(url);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
       .optional(),
+    idempotencyKey: storableString().min(1).max(200).optional(),
+    metadata: boundedJsonObject({ maxBytes: 16_384, maxDepth: 32 }).optional(),
     notify: z.boolean().optional(),
   })
   .strict()

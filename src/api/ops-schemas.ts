@@ -4,8 +4,7 @@
  */
 import { z } from "zod";
 import { TASK_STATES } from "../domain/operations.js";
-
-const text = (max: number) => z.string().trim().min(1).max(max);
+import { storableText as text } from "./text-rules.js";
 
 /** `POST /api/tasks`: upsert by id; absent optional fields keep their stored values. */
 export const TaskBodySchema = z

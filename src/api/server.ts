@@ -10,6 +10,8 @@ import { z } from "zod";
 import { toApprovalRecord } from "../domain/approval.js";
 import { AppError } from "../domain/errors.js";
 import type { ApprovalService } from "../handlers/approval-service.js";
+import { callbackUrlProblem } from "./callback-url.js";
+import type { BoundHttpServer } from "./early-listen.js";
 import { CreateApprovalBodySchema, GetApprovalQuerySchema, ListApprovalsQuerySchema, toProblems } from "./approval-schemas.js";
 
 /** One named readiness check for `/api/health`. */
@@ -26,6 +28,17 @@ export interface HttpServerDeps {
   health: HealthCheck[];
   metrics?: Registry;
   onApprovalCreated?(gate: string): void;
+  /** When set, callback URLs must name one of these hosts (`callbacks.allowHosts`). */
+  callbackAllowHosts?: readonly string[] | undefined;
+  /**
+   * Which dependency an error says is unreachable ("postgres", "redis"), or null. Such errors
+   * become `503` with `Retry-After`, logged once per outage instead of once per request.
+   */
+  unavailableDependency?(error: unknown): string | null;
+  /** Each health check's own time limit, so `/api/health` always answers within 2 s. @defaultValue 1500 */
+  healthTimeoutMs?: number;
+  /** Serve on this already-listening server (bound first, before the rest of start-up). */
+  server?: BoundHttpServer;
   logger: { info(o: object, m?: string): void; error(o: object, m?: string): void; warn(o: object, m?: string): void };
 }
 
@@ -66,11 +79,48 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
   return parsed.data;
 }
 
+/** Run `check` but give up after `ms`: a dependency that hangs is reported down, not waited on. */
+async function withTimeout<T>(check: () => Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([check(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Build the fastify app (not yet listening); channels may add their routes before `listen`. */
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1_048_576, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1_048_576,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    ...(deps.server ? { serverFactory: (handler: Parameters<BoundHttpServer["attach"]>[0]) => deps.server!.attach(handler) } : {}),
+  });
+  const outages = new Set<string>();
+
+  // A request that succeeds again ends the outage it was logged under (logged once more, as over).
+  app.addHook("onResponse", async (_request, reply) => {
+    if (outages.size && reply.statusCode < 500) {
+      for (const name of outages) deps.logger.info({ dependency: name }, "dependency reachable again");
+      outages.clear();
+    }
+  });
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions?.url ?? "(unknown route)";
+    const down = deps.unavailableDependency?.(error) ?? null;
+    if (down) {
+      if (!outages.has(down)) {
+        outages.add(down);
+        deps.logger.warn({ dependency: down, route, err: (error as Error).message }, "dependency unreachable: answering 503");
+      }
+      return reply.status(503).header("retry-after", "5").send({ error: "unavailable", message: `${down} is unreachable; try again shortly` });
+    }
     if (error instanceof AppError) {
       const body: Record<string, unknown> = { error: error.code, message: error.userMessage };
       if (error.details) body.problems = error.details;
@@ -81,7 +131,8 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
       // fastify's own: malformed JSON, wrong content type, body too large.
       return reply.status(e.statusCode).send({ error: e.statusCode === 413 ? "too_large" : "invalid_body", message: e.message, problems: [{ path: "(body)", message: e.message ?? "invalid" }] });
     }
-    deps.logger.error({ err: error, url: request.url, method: request.method }, "request failed");
+    // The route, never request.url: a query string may carry a token.
+    deps.logger.error({ err: error, route, method: request.method }, "request failed");
     return reply.status(500).send({ error: "internal", message: "internal error" });
   });
 
@@ -91,7 +142,7 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     const results = await Promise.all(
       deps.health.map(async (h) => {
         try {
-          return [h.name, await h.check()] as const;
+          return [h.name, await withTimeout(() => h.check(), deps.healthTimeoutMs ?? 1500)] as const;
         } catch (error) {
           return [h.name, { ok: false, detail: { error: (error as Error).message } }] as const;
         }
@@ -109,6 +160,10 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   app.post("/api/approvals", { preHandler: requireSource }, async (request, reply) => {
     const body = parseOrThrow(CreateApprovalBodySchema, request.body, "body");
+    if (body.callbackUrl && deps.callbackAllowHosts) {
+      const problem = callbackUrlProblem(body.callbackUrl, deps.callbackAllowHosts);
+      if (problem) throw new AppError("invalid_body", "invalid body", "invalid body", false, [{ path: "callbackUrl", message: problem }]);
+    }
     const { approval, created } = await deps.service.create(request.source!, body);
     if (created) deps.onApprovalCreated?.(approval.gate);
     return reply.status(created ? 201 : 200).send(toApprovalRecord(approval));

@@ -63,8 +63,15 @@ export interface Approval {
   createdAt: Date;
   /** When `medium`/`hard` requests time out; null for gates without a deadline. */
   deadlineAt: Date | null;
-  /** When a `low` request proceeds unless someone objects; null otherwise. */
+  /**
+   * When a `low` request proceeds unless someone objects; null otherwise. Counted from the
+   * delivery of its first notice, so it moves later when that delivery is late.
+   */
   objectionEndsAt: Date | null;
+  /** Length of a `low` request's objection window, in seconds; null for other gates. */
+  objectionSeconds: number | null;
+  /** When the first notice of a `low` request reached an eligible operator; null until then. */
+  noticeDeliveredAt: Date | null;
   /** Optimistic-concurrency counter; every stored change bumps it. */
   version: number;
 }
@@ -106,5 +113,6 @@ export function toApprovalRecord(approval: Approval): Record<string, unknown> {
     createdAt: approval.createdAt.toISOString(),
     deadlineAt: iso(approval.deadlineAt),
     objectionEndsAt: iso(approval.objectionEndsAt),
+    noticeDeliveredAt: iso(approval.noticeDeliveredAt),
   };
 }

@@ -36,3 +36,14 @@ export class AppError extends Error {
     this.statusCode = STATUS[code];
   }
 }
+
+/**
+ * Start-up cannot go on (a dependency unreachable, a port taken). The message names the
+ * environment variable to fix and never holds a secret.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}

@@ -23,8 +23,14 @@ export type ApprovalEvent =
   | { type: "answer"; operator: Actor; verdict: Verdict; note: string | null; channel: string; at: Date }
   | { type: "timer"; kind: TimerKind; at: Date }
   | { type: "cancel"; by: string; at: Date }
-  /** Autonomy was paused while a `low` request waited: it now needs a person, like `medium`. */
-  | { type: "escalate"; at: Date; deadlineSeconds: number };
+  /**
+   * A `low` request now needs a person, like `medium`: autonomy was paused while it waited, or
+   * its notice reached nobody within the window's length (no one can object to what they never saw).
+   */
+  | { type: "escalate"; at: Date; deadlineSeconds: number; reason: EscalationReason };
+
+/** Why a `low` request became `medium`. */
+export type EscalationReason = "paused" | "notice_not_delivered";
 
 /** Why an event changed nothing. */
 export type IgnoreReason =
@@ -33,7 +39,8 @@ export type IgnoreReason =
   | "note_required"
   | "already_voted"
   | "timer_not_due"
-  | "timer_not_applicable";
+  | "timer_not_applicable"
+  | "notice_not_delivered";
 
 /** What an event did; `approval` is the new state (or the unchanged one when ignored). */
 export type TransitionResult =
@@ -116,6 +123,8 @@ export function createApproval(
     createdAt: ctx.now,
     deadlineAt: null,
     objectionEndsAt: null,
+    objectionSeconds: null,
+    noticeDeliveredAt: null,
     version: 0,
   };
   switch (effectiveGate) {
@@ -131,7 +140,8 @@ export function createApproval(
       };
     case "low": {
       const seconds = input.objectionSeconds ?? ctx.defaultObjectionSeconds;
-      return { approval: { ...base, objectionEndsAt: addSeconds(ctx.now, seconds) }, announcement: "notice" };
+      // Provisional end: it moves to delivery + seconds once the notice is confirmed delivered.
+      return { approval: { ...base, objectionSeconds: seconds, objectionEndsAt: addSeconds(ctx.now, seconds) }, announcement: "notice" };
     }
     case "medium":
     case "hard": {
@@ -151,6 +161,27 @@ export function plannedTimers(approval: Approval): TimerPlan[] {
   return [];
 }
 
+/** A `low` request's window length in ms (older rows without it: from its provisional end). */
+function windowMs(approval: Approval): number {
+  if (approval.objectionSeconds !== null) return approval.objectionSeconds * 1000;
+  return Math.max(0, (approval.objectionEndsAt?.getTime() ?? approval.createdAt.getTime()) - approval.createdAt.getTime());
+}
+
+/** By when a `low` request's notice must have been delivered, else it becomes `medium`. */
+export function noticeDueBy(approval: Approval): Date {
+  return new Date(approval.createdAt.getTime() + windowMs(approval));
+}
+
+/**
+ * The approval once its first notice reached an eligible operator at `at`: the objection
+ * window now counts from then. Unchanged when it is not a pending `low` request or a notice
+ * was already delivered (the first delivery counts). The store applies the same rule in SQL.
+ */
+export function withNoticeDelivered(approval: Approval, at: Date): Approval {
+  if (approval.status !== "pending" || approval.effectiveGate !== "low" || approval.noticeDeliveredAt) return approval;
+  return { ...approval, noticeDeliveredAt: at, objectionEndsAt: new Date(at.getTime() + windowMs(approval)) };
+}
+
 /** Whether this operator may answer this approval (holds any of its roles). */
 export function isEligible(approval: Approval, operator: Actor): boolean {
   return operator.roles.some((role) => approval.approverRoles.includes(role));
@@ -168,6 +199,11 @@ export function transition(approval: Approval, event: ApprovalEvent): Transition
       return applyAnswer(approval, event);
     case "escalate":
       if (approval.effectiveGate !== "low") return { outcome: "ignored", reason: "timer_not_applicable", approval };
+      if (event.reason === "notice_not_delivered") {
+        // Seen after all (the delivery landed first), or the window's length has not passed yet.
+        if (approval.noticeDeliveredAt) return { outcome: "ignored", reason: "timer_not_applicable", approval };
+        if (event.at.getTime() + TIMER_TOLERANCE_MS < noticeDueBy(approval).getTime()) return { outcome: "ignored", reason: "timer_not_due", approval };
+      }
       return {
         outcome: "escalated",
         approval: {
@@ -185,7 +221,11 @@ function applyTimer(approval: Approval, kind: TimerKind, at: Date): TransitionRe
   const plan = plannedTimers(approval).find((t) => t.kind === kind);
   if (!plan) return { outcome: "ignored", reason: "timer_not_applicable", approval };
   if (at.getTime() + TIMER_TOLERANCE_MS < plan.dueAt.getTime()) return { outcome: "ignored", reason: "timer_not_due", approval };
-  if (kind === "objection") return decided(approval, "approved", "objection-window", at, null, null);
+  if (kind === "objection") {
+    // Never approve what nobody saw: without a delivered notice the service escalates instead.
+    if (!approval.noticeDeliveredAt) return { outcome: "ignored", reason: "notice_not_delivered", approval };
+    return decided(approval, "approved", "objection-window", at, null, null);
+  }
   const approve = approval.effectiveGate === "medium" && approval.onTimeout === "approve";
   return decided(approval, approve ? "approved" : "rejected", "timeout", at, null, null);
 }

@@ -5,7 +5,7 @@
  * Dependencies are injected and narrowed so tests can pass tiny fakes.
  */
 import { randomInt, randomUUID } from "node:crypto";
-import { type Approval, type TimerKind, toApprovalRecord } from "../domain/approval.js";
+import { type Approval, DEFAULT_APPROVER_ROLES, type TimerKind, toApprovalRecord } from "../domain/approval.js";
 import { AppError } from "../domain/errors.js";
 import type { ApprovalStore, NewDelivery } from "../store/approval-store.js";
 import type { AuditEntry, AuditStore } from "../store/audit-store.js";
@@ -45,9 +45,14 @@ export interface ApprovalServiceDeps {
   /** Wakes `?wait=N` long polls (in this and other processes). */
   decisions: { publish(approvalId: string): Promise<void> };
   defaults: { deadlineSeconds: number; objectionSeconds: number };
+  /** How many configured operators hold any of these roles (to refuse requests nobody can pass). */
+  eligibleApprovers?(roles: readonly string[]): number;
   now?: () => Date;
   logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
+
+/** Gates whose requests wait for a person (a `low` notice may be objected to by one). */
+const GATES_WITH_PEOPLE: ReadonlySet<string> = new Set(["low", "medium", "hard"]);
 
 const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"; // no 0/O, 1/I/L: typed by people on phones
 const MAX_CAS_ATTEMPTS = 20;
@@ -77,6 +82,26 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     return { kind: "callback", subjectId: approval.id, url: approval.callbackUrl, body: JSON.stringify(toApprovalRecord(approval)) };
   }
 
+  /** A request that needs people nobody configured could never pass: refuse it at once. */
+  function refuseUnmeetable(input: CreateApprovalInput): void {
+    if (!deps.eligibleApprovers || !GATES_WITH_PEOPLE.has(input.gate)) return;
+    const roles = input.approvers?.roles?.length ? input.approvers.roles : DEFAULT_APPROVER_ROLES;
+    const eligible = deps.eligibleApprovers(roles);
+    const quorum = input.gate === "low" ? 1 : (input.approvers?.quorum ?? 1);
+    const problem =
+      eligible === 0
+        ? { path: "approvers.roles", message: `no operator holds any of these roles: ${roles.join(", ")}` }
+        : quorum > eligible
+          ? { path: "approvers.quorum", message: `quorum ${quorum} is more than the ${eligible} operator(s) who may approve` }
+          : null;
+    if (problem) throw new AppError("invalid_body", `unmeetable approvers: ${problem.message}`, "invalid body", false, [problem]);
+  }
+
+  /** A step after the commit failed: recoverable (the reconciler re-creates it), so a warning. */
+  function logPostCommit(err: unknown, approvalId: string, what: string): void {
+    deps.logger.warn({ err: (err as Error)?.message ?? String(err), approvalId }, what);
+  }
+
   async function afterDecision(approval: Approval, deliveryId: string | null): Promise<void> {
     // The decision is committed; everything below is best effort and recoverable
     // (the reconciler re-enqueues pending deliveries, timers ignore decided approvals).
@@ -98,7 +123,14 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       if (result.outcome === "vote_recorded") {
         audit.push({ actor: auditActor, action: "approval.vote", subject: approvalId, at, data: { verdict: "approve", approvals: result.approvals, quorum: result.quorum } });
       } else if (result.outcome === "escalated") {
-        audit.push({ actor: "pause", action: "approval.escalated", subject: approvalId, at, data: { effectiveGate: "medium", deadlineAt: result.approval.deadlineAt!.toISOString() } });
+        const reason = event.type === "escalate" ? event.reason : "paused";
+        audit.push({
+          actor: reason === "paused" ? "pause" : "policy",
+          action: "approval.escalated",
+          subject: approvalId,
+          at,
+          data: { effectiveGate: "medium", deadlineAt: result.approval.deadlineAt!.toISOString(), reason },
+        });
       } else {
         const next = result.approval;
         audit.push({
@@ -117,9 +149,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         if (event.type !== "timer") for (const t of plannedTimers(current)) void deps.timers.cancel(approvalId, t.kind).catch(() => undefined);
         await afterDecision(result.approval, stored.deliveryId);
       } else if (result.outcome === "escalated") {
-        // Its notice becomes a card (refresh) and it now waits for a person until the deadline.
-        await deps.timers.schedule(approvalId, "deadline", result.approval.deadlineAt!).catch((err) => deps.logger.error({ err, approvalId }, "timer scheduling failed"));
-        await deps.presenter.refresh(result.approval).catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
+        // It now waits for a person until the deadline: shown notices become cards (refresh);
+        // a notice that never arrived is replaced by a card to every eligible approver.
+        await deps.timers.schedule(approvalId, "deadline", result.approval.deadlineAt!).catch((err) => logPostCommit(err, approvalId, "timer scheduling failed"));
+        await deps.presenter.refresh(result.approval).catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
+        if (event.type === "escalate" && event.reason === "notice_not_delivered") {
+          await deps.presenter.announce(result.approval, "card").catch((err) => logPostCommit(err, approvalId, "announce failed"));
+        }
       } else {
         await deps.presenter.refresh(result.approval).catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
       }
@@ -134,6 +170,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      * requests come back decided; the others get their timer and announcement.
      */
     async create(source: string, input: CreateApprovalInput): Promise<{ approval: Approval; created: boolean }> {
+      refuseUnmeetable(input);
       const paused = await deps.settings.isPaused();
       for (let attempt = 0; attempt < 12; attempt++) {
         const codeLength = attempt < 6 ? 4 : attempt < 9 ? 5 : 6;
@@ -199,12 +236,27 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      * approval, so the timer job can move itself to the remaining time.
      */
     async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult> {
-      // Paused while a low request waited: "auto and low are treated as medium" applies to it too.
-      if (kind === "objection" && (await deps.settings.isPaused())) {
-        const escalated = await apply(approvalId, () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds }), "pause");
-        if (escalated.outcome !== "ignored" || escalated.reason !== "timer_not_applicable") return escalated;
+      if (kind === "objection") {
+        // Paused while a low request waited ("auto and low are treated as medium" applies to it
+        // too), or its notice reached nobody within the window: it needs a person now.
+        const paused = await deps.settings.isPaused();
+        const current = paused ? null : await deps.approvals.get(approvalId);
+        if (paused || (current && current.status === "pending" && !current.noticeDeliveredAt)) {
+          const reason = paused ? "paused" : "notice_not_delivered";
+          const escalated = await apply(
+            approvalId,
+            () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds, reason }),
+            reason === "paused" ? "pause" : "policy",
+          );
+          if (escalated.outcome !== "ignored" || escalated.reason !== "timer_not_applicable") return escalated;
+        }
       }
       return apply(approvalId, () => ({ type: "timer", kind, at: now() }), "timer");
+    },
+
+    /** The first notice of a `low` request reached an operator: its window counts from now. */
+    async confirmNoticeDelivered(approvalId: string): Promise<boolean> {
+      return deps.approvals.confirmNoticeDelivered(approvalId, now());
     },
 
     /** A source withdraws its request. */

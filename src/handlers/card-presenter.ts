@@ -69,7 +69,11 @@ export interface CardPresenterDeps {
   channels: ReadonlyMap<ChannelName, Channel>;
   renderer: Renderer;
   chat: Pick<ChatStore, "saveCardRef" | "listCardRefs">;
-  approvals: { get(id: string): Promise<Approval | null> };
+  approvals: {
+    get(id: string): Promise<Approval | null>;
+    /** A `low` request's notice reached an eligible operator: its objection window counts from `at`. */
+    confirmNoticeDelivered(id: string, at: Date): Promise<boolean>;
+  };
   enqueue: EnqueueOutbox;
   /** Channels delivered in process (see the outbox): their edits may use the committed snapshot. */
   localChannels?: ReadonlySet<ChannelName>;
@@ -217,9 +221,13 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       const channel = deps.channels.get(job.channel);
       if (!approval || !channel) return;
       const reader = job.operator ? deps.directory.byName(job.operator) : undefined;
-      const kind = job.announcement === "auto_notice" ? "notice" : job.announcement;
-      const ref = await channel.send(job.chatId, render(approval, job.announcement, job.channel, reader));
+      // A notice whose request became medium on the way (paused, or no notice arrived in time) is a card now.
+      const shownAs = job.announcement === "notice" && approval.effectiveGate !== "low" ? "card" : job.announcement;
+      const kind = shownAs === "auto_notice" ? "notice" : shownAs;
+      const ref = await channel.send(job.chatId, render(approval, shownAs, job.channel, reader));
       await deps.chat.saveCardRef({ ...ref, approvalId: approval.id, kind });
+      // Only now has someone been able to see it: the objection window starts counting.
+      if (shownAs === "notice") await deps.approvals.confirmNoticeDelivered(approval.id, now());
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
       if (latest && latest.status !== "pending" && job.announcement !== "advisory" && job.announcement !== "auto_notice") {

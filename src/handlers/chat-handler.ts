@@ -47,6 +47,11 @@ export interface ChatHandlerDeps {
   strangers?: StrangerHandler;
 }
 
+/** `text` without NUL characters and unpaired surrogates. */
+function storableText(text: string): string {
+  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "");
+}
+
 /** The inbound pipeline shared by all channels. */
 export function createChatHandler(deps: ChatHandlerDeps) {
   const now = deps.now ?? (() => new Date());
@@ -134,7 +139,9 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   }
 
   async function onText(event: InboundText, operator: Operator, extraIntents?: TextIntentHandler) {
-    const text = event.text.trim();
+    // Chat text may hold characters PostgreSQL cannot store (NUL, a lone surrogate): drop them
+    // here, so a note is never the reason an answer fails.
+    const text = storableText(event.text).trim();
     const key = noteKey(event.channel, event.chatId, operator.name);
     const waiting = awaitingNote.get(key);
     awaitingNote.delete(key);
@@ -159,10 +166,15 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       return void (await decide(event, operator, waiting.approvalId, "modify", text));
     }
     if (parsed) {
+      // A bare answer (also a ✅ replied to a message that is not a card) decides only when
+      // exactly one request waits for this operator, and never a hard one: that needs its code,
+      // its card's button, or a reaction or reply on its card.
       const pending = await pendingFor(operator);
       if (pending.length === 0) return say(event, "nothing-pending");
       if (pending.length > 1) return say(event, "which-one", { items: pending.slice(0, 10).map((a) => ({ code: a.code, title: a.title })) });
-      return void (await decide(event, operator, pending[0]!.id, parsed.verdict, parsed.note));
+      const only = pending[0]!;
+      if (only.effectiveGate === "hard") return say(event, "hard-needs-code", { code: only.code, title: only.title });
+      return void (await decide(event, operator, only.id, parsed.verdict, parsed.note));
     }
 
     const word = text.toLowerCase().replace(/^\//, "").replace(/@\w+$/, "").replace(/[?!.]+$/, "").trim();

@@ -33,6 +33,8 @@ interface ApprovalRow {
   created_at: Date;
   deadline_at: Date | null;
   objection_ends_at: Date | null;
+  objection_seconds: number | null;
+  notice_delivered_at: Date | null;
   version: number;
   decisions: Array<{ operator: string; verdict: Verdict; note: string | null; channel: string; at: string }> | null;
 }
@@ -69,6 +71,8 @@ function toApproval(row: ApprovalRow): Approval {
     createdAt: row.created_at,
     deadlineAt: row.deadline_at,
     objectionEndsAt: row.objection_ends_at,
+    objectionSeconds: row.objection_seconds,
+    noticeDeliveredAt: row.notice_delivered_at,
     version: row.version,
     decisions: (row.decisions ?? []).map((d): Decision => ({ ...d, at: new Date(d.at) })),
   };
@@ -82,42 +86,58 @@ export type InsertOutcome =
   | { inserted: false; reason: "idempotent_replay"; approval: Approval }
   | { inserted: false; reason: "code_taken" };
 
-const DEADLOCK = "40P01";
+type InsertResult = { deliveryId: string | null } | undefined | "code_taken";
+type CommitResult = { deliveryId: string | null } | undefined;
+/** A batched write's result for one caller: its own value, or the error its own row caused. */
+type ItemOutcome<T> = T | { failed: unknown };
+
+const isFailure = (value: unknown): value is { failed: unknown } =>
+  typeof value === "object" && value !== null && "failed" in value;
+
+function insertFailure(error: unknown): ItemOutcome<InsertResult> {
+  return isUniqueViolation(error, "approvals_pending_code") ? "code_taken" : { failed: error };
+}
+
+/**
+ * Retry a failed batch one item at a time, in order (so row locks are still taken in one
+ * order), turning each item's error into its own outcome instead of failing the rest.
+ */
+async function eachOnItsOwn<In, Out>(
+  items: In[],
+  write: (item: In) => Promise<Out>,
+  onError: (error: unknown) => ItemOutcome<Out>,
+): Promise<Array<ItemOutcome<Out>>> {
+  const out: Array<ItemOutcome<Out>> = [];
+  for (const item of items) {
+    try {
+      out.push(await write(item));
+    } catch (error) {
+      out.push(onError(error));
+    }
+  }
+  return out;
+}
 
 /** Approvals store; see the module comment for its guarantees. */
 export function createApprovalStore(db: Database) {
   // Concurrent writes share statements (see batcher.ts). A batch that fails as a whole (a code
-  // collision, a deadlock) is retried one item at a time so each caller gets its own outcome.
-  const insertBatch = createBatcher<ApprovalInsert, { deliveryId: string | null } | undefined | "code_taken">(async (items) => {
+  // collision, a deadlock, one row PostgreSQL refuses) is retried one item at a time, and each
+  // caller gets its own outcome: one bad row never fails, or half-writes, its neighbours.
+  const insertBatch = createBatcher<ApprovalInsert, ItemOutcome<InsertResult>>(async (items) => {
     try {
       return await insertApprovals(db.pool, items);
     } catch (error) {
-      if (items.length === 1) {
-        if (isUniqueViolation(error, "approvals_pending_code")) return ["code_taken"];
-        throw error;
-      }
-      return Promise.all(
-        items.map((item) =>
-          insertApprovals(db.pool, [item]).then(
-            (r) => r[0],
-            (e) => {
-              if (isUniqueViolation(e, "approvals_pending_code")) return "code_taken" as const;
-              throw e;
-            },
-          ),
-        ),
-      );
+      if (items.length === 1) return [insertFailure(error)];
+      return eachOnItsOwn(items, async (item) => (await insertApprovals(db.pool, [item]))[0], insertFailure);
     }
   });
-  const commitBatch = createBatcher<ApprovalCommit, { deliveryId: string | null } | undefined>(
+  const commitBatch = createBatcher<ApprovalCommit, ItemOutcome<CommitResult>>(
     async (items) => {
       try {
         return await commitTransitions(db.pool, items);
       } catch (error) {
-        if ((error as { code?: string }).code !== DEADLOCK || items.length === 1) throw error;
-        const out = [];
-        for (const item of items) out.push((await commitTransitions(db.pool, [item]))[0]);
-        return out;
+        if (items.length === 1) return [{ failed: error }];
+        return eachOnItsOwn(items, async (item) => (await commitTransitions(db.pool, [item]))[0], (e) => ({ failed: e }));
       }
     },
     { keyOf: (item) => item.next.id },
@@ -138,6 +158,7 @@ export function createApprovalStore(db: Database) {
      */
     async insert(approval: Approval, audit: AuditEntry[], delivery: NewDelivery | null): Promise<InsertOutcome> {
       const result = await insertBatch({ approval, audit, delivery });
+      if (isFailure(result)) throw result.failed;
       if (result === "code_taken") return { inserted: false, reason: "code_taken" };
       if (result) return { inserted: true, approval, deliveryId: result.deliveryId };
       const existing = await maybeOne<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.source = $1 AND a.idempotency_key = $2`, [
@@ -161,7 +182,27 @@ export function createApprovalStore(db: Database) {
       delivery: NewDelivery | null,
     ): Promise<{ committed: false } | { committed: true; deliveryId: string | null }> {
       const result = await commitBatch({ next, expectedVersion, decision, audit, delivery });
+      if (isFailure(result)) throw result.failed;
       return result ? { committed: true, deliveryId: result.deliveryId } : { committed: false };
+    },
+
+    /**
+     * The first notice of a pending `low` request reached an eligible operator at `at`: its
+     * objection window now counts from then (the rule of `withNoticeDelivered`). Later
+     * deliveries, decided or escalated requests change nothing. Returns whether it counted.
+     */
+    async confirmNoticeDelivered(id: string, at: Date): Promise<boolean> {
+      const row = await maybeOne<{ id: string }>(
+        db.pool,
+        `UPDATE approvals
+            SET notice_delivered_at = $2::timestamptz,
+                objection_ends_at = $2::timestamptz + make_interval(secs => COALESCE(objection_seconds, EXTRACT(EPOCH FROM (objection_ends_at - created_at))))
+          WHERE id = $1 AND status = 'pending' AND effective_gate = 'low' AND notice_delivered_at IS NULL
+          RETURNING id`,
+        [id, at],
+        "signoff_confirm_notice",
+      );
+      return row !== null;
     },
 
     /** One approval by id, or null. */

@@ -4,8 +4,8 @@
  * travels with its audit entries, decision and callback delivery, so they commit together.
  *
  * insertApprovals parameters: $1-$24 approval columns as arrays (approver roles as JSON text),
- *   $25-$30 audit entries (approval id, at, actor, action, subject, data),
- *   $31-$35 deliveries (approval id, kind, subject id, url, body).
+ *   $25 objection seconds, $26-$31 audit entries (approval id, at, actor, action, subject, data),
+ *   $32-$36 deliveries (approval id, kind, subject id, url, body).
  * commitTransitions parameters: $1-$10 (id, expected version, status, decided_by, decided_at, note,
  *   new version, effective_gate, deadline_at, on_timeout), $11-$16 decisions, $17-$22 audit
  *   entries, $23-$27 deliveries.
@@ -79,20 +79,22 @@ const INSERT_SQL = `
 WITH ins AS (
   INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
                          note, on_timeout, approver_roles, quorum, callback_url, idempotency_key, metadata, notify, created_at,
-                         deadline_at, objection_ends_at, version)
+                         deadline_at, objection_ends_at, version, objection_seconds)
   SELECT v.id, v.code, v.source, v.title, v.reason, v.agent, v.gate, v.effective_gate, v.preview, v.status, v.decided_by,
          v.decided_at, v.note, v.on_timeout, ARRAY(SELECT jsonb_array_elements_text(v.roles::jsonb)), v.quorum, v.callback_url,
-         v.idempotency_key, v.metadata::jsonb, v.notify, v.created_at, v.deadline_at, v.objection_ends_at, v.version
+         v.idempotency_key, v.metadata::jsonb, v.notify, v.created_at, v.deadline_at, v.objection_ends_at, v.version,
+         v.objection_seconds
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                 $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::int[], $17::text[],
-                $18::text[], $19::text[], $20::boolean[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[], $24::int[])
+                $18::text[], $19::text[], $20::boolean[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[], $24::int[],
+                $25::float8[])
          WITH ORDINALITY AS v(id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
                               note, on_timeout, roles, quorum, callback_url, idempotency_key, metadata, notify, created_at,
-                              deadline_at, objection_ends_at, version, ord)
+                              deadline_at, objection_ends_at, version, objection_seconds, ord)
    ORDER BY v.ord
   ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
-${sideEffectCtes("ins", 25)}
+${sideEffectCtes("ins", 26)}
 ${RESULT_OF("ins")}`;
 
 const COMMIT_SQL = `
@@ -145,6 +147,7 @@ export async function insertApprovals(q: Queryable, items: ApprovalInsert[]): Pr
     a.map((x) => JSON.stringify(x.approverRoles)), a.map((x) => x.quorum), a.map((x) => x.callbackUrl), a.map((x) => x.idempotencyKey),
     a.map((x) => (x.metadata === null ? null : JSON.stringify(x.metadata))), a.map((x) => x.notify), a.map((x) => x.createdAt),
     a.map((x) => x.deadlineAt), a.map((x) => x.objectionEndsAt), a.map((x) => x.version),
+    a.map((x) => x.objectionSeconds),
     ...auditColumns(items.map((i) => ({ approvalId: i.approval.id, audit: i.audit }))),
     ...deliveryColumns(items.map((i) => ({ approvalId: i.approval.id, delivery: i.delivery }))),
     ],

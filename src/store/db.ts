@@ -3,6 +3,7 @@
  * rows they expect. Only `src/store/` imports `pg`.
  */
 import pg from "pg";
+import { StartupError } from "../domain/errors.js";
 
 /** Anything that can run a query: the pool or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
@@ -17,7 +18,7 @@ export interface Database {
 }
 
 /** Open a pool whose connections use `schema` first in their search path. */
-export function createDatabase(options: { url: string; schema?: string; max?: number }): Database {
+export function createDatabase(options: { url: string; schema?: string; max?: number; connectTimeoutMs?: number }): Database {
   const schema = options.schema ?? "public";
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
   const pool = new pg.Pool({
@@ -26,6 +27,8 @@ export function createDatabase(options: { url: string; schema?: string; max?: nu
     // The schema is created by migrations; search_path makes every unqualified name land in it.
     options: `-c search_path=${schema}`,
     application_name: "signoff",
+    // While PostgreSQL is unreachable a request fails within seconds (503), never hangs.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => undefined);
@@ -80,4 +83,63 @@ export async function many<T extends pg.QueryResultRow>(q: Queryable, sql: strin
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: string; constraint?: string };
   return e?.code === "23505" && (constraint === undefined || e.constraint === constraint);
+}
+
+/** Network failures and SQLSTATEs that mean "PostgreSQL is not reachable right now". */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
+const UNREACHABLE_MESSAGE = /connection terminated|timeout exceeded when trying to connect|not queryable|connection error|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/** Whether an error means PostgreSQL is down or unreachable (not a bad query or a bad row). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; errors?: unknown[] } | null;
+  if (!e || typeof e !== "object") return false;
+  if (e.code && UNREACHABLE_CODES.has(e.code)) return true;
+  // Class 08 (connection exception); 57P01-57P03 (shutdown, crash, not yet accepting); too many clients.
+  if (e.code && (/^08/.test(e.code) || /^57P0[123]$/.test(e.code) || e.code === "53300")) return true;
+  if (Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)) return true; // AggregateError (IPv4 + IPv6)
+  return typeof e.message === "string" && UNREACHABLE_MESSAGE.test(e.message);
+}
+
+/** Whether an error means the credentials or database name are wrong (retrying will not help). */
+function isDatabaseMisconfigured(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "28P01" || code === "28000" || code === "3D000" || code === "ENOTFOUND";
+}
+
+/**
+ * Wait until PostgreSQL answers, at most `deadlineMs`; then fail with a message naming
+ * `DATABASE_URL` (host and port only: the URL may hold a password).
+ */
+export async function waitForDatabase(db: Database, url: string, deadlineMs = 10_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      await db.ping();
+      return;
+    } catch (error) {
+      const retry = !isDatabaseMisconfigured(error) && isDatabaseUnavailable(error) && Date.now() < until;
+      if (!retry) throw new StartupError(`DATABASE_URL: cannot use PostgreSQL at ${describeUrl(url)}: ${reasonOf(error)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** `host:port/database` of a connection URL, without user or password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || "(default port)"}${u.pathname && u.pathname !== "/" ? u.pathname : ""}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const e = error as { code?: string; message?: string; errors?: Array<{ code?: string }> };
+  const code = e.code ?? e.errors?.[0]?.code;
+  if (code === "28P01" || code === "28000") return "authentication failed (check the user and password)";
+  if (code === "3D000") return "the database does not exist";
+  if (code === "ECONNREFUSED") return "connection refused (is it running, on that port?)";
+  if (code === "ENOTFOUND") return "unknown host";
+  return code ?? (e.message || "unknown error");
 }

@@ -146,11 +146,12 @@ describe("audit log", () => {
 
   it("verifies, and editing one row makes verify fail naming that row", async () => {
     for (let i = 0; i < 8; i++) await api(s, "POST", "/api/approvals", { title: `audited ${i}`, gate: "auto" });
+    await s.audit.seal();
     const ok = await s.audit.verify();
     expect(ok, JSON.stringify(ok)).toMatchObject({ ok: true });
     expect(ok.rows).toBeGreaterThan(12);
     const rows = await sql<{ seq: string }>(s.schema, "SELECT chain_seq::text AS seq FROM audit_log ORDER BY chain_seq");
-    expect(rows).toHaveLength(ok.rows); // verify sealed everything
+    expect(rows).toHaveLength(ok.rows); // sealed everything
     // Past seq 10 on purpose: ordering seq as text once hid rows 2-9 from verify.
     const victim = Number(rows[Math.max(11, Math.floor(rows.length / 2))]!.seq);
     // The table refuses edits and deletes; an attacker with owner rights would disable the trigger first.

@@ -7,7 +7,7 @@ describe("escalate (pause reaching a waiting low request)", () => {
   it("turns a pending low request into medium with a deadline and a deny default", () => {
     const { approval } = createApproval({ title: "restart", gate: "low" }, ctx);
     const at = new Date("2026-11-22T00:00:10Z");
-    const result = transition(approval, { type: "escalate", at, deadlineSeconds: 600 });
+    const result = transition(approval, { type: "escalate", at, deadlineSeconds: 600, reason: "paused" });
     expect(result.outcome).toBe("escalated");
     expect(result.approval).toMatchObject({ status: "pending", gate: "low", effectiveGate: "medium", onTimeout: "deny", version: 1 });
     expect(result.approval.deadlineAt).toEqual(new Date("2026-11-22T00:10:10Z"));
@@ -18,9 +18,9 @@ describe("escalate (pause reaching a waiting low request)", () => {
 
   it("changes nothing for other gates or decided requests", () => {
     const medium = createApproval({ title: "deploy", gate: "medium" }, ctx).approval;
-    expect(transition(medium, { type: "escalate", at: ctx.now, deadlineSeconds: 60 })).toMatchObject({ outcome: "ignored", reason: "timer_not_applicable" });
+    expect(transition(medium, { type: "escalate", at: ctx.now, deadlineSeconds: 60, reason: "paused" })).toMatchObject({ outcome: "ignored", reason: "timer_not_applicable" });
     const low = createApproval({ title: "restart", gate: "low" }, ctx).approval;
     const decided = { ...low, status: "approved" as const };
-    expect(transition(decided, { type: "escalate", at: ctx.now, deadlineSeconds: 60 })).toMatchObject({ outcome: "ignored", reason: "already_decided" });
+    expect(transition(decided, { type: "escalate", at: ctx.now, deadlineSeconds: 60, reason: "paused" })).toMatchObject({ outcome: "ignored", reason: "already_decided" });
   });
 });

@@ -14,8 +14,7 @@ import {
   type ApprovalEvent,
   type CreateApprovalInput,
   type CreateContext,
-  type TransitionResult,
-} from "../../src/handlers/approval-machine.js";
+  type TransitionResult, withNoticeDelivered } from "../../src/handlers/approval-machine.js";
 import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, type Gate, type Verdict } from "../../src/domain/approval.js";
 
 const NOW = new Date("2025-03-04T09:00:00.000Z");
@@ -41,8 +40,11 @@ const input = (gate: Gate, over: Partial<CreateApprovalInput> = {}): CreateAppro
   ...over,
 });
 
-const create = (gate: Gate, over: Partial<CreateApprovalInput> = {}, ctxOver: Partial<CreateContext> = {}) =>
-  createApproval(input(gate, over), ctx(ctxOver));
+/** A new request; a `low` one as it stands once its notice reached an operator at once. */
+const create = (gate: Gate, over: Partial<CreateApprovalInput> = {}, ctxOver: Partial<CreateContext> = {}) => {
+  const created = createApproval(input(gate, over), ctx(ctxOver));
+  return { ...created, approval: withNoticeDelivered(created.approval, created.approval.createdAt) };
+};
 
 const adam: Actor = { name: "adam", roles: ["owner", "approver"] };
 const bea: Actor = { name: "bea", roles: ["approver"] };
