@@ -122,7 +122,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     connection.on("error", (err) => outageLog.warn(`redis:${name}`, { connection: name, err: err.message }, "Redis connection error"));
   }
   try {
-    await Promise.all([waitForDatabase(db, env.DATABASE_URL), waitForRedis(producer, env.REDIS_URL), waitForRedis(redis, env.REDIS_URL)]);
+    await Promise.all([waitForDatabase(db, env.DATABASE_URL, 8_000), waitForRedis(producer, env.REDIS_URL, 8_000), waitForRedis(redis, env.REDIS_URL, 8_000)]);
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, "migrations applied");
   } catch (error) {

@@ -30,7 +30,8 @@ export const CreateApprovalBodySchema = z
       .url({ protocol: /^https?$/ })
       .max(2000)
       .superRefine((url, ctx) => {
-        const problem = callbackUrlProblem(url);
+        // A URL that is not http(s) at all is already reported by the check above.
+        const problem = /^https?:/i.test(url) ? callbackUrlProblem(url) : null;
         if (problem) ctx.addIssue({ code: "custom", message: problem });
       })
       .optional(),

@@ -124,12 +124,13 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
         });
         return;
       }
-      // BullMQ ids may not contain ":"; one edit per card and approval version, one card per chat.
+      // BullMQ ids may not contain ":"; one edit per card and approval version, one announcement of
+      // each kind per chat (a notice that reached nobody is followed by a card under its own id).
       const jobId = (
         job.op === "edit"
           ? `edit-${job.approvalId}-${job.version}-${job.ref.channel}-${job.ref.chatId}-${job.ref.messageId}`
           : job.op === "announce"
-            ? `announce-${job.approvalId}-${job.channel}-${job.chatId}`
+            ? `announce-${job.announcement}-${job.approvalId}-${job.channel}-${job.chatId}`
             : undefined
       )?.replace(/:/g, "_");
       // Unpaced: the queue itself ignores a second add of the same id, and there is no ticket.

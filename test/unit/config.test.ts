@@ -246,6 +246,14 @@ describe("loadConfig", () => {
     ["WhatsApp enabled (1)", { WHATSAPP_ENABLED: "1" }, false],
     ["a token but webchat forced on", { TELEGRAM_BOT_TOKEN: "123:abc", WEBCHAT_ENABLED: "true" }, true],
     ["no credentials but webchat forced off", { WEBCHAT_ENABLED: "false" }, false],
+    // It trusts whoever reaches it: bound where others can reach it, it is off, even when forced on.
+    ["HTTP_HOST 0.0.0.0", { HTTP_HOST: "0.0.0.0" }, false],
+    ["HTTP_HOST 0.0.0.0, forced on", { HTTP_HOST: "0.0.0.0", WEBCHAT_ENABLED: "true" }, false],
+    ["HTTP_HOST ::", { HTTP_HOST: "::" }, false],
+    ["HTTP_HOST a LAN address", { HTTP_HOST: "192.168.1.20" }, false],
+    ["HTTP_HOST localhost", { HTTP_HOST: "localhost" }, true],
+    ["HTTP_HOST ::1", { HTTP_HOST: "::1" }, true],
+    ["HTTP_HOST 127.0.0.2", { HTTP_HOST: "127.0.0.2" }, true],
   ] as const)("web chat with %s → %s", (_label, extra, enabled) => {
     const path = file("webchat.yaml", noSources);
     expect(loadConfig({ SIGNOFF_CONFIG: path, ...extra }).webchatEnabled).toBe(enabled);

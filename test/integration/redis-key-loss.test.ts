@@ -1,0 +1,49 @@
+/**
+ * Redis losing its keys while signoff runs (a FLUSHALL, a failover to an empty replica) loses
+ * nothing: the sentinel under the queue prefix is gone, so timers are re-created from PostgreSQL
+ * within seconds, not at the next periodic reconcile five minutes later.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { type Signoff } from "../../src/main.js";
+import { REDIS_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+
+let s: Signoff & { schema: string; prefix: string };
+let redis: Redis;
+beforeAll(async () => {
+  s = await startTestSignoff();
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await redis.quit();
+  await s.close();
+  await cleanupTestInstance(s.schema, s.prefix);
+});
+
+describe("Redis keys lost while running", () => {
+  it("every pending timer is re-created and fires once, within seconds of its due time", async () => {
+    const created = [];
+    for (let i = 0; i < 5; i++) created.push((await api(s, "POST", "/api/approvals", { title: `medium ${i}`, gate: "medium", deadlineSeconds: 2 })).body);
+    for (let i = 0; i < 5; i++) created.push((await api(s, "POST", "/api/approvals", { title: `low ${i}`, gate: "low", objectionSeconds: 2 })).body);
+    // Every low notice reached the web chat, so their windows run.
+    await eventually(async () => (await Promise.all(created.map((c) => s.service.get(c.id)))).every((a) => a!.gate !== "low" || a!.noticeDeliveredAt), "notices delivered");
+    const lost = await deleteKeysWithPrefix(redis, s.prefix);
+    expect(lost).toBeGreaterThan(10); // the timers and the sentinel were there
+    const started = Date.now();
+    const decided = await eventually(
+      async () => {
+        const all = await Promise.all(created.map((c) => s.service.get(c.id)));
+        return all.every((a) => a!.status !== "pending") ? all : null;
+      },
+      "every approval decided after the keys were lost",
+      20_000,
+      100,
+    );
+    // Due 2 s after creation; the sentinel is checked every 5 s: well within the 30 s promise.
+    expect(Date.now() - started).toBeLessThan(12_000);
+    for (const a of decided) {
+      expect(a!.decidedBy).toBe(a!.gate === "low" ? "objection-window" : "timeout");
+    }
+  });
+});
