@@ -92,6 +92,12 @@ export interface Channel {
   edit(ref: MessageRef, message: OutboundMessage): Promise<void>;
   react(ref: MessageRef, emoji: string): Promise<void>;
   health(): ChannelHealth;
+  /**
+   * Only on channels that keep their messages in memory (the web chat): whether this message
+   * was sent since the channel started. A card it does not know was lost with a restart, so the
+   * reconciler posts it again; platforms that keep messages (Telegram, WhatsApp) leave this out.
+   */
+  knows?(ref: MessageRef): boolean;
 }
 
 /** A failed send; `retryAfterMs` set when the platform said when to try again. */

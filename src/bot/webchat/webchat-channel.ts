@@ -2,8 +2,13 @@
  * The built-in web chat: a real {@link Channel} served as a small local page (`/chat`), so a
  * newcomer with no Telegram or WhatsApp credentials can see cards and answer them. Each
  * configured operator has a chat (chat id = operator name); the page streams messages over
- * server-sent events. It trusts whoever can reach it, so it listens on 127.0.0.1 by default.
+ * server-sent events. It trusts whoever can reach it, so it is only served on loopback.
+ *
+ * Messages live in memory only. Every run of the process gets a random boot id that prefixes
+ * its message ids, so a card reference stored before a restart can never name a message of this
+ * run: edits of it do nothing, and {@link Channel.knows} tells the reconciler to post it again.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +29,8 @@ export interface WebchatMessage {
 
 const HISTORY_LIMIT = 300;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
+/** How soon a page's event stream retries after the server went away (a restart). */
+const RECONNECT_MS = 2_000;
 const PAGE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "page.html"), "utf8");
 
 const SendSchema = z.object({ text: z.string().trim().min(1).max(4000), replyTo: z.string().max(40).optional() }).strict();
@@ -32,6 +39,9 @@ const ButtonSchema = z.object({ messageId: z.string().min(1).max(40), data: z.st
 
 /** The web chat channel; `register` adds its routes to the HTTP server. */
 export interface WebchatChannel extends Channel {
+  /** This run's id: the prefix of every message id it hands out (differs after a restart). */
+  readonly bootId: string;
+  knows(ref: MessageRef): boolean;
   register(app: FastifyInstance): void;
   /** A chat's messages (tests and the page's first load). */
   history(chatId: string): WebchatMessage[];
@@ -41,14 +51,36 @@ export interface WebchatChannel extends Channel {
   operatorPresses(chatId: string, messageId: string, data: string): Promise<string>;
 }
 
+/** An open event stream of one page. */
+interface Listener {
+  send(event: string, data: unknown): void;
+  end(): void;
+}
+
+/** Options of {@link createWebchatChannel}. */
+export interface WebchatOptions {
+  /** Names of the operators who have a chat here. */
+  operators: () => string[];
+  /**
+   * This run's id (letters and digits, no `-`, at most 16).
+   * @defaultValue 12 random hex digits
+   */
+  bootId?: string;
+}
+
 /** Create the web chat for these operator names. */
-export function createWebchatChannel(options: { operators: () => string[] }): WebchatChannel {
+export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
+  const bootId = options.bootId ?? randomBytes(6).toString("hex");
+  // Ids are `<boot>-<n>`: with no "-" inside a boot id, the prefix names exactly one run.
+  if (!/^[A-Za-z0-9]{1,16}$/.test(bootId)) throw new Error("web chat boot id must be 1-16 letters or digits");
+  const idPrefix = `${bootId}-`;
   const chats = new Map<string, WebchatMessage[]>();
-  const listeners = new Map<string, Set<(event: string, data: unknown) => void>>();
+  const listeners = new Map<string, Set<Listener>>();
   let onInbound: InboundHandler | null = null;
   let nextId = 1;
   let sequence = 1;
   let started = false;
+  const newId = () => `${idPrefix}${nextId++}`;
 
   const historyOf = (chatId: string) => {
     let list = chats.get(chatId);
@@ -56,7 +88,7 @@ export function createWebchatChannel(options: { operators: () => string[] }): We
     return list;
   };
   const emit = (chatId: string, event: string, data: unknown) => {
-    for (const listener of listeners.get(chatId) ?? []) listener(event, data);
+    for (const listener of listeners.get(chatId) ?? []) listener.send(event, data);
   };
   const push = (chatId: string, message: WebchatMessage) => {
     const list = historyOf(chatId);
@@ -74,24 +106,35 @@ export function createWebchatChannel(options: { operators: () => string[] }): We
     channel: "webchat" as const,
     chatId,
     sender: { id: chatId, displayName: chatId },
-    eventId: `wc-${Date.now()}-${sequence++}`,
+    eventId: `wc-${bootId}-${sequence++}`,
     receivedAt: new Date(),
   });
 
+  // Open pages learn at once that the server is going, and show that they reconnect.
+  const sayGoodbye = () => {
+    for (const set of listeners.values()) {
+      for (const l of set) {
+        l.send("bye", {});
+        l.end();
+      }
+    }
+    listeners.clear();
+  };
+
   const channel: WebchatChannel = {
     name: "webchat",
+    bootId,
+    knows: (ref) => ref.channel === "webchat" && ref.messageId.startsWith(idPrefix),
     async start(handler) {
       onInbound = handler;
       started = true;
     },
     async stop() {
-      started = false;
-      for (const set of listeners.values()) for (const l of set) l("bye", {});
-      listeners.clear();
+      started = false; // open pages were told in the server's preClose (see register)
     },
     async send(chatId: string, message: OutboundMessage): Promise<MessageRef> {
       const sent: WebchatMessage = {
-        id: String(nextId++),
+        id: newId(),
         from: "bot",
         text: message.text,
         buttons: message.buttons ?? [],
@@ -120,7 +163,7 @@ export function createWebchatChannel(options: { operators: () => string[] }): We
     },
     history: (chatId) => [...historyOf(chatId)],
     async operatorSays(chatId, text, replyTo) {
-      const message: WebchatMessage = { id: String(nextId++), from: "operator", text, buttons: [], reactions: [], ...(replyTo ? { replyTo } : {}), at: new Date().toISOString() };
+      const message: WebchatMessage = { id: newId(), from: "operator", text, buttons: [], reactions: [], ...(replyTo ? { replyTo } : {}), at: new Date().toISOString() };
       push(chatId, message);
       await deliver({ ...base(chatId), kind: "text", messageId: message.id, text, ...(replyTo ? { replyToMessageId: replyTo } : {}) });
       return message;
@@ -160,6 +203,8 @@ export function createWebchatChannel(options: { operators: () => string[] }): We
         const host = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
         if (!LOOPBACK_HOSTS.has(host)) await reply.status(403).send({ error: "forbidden", message: "the web chat only answers on localhost" });
       });
+      // Before the server drops every connection on shutdown, not after.
+      app.addHook("preClose", async () => sayGoodbye());
       app.get("/chat", async (_req, reply) => reply.type("text/html; charset=utf-8").send(PAGE));
       app.get("/chat/api/operators", async () => ({ operators: options.operators() }));
       app.get("/chat/api/:chat/messages", async (req, reply) => {
@@ -171,12 +216,20 @@ export function createWebchatChannel(options: { operators: () => string[] }): We
         if (!chatId) return reply;
         reply.hijack();
         reply.raw.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
-        const listener = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        // Also sends the headers now, so the page's `open` (and its history load) need not wait for an event.
+        reply.raw.write(`retry: ${RECONNECT_MS}\n\n`);
+        const ping = setInterval(() => reply.raw.write(": ping\n\n"), 15_000);
+        const listener: Listener = {
+          send: (event, data) => void reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+          end: () => {
+            clearInterval(ping);
+            reply.raw.end();
+          },
+        };
         let set = listeners.get(chatId);
         if (!set) listeners.set(chatId, (set = new Set()));
         set.add(listener);
-        const ping = setInterval(() => reply.raw.write(": ping\n\n"), 15_000);
-        req.raw.on("close", () => {
+        reply.raw.on("close", () => {
           clearInterval(ping);
           set!.delete(listener);
         });
