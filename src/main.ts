@@ -302,7 +302,8 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const stopSealer = startAuditSealer(audit, logger);
 
-  const cards = { listCardRefs: chat.listCardRefs, announce: presenter.announce };
+  // A restarted web chat lost its cards: the reconcile posts them again there (and only there).
+  const cards = { listCardRefs: chat.listCardRefs, announce: presenter.announce, channels, directory, enqueue: outbox.enqueue };
   const reconcileDeps = { approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery, cards };
   const reconcileReport = await reconcile(reconcileDeps);
   const stopReconciler = reconcileEvery(5 * 60_000, reconcileDeps, logger);
