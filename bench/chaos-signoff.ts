@@ -64,7 +64,8 @@ export async function startSignoffProcess(options: {
   redis: PrivateRedis;
   /** Merged over the chaos config file (operators, source `forge`, fast callback retries). */
   file?: Record<string, unknown>;
-  logLevel?: string;
+  /** At least `info`: the start is seen in the "signoff started" line. */
+  logLevel?: "info" | "debug" | "trace";
   env?: Record<string, string>;
   /** Checkout to run (default this one, or `SIGNOFF_CHAOS_REPO`): e.g. a snapshot of the last commit. */
   repo?: string;

@@ -1,0 +1,153 @@
+/**
+ * Dependency outages: Redis stopped for 30 s, PostgreSQL stopped for a few seconds under
+ * ~75 creates/s. What clients see while it is down, and what is stored once it is back.
+ */
+import { countBy, loadRows } from "./chaos-crash.js";
+import { type ChaosContext, type ChaosResult, check, secondsSince } from "./chaos-report.js";
+import { call, type CallResult, sleep, startSignoffProcess } from "./chaos-signoff.js";
+
+interface Timed extends CallResult {
+  at: number;
+}
+
+/** Poll `/api/health` every `everyMs` until `stop()` is called. */
+function pollHealth(url: string, everyMs = 250) {
+  const seen: Timed[] = [];
+  let on = true;
+  const done = (async () => {
+    while (on) {
+      const at = Date.now();
+      seen.push({ ...(await call(url, "GET", "/api/health", { token: null, timeoutMs: 5_000 })), at });
+      await sleep(everyMs);
+    }
+  })();
+  return { seen, stop: async () => ((on = false), await done) };
+}
+
+/**
+ * Redis down 30 s: health 503 within 2 s and 200 again on its own; creates answer 201 within
+ * 5 s; a low request created meanwhile is not approved by its objection window; nothing lost.
+ */
+export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Promise<ChaosResult> {
+  const t0 = performance.now();
+  const p = await startSignoffProcess({ postgres: ctx.postgres, redis: ctx.redis });
+  try {
+    const before = await call(p.url, "GET", "/api/health", { token: null });
+    const health = pollHealth(p.url);
+    await sleep(500);
+    const stoppedAt = Date.now();
+    await ctx.redis.stop();
+    const creates: Array<Timed & { gate: string }> = [];
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; Date.now() < stoppedAt + downSeconds * 1000; i++) {
+      const gate = i % 3 === 0 ? "low" : "medium";
+      const at = Date.now();
+      inFlight.push(
+        call(p.url, "POST", "/api/approvals", { body: { title: `while redis down ${i}`, gate, objectionSeconds: 3, deadlineSeconds: 600 }, timeoutMs: 10_000 }).then((r) => void creates.push({ ...r, at, gate })),
+      );
+      await sleep(500);
+    }
+    await Promise.all(inFlight);
+    const startedAt = Date.now();
+    await ctx.redis.start();
+    let healthyAt: number | null = null;
+    const end = Date.now() + 30_000;
+    while (!healthyAt && Date.now() < end) {
+      await sleep(100);
+      healthyAt = health.seen.find((h) => h.at >= startedAt && h.status === 200)?.at ?? null;
+    }
+    // Give the low requests their window (3 s) and their notice a chance to go out.
+    await sleep(10_000);
+    await health.stop();
+
+    const whileDown = health.seen.filter((h) => h.at >= stoppedAt + 1_000 && h.at + h.ms < startedAt);
+    const firstDown = health.seen.find((h) => h.at >= stoppedAt && h.status === 503);
+    const ok = creates.filter((c) => c.status === 201);
+    const ids = ok.map((c) => c.body.id as string);
+    const rows = await loadRows(p, ids);
+    const lowIds = new Set(ok.filter((c) => c.gate === "low").map((c) => c.body.id as string));
+    const lowRows = rows.filter((r) => lowIds.has(r.id));
+    const windowApproved = lowRows.filter((r) => r.decided_by === "objection-window").length;
+    const escalated = lowRows.filter((r) => r.effective_gate === "medium").length;
+    const pendingMedium = rows.filter((r) => r.status === "pending" && r.effective_gate !== "low");
+    const missingTimers = (await Promise.all(pendingMedium.map(async (r) => ((await ctx.redis.command("EXISTS", `${p.schema}:timers:deadline-${r.id}`)) === 1 ? 0 : 1)))).reduce<number>((n, x) => n + x, 0);
+    return {
+      name: "redis-down",
+      checks: [
+        check("health 200 before the outage", before.status, before.status === 200),
+        check("stop → first 503 (s)", firstDown ? (firstDown.at + firstDown.ms - stoppedAt) / 1000 : -1, Boolean(firstDown) && firstDown!.at + firstDown!.ms - stoppedAt <= 2_000),
+        check("health while down: all 503", `${whileDown.filter((h) => h.status === 503).length}/${whileDown.length}`, whileDown.length > 0 && whileDown.every((h) => h.status === 503)),
+        check("health while down: slowest answer ≤ 2 s (ms)", Math.max(0, ...whileDown.map((h) => h.ms)), whileDown.every((h) => h.status !== 0 && h.ms <= 2_000)),
+        check("Redis back → health 200 on its own (s)", healthyAt ? (healthyAt - startedAt) / 1000 : -1, healthyAt !== null),
+        check("creates while down answered 201", `${ok.length}/${creates.length}`, creates.length > 0 && ok.length === creates.length),
+        check("creates while down: slowest ≤ 5 s (ms)", Math.max(0, ...creates.map((c) => c.ms)), creates.every((c) => c.status !== 0 && c.ms <= 5_000)),
+        check("acknowledged (201) missing from PostgreSQL = 0", ids.length - rows.length, rows.length === ids.length),
+        check("low created while down approved by objection-window = 0", `${windowApproved}/${lowRows.length}`, lowRows.length > 0 && windowApproved === 0),
+        check("low created while down became medium", `${escalated}/${lowRows.length}`, lowRows.length > 0 && escalated === lowRows.length),
+        check("pending medium with no timer once Redis is back = 0", `${missingTimers}/${pendingMedium.length}`, missingTimers === 0),
+      ],
+      numbers: { downSeconds, creates: countBy(creates.map((c) => c.status)), healthWhileDown: countBy(whileDown.map((h) => h.status)), lowOutcomes: countBy(lowRows.map((r) => `${r.status}/${r.decided_by ?? "-"}/${r.effective_gate}`)) },
+      seconds: secondsSince(t0),
+    };
+  } finally {
+    if (!ctx.redis.running()) await ctx.redis.start();
+    await p.remove();
+  }
+}
+
+/** PostgreSQL down for a few seconds under ~75 creates/s: 503 + Retry-After (never 500), then 201; every 201 stored. */
+export async function scenarioPostgresRestart(ctx: ChaosContext, downSeconds = 5): Promise<ChaosResult> {
+  const t0 = performance.now();
+  const p = await startSignoffProcess({ postgres: ctx.postgres, redis: ctx.redis });
+  try {
+    const rate = 75;
+    const totalMs = 16_000;
+    const calls: Array<Timed & { title: string }> = [];
+    const inFlight: Promise<void>[] = [];
+    const loadStart = Date.now();
+    let stoppedAt = 0;
+    let startedAt = 0;
+    const outage = (async () => {
+      await sleep(4_000);
+      stoppedAt = Date.now();
+      await ctx.postgres.stop("fast");
+      await sleep(downSeconds * 1000);
+      await ctx.postgres.start();
+      startedAt = Date.now();
+    })();
+    for (let i = 0; Date.now() < loadStart + totalMs; i++) {
+      const title = `pg load ${i}`;
+      const at = Date.now();
+      inFlight.push(call(p.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 15_000 }).then((r) => void calls.push({ ...r, at, title })));
+      await sleep(Math.max(0, loadStart + ((i + 1) * 1000) / rate - Date.now()));
+    }
+    await Promise.all([outage, ...inFlight]);
+    const ok = calls.filter((c) => c.status === 201);
+    const { rows } = await p.pool.query<{ title: string }>("SELECT title FROM approvals WHERE title LIKE 'pg load %'");
+    const stored = new Set(rows.map((r) => r.title));
+    const lost = ok.filter((c) => !stored.has(c.title)).length;
+    const errors = calls.filter((c) => c.status !== 201);
+    const writtenAnyway = errors.filter((c) => stored.has(c.title)).length;
+    const during = calls.filter((c) => c.at >= stoppedAt && c.at < startedAt);
+    const after = calls.filter((c) => c.at >= startedAt + 2_000);
+    const served = calls.length / (totalMs / 1000);
+    return {
+      name: "pg-restart",
+      checks: [
+        check("offered load (creates/s)", served, served >= 60),
+        check("500 answers = 0", calls.filter((c) => c.status === 500).length, calls.every((c) => c.status !== 500)),
+        check("while down: answers other than 503/201", during.filter((c) => c.status !== 503 && c.status !== 201).length, during.length > 0 && during.every((c) => c.status === 503 || c.status === 201)),
+        check("503 without Retry-After = 0", calls.filter((c) => c.status === 503 && !c.headers?.get("retry-after")).length, calls.every((c) => c.status !== 503 || Boolean(c.headers?.get("retry-after")))),
+        check("2 s after PostgreSQL is back: all 201", `${after.filter((c) => c.status === 201).length}/${after.length}`, after.length > 0 && after.every((c) => c.status === 201)),
+        check("acknowledged (201) missing from PostgreSQL = 0", lost, lost === 0),
+        check("errors answered yet stored anyway (info)", writtenAnyway, null),
+        check("slowest answer (ms) (info)", Math.max(...calls.map((c) => c.ms)), null),
+      ],
+      numbers: { downSeconds, calls: calls.length, statuses: countBy(calls.map((c) => c.status)), whileDown: countBy(during.map((c) => c.status)), errorsSample: errors.slice(0, 3).map((e) => e.error ?? JSON.stringify(e.body).slice(0, 120)) },
+      seconds: secondsSince(t0),
+    };
+  } finally {
+    if (!(await ctx.postgres.running())) await ctx.postgres.start();
+    await p.remove();
+  }
+}
