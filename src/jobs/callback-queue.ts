@@ -1,12 +1,14 @@
 /**
- * Signed webhook deliveries (approval callbacks; later, commands to sources). Each attempt
- * POSTs the stored body with a fresh timestamp and signature; non-2xx and network errors retry
- * with exponential backoff; after the last attempt the delivery row is marked `dead`.
+ * Signed webhook deliveries (approval callbacks, commands to sources). Each attempt POSTs the
+ * stored body with a fresh timestamp and signature and the delivery's own id (the same on every
+ * retry); non-2xx and network errors retry with exponential backoff; after the last attempt the
+ * delivery row is marked `dead`. At shutdown in-flight requests are cut off and put back for later
+ * without counting as an attempt, so a receiver that never answers cannot hold signoff up.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { DeliveryStore } from "../store/delivery-store.js";
-import { signatureHeaders } from "./signing.js";
+import { webhookHeaders } from "./signing.js";
 
 interface DeliveryJobData {
   deliveryId: string;
@@ -53,21 +55,74 @@ export function createDeliveryQueue(connection: Redis, prefix: string, retry: De
   };
 }
 
+/**
+ * Crash recovery for workers whose jobs must resume soon after signoff is killed (kill -9, OOM,
+ * power loss). A killed worker's active jobs come back only when the stalled check finds their
+ * lock expired, and it takes two passes: one marks the active jobs, a later one
+ * moves those still unlocked back to waiting. Passes land one or two intervals apart (a pass
+ * often finds the previous pass's "recently checked" marker not yet expired and does nothing), and
+ * the lock lapses at most lockDuration after the kill; with lockDuration = 2 × stalledInterval it
+ * is gone by the second pass, so jobs resume 2–3 intervals after the new worker starts. BullMQ's
+ * defaults (30 s / 30 s) made that 60–97 s. With 6 s / 3 s it is 6–9 s.
+ * The price is Redis traffic, tiny either way: a worker renews its locks in one batched call about
+ * every 3 s while it has jobs, and runs one stalled-check script every 3 s. A job is also taken
+ * for stalled if the event loop is blocked for 3–6 s; it then runs twice, which every worker here
+ * tolerates (deliveries carry a stable id, decisions are guarded in PostgreSQL).
+ * maxStalledCount 3 lets a job survive a few crashes in a row (a bad deploy, a crash loop being
+ * fixed) instead of failing on the second, while a job that kills the process every time still
+ * ends up failed rather than looping forever.
+ */
+export const RESUMABLE_WORKER_OPTIONS = {
+  lockDuration: 6_000,
+  stalledInterval: 3_000,
+  maxStalledCount: 3,
+} as const satisfies Pick<WorkerOptions, "lockDuration" | "stalledInterval" | "maxStalledCount">;
+
+/** How soon a delivery cut off by shutdown may be tried again (by a restart or another instance). */
+const INTERRUPTED_RETRY_DELAY_MS = 1_000;
+
+/** The delivery worker, plus the shutdown hook that cuts off in-flight requests. */
+export type DeliveryWorker = Worker<DeliveryJobData> & {
+  /**
+   * Shutdown only: abort every in-flight request and stop starting new ones. Each cut-off delivery
+   * stays `pending`, keeps its attempt count and goes back to the queue. Call before `close()`.
+   */
+  abortInFlight(): void;
+};
+
 /** The worker that performs deliveries. */
 export function createDeliveryWorker(
   connection: Redis,
   prefix: string,
-  deps: { deliveries: Pick<DeliveryStore, "get" | "recordAttempt">; signingSecret: string | undefined; timeoutMs: number; logger: { warn(o: object, m?: string): void } },
+  deps: {
+    deliveries: Pick<DeliveryStore, "get" | "recordAttempt">;
+    signingSecret: string | undefined;
+    timeoutMs: number;
+    logger: { warn(o: object, m?: string): void; info(o: object, m?: string): void };
+  },
   concurrency = 20,
-) {
-  return new Worker<DeliveryJobData>(
+): DeliveryWorker {
+  const inFlight = new Set<AbortController>();
+  let stopping = false;
+
+  /** Put the job back for later without spending an attempt (BullMQ's "moved to delayed"). */
+  async function putBack(job: Job<DeliveryJobData>, token: string | undefined, deliveryId: string): Promise<never> {
+    deps.logger.info({ deliveryId, attempt: job.attemptsMade + 1 }, "delivery interrupted by shutdown; it will be retried");
+    await job.moveToDelayed(Date.now() + INTERRUPTED_RETRY_DELAY_MS, token);
+    throw new DelayedError("delivery interrupted by shutdown");
+  }
+
+  const worker = new Worker<DeliveryJobData>(
     DELIVERY_QUEUE,
-    async (job: Job<DeliveryJobData>) => {
+    async (job: Job<DeliveryJobData>, token?: string) => {
       const delivery = await deps.deliveries.get(job.data.deliveryId);
       if (!delivery || delivery.status !== "pending") return "skipped";
       // Config requires the secret whenever a source exists; never sign with a made-up one.
       if (!deps.signingSecret) throw new UnrecoverableError("SIGNOFF_SIGNING_SECRET is not set; refusing to send an unsigned webhook");
+      if (stopping) return putBack(job, token, delivery.id);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const shutdown = new AbortController();
+      inFlight.add(shutdown);
       let error: string;
       try {
         const response = await fetch(delivery.url, {
@@ -75,10 +130,10 @@ export function createDeliveryWorker(
           headers: {
             "Content-Type": "application/json",
             "User-Agent": "signoff",
-            ...signatureHeaders(deps.signingSecret, delivery.body, Math.floor(Date.now() / 1000)),
+            ...webhookHeaders(deps.signingSecret, delivery.id, delivery.body, Math.floor(Date.now() / 1000)),
           },
           body: delivery.body,
-          signal: AbortSignal.timeout(deps.timeoutMs),
+          signal: AbortSignal.any([shutdown.signal, AbortSignal.timeout(deps.timeoutMs)]),
           redirect: "manual",
         });
         await response.arrayBuffer().catch(() => undefined);
@@ -88,13 +143,23 @@ export function createDeliveryWorker(
         }
         error = `HTTP ${response.status}`;
       } catch (err) {
+        // Our own shutdown, not the receiver's fault: no attempt is recorded or spent.
+        if (shutdown.signal.aborted) return putBack(job, token, delivery.id);
         error = (err as Error).name === "TimeoutError" ? "timed out" : `network error: ${(err as Error).message}`;
+      } finally {
+        inFlight.delete(shutdown);
       }
       await deps.deliveries.recordAttempt(delivery.id, { ok: false, error, dead: lastAttempt });
       deps.logger.warn({ deliveryId: delivery.id, kind: delivery.kind, attempt: job.attemptsMade + 1, error, dead: lastAttempt }, "delivery attempt failed");
       if (lastAttempt) throw new UnrecoverableError(`dead-lettered after ${job.attemptsMade + 1} attempts: ${error}`);
       throw new Error(error);
     },
-    { connection, prefix, concurrency },
+    { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
+  return Object.assign(worker, {
+    abortInFlight(): void {
+      stopping = true;
+      for (const controller of inFlight) controller.abort();
+    },
+  });
 }

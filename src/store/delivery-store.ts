@@ -7,6 +7,7 @@ import { type Database, many, maybeOne } from "./db.js";
 
 /** A delivery as stored. */
 export interface Delivery {
+  /** Sent as `X-Signoff-Delivery` on every attempt; receivers drop repeats by it. */
   id: string;
   kind: "callback" | "command";
   subjectId: string;
