@@ -380,25 +380,50 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
     ops,
     close() {
       closing ??= (async () => {
-        await http.close(); // new requests get 503
-        await bound.close(); // in-flight requests finish (long polls are cut after a grace period)
+        // Every step is bounded, so a dependency that hangs (Redis down, a receiver that never
+        // answers) cannot keep the process from exiting 0 within 10 s; what is cut off is retried.
+        const deadline = Date.now() + 8_000;
+        const step = (what: string, ms: number, work: () => Promise<unknown>) =>
+          boundedStep(what, Math.max(100, Math.min(ms, deadline - Date.now())), work, logger);
+        await step("http", 2_000, async () => {
+          await http.close(); // new requests get 503
+          await bound.close(); // in-flight requests finish (long polls are cut after a grace period)
+        });
         redisWatch.stop();
         stopSealer();
         stopReconciler();
         clearInterval(pairedRefresh);
-        for (const channel of channels.values()) await channel.stop().catch(() => undefined);
-        await Promise.all(workers.map((w) => w.close())); // waits for active jobs
-        await outbox.drainLocal();
-        await bus.close();
-        await audit.seal().catch(() => undefined);
-        await Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close(), opsQueue.queue.close()]);
-        for (const w of workers) await (w.opts.connection as { quit?: () => Promise<unknown> }).quit?.().catch(() => undefined);
-        await Promise.all([redis, producer, subscriber].map((c) => c.quit().catch(() => undefined)));
-        await db.close();
+        await step("channels", 1_500, () => Promise.all([...channels.values()].map((c) => c.stop().catch(() => undefined))));
+        // A webhook receiver that never answers must not hold up shutdown: cut it off; it stays pending and is retried.
+        for (const w of workers) (w as Worker & { abortInFlight?: () => void }).abortInFlight?.();
+        await step("workers", 3_000, () => Promise.all(workers.map((w) => w.close()))); // waits for active jobs
+        await step("web chat", 500, () => outbox.drainLocal());
+        await step("decision bus", 500, () => bus.close());
+        await step("audit seal", 1_000, () => audit.seal().catch(() => undefined));
+        await step("queues", 1_000, () => Promise.all([timers.queue.close(), delivery.queue.close(), outbox.queue.close(), opsQueue.queue.close()]));
+        for (const w of workers) (w.opts.connection as { disconnect?: () => void }).disconnect?.();
+        for (const c of [redis, producer, subscriber]) c.disconnect();
+        await step("database", 1_000, () => db.close());
       })();
       return closing;
     },
   };
+}
+
+/** Run one shutdown step, giving up on it (logged) after `ms`. */
+async function boundedStep(what: string, ms: number, work: () => Promise<unknown>, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
+  });
+  try {
+    const outcome = await Promise.race([work().then(() => "done" as const), late]);
+    if (outcome === "late") logger.warn({ step: what, ms }, "shutdown step did not finish in time; going on");
+  } catch (error) {
+    logger.warn({ step: what, err: (error as Error).message }, "shutdown step failed; going on");
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `npm start`: load config, start, and shut down cleanly on SIGTERM / SIGINT. */

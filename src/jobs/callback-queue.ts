@@ -5,6 +5,7 @@
  * delivery row is marked `dead`. At shutdown in-flight requests are cut off and put back for later
  * without counting as an attempt, so a receiver that never answers cannot hold signoff up.
  */
+import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { DeliveryStore } from "../store/delivery-store.js";
@@ -55,29 +56,7 @@ export function createDeliveryQueue(connection: Redis, prefix: string, retry: De
   };
 }
 
-/**
- * Crash recovery for workers whose jobs must resume soon after signoff is killed (kill -9, OOM,
- * power loss). A killed worker's active jobs come back only when the stalled check finds their
- * lock expired, and it takes two passes: one marks the active jobs, a later one
- * moves those still unlocked back to waiting. Passes land one or two intervals apart (a pass
- * often finds the previous pass's "recently checked" marker not yet expired and does nothing), and
- * the lock lapses at most lockDuration after the kill; with lockDuration = 2 × stalledInterval it
- * is gone by the second pass, so jobs resume 2–3 intervals after the new worker starts. BullMQ's
- * defaults (30 s / 30 s) made that 60–97 s. With 6 s / 3 s it is 6–9 s.
- * The price is Redis traffic, tiny either way: a worker renews its locks in one batched call about
- * every 3 s while it has jobs, and runs one stalled-check script every 3 s. A job is also taken
- * for stalled if the event loop is blocked for 3–6 s; it then runs twice, which every worker here
- * tolerates (deliveries carry a stable id, decisions are guarded in PostgreSQL).
- * maxStalledCount 3 lets a job survive a few crashes in a row (a bad deploy, a crash loop being
- * fixed) instead of failing on the second, while a job that kills the process every time still
- * ends up failed rather than looping forever.
- */
-export const RESUMABLE_WORKER_OPTIONS = {
-  lockDuration: 6_000,
-  stalledInterval: 3_000,
-  maxStalledCount: 3,
-} as const satisfies Pick<WorkerOptions, "lockDuration" | "stalledInterval" | "maxStalledCount">;
-
+export { RESUMABLE_WORKER_OPTIONS };
 /** How soon a delivery cut off by shutdown may be tried again (by a restart or another instance). */
 const INTERRUPTED_RETRY_DELAY_MS = 1_000;
 

@@ -4,6 +4,7 @@
  * {@link OpsQueue.sync} makes Redis match the config: schedulers no longer configured are
  * removed, the rest are upserted (so a changed cron or timezone takes effect).
  */
+import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -76,6 +77,6 @@ export function createOpsWorker(
   return new Worker<OpsJobData>(
     OPS_QUEUE,
     async (job: Job<OpsJobData>) => (job.data.kind === "digest" ? handlers.digest(job.data.operator) : handlers.health(job.data.check)),
-    { connection, prefix, concurrency },
+    { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
 }

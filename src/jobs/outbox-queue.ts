@@ -11,6 +11,7 @@
  * A card edit or announcement asked for by several processes at once is queued once: claiming
  * its job id and taking the ticket are one Redis script, so no ignored duplicate holds a ticket.
  */
+import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { readFileSync } from "node:fs";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -228,7 +229,7 @@ export function createOutboxWorker(
       await markDone(key, ticket, impatient);
       return "sent";
     },
-    { connection, prefix, concurrency: options.concurrency ?? 10 },
+    { connection, prefix, concurrency: options.concurrency ?? 10, ...RESUMABLE_WORKER_OPTIONS },
   );
 
   async function markDone(key: string, ticket: number, impatient: boolean): Promise<void> {

@@ -3,6 +3,7 @@
  * deterministic id (`deadline-<uuid>`), so scheduling twice is harmless and several processes
  * share the work. PostgreSQL decides with a compare-and-set, so a timer counts at most once.
  */
+import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { TimerKind } from "../domain/approval.js";
@@ -66,6 +67,6 @@ export function createTimerWorker(connection: Redis, prefix: string, service: Pi
       }
       return result.outcome;
     },
-    { connection, prefix, concurrency },
+    { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
 }
