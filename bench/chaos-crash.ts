@@ -12,15 +12,21 @@ interface Row {
   decided_at: Date | null;
   due_at: Date | null;
   effective_gate: string;
+  /** Null also on code that predates notice tracking. */
+  notice_delivered_at: string | null;
+  created_at: Date;
   decided_entries: number;
+  escalated_entries: number;
 }
 
 /** The approvals with these ids, their due time (deadline or objection end) and how often they were decided. */
 export async function loadRows(p: SignoffProcess, ids: string[]): Promise<Row[]> {
   const { rows } = await p.pool.query<Row>(
-    `SELECT a.id, a.status, a.decided_by, a.decided_at, a.effective_gate,
+    `SELECT a.id, a.status, a.decided_by, a.decided_at, a.effective_gate, a.created_at,
             CASE WHEN a.effective_gate = 'low' THEN a.objection_ends_at ELSE a.deadline_at END AS due_at,
-            (SELECT count(*)::int FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.decided') AS decided_entries
+            to_jsonb(a) ->> 'notice_delivered_at' AS notice_delivered_at,
+            (SELECT count(*)::int FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.decided') AS decided_entries,
+            (SELECT count(*)::int FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.escalated') AS escalated_entries
        FROM approvals a WHERE a.id = ANY($1::uuid[])`,
     [ids],
   );
@@ -92,7 +98,7 @@ export async function scenarioKill9(ctx: ChaosContext): Promise<ChaosResult> {
         check("callback repeats of one approval (info)", repeatsByApproval, null),
         check("one X-Signoff-Delivery per approval (repeats reuse it)", `${counts.distinct} ids / ${calledBack.size} approvals`, withoutHeader === 0 && counts.distinct === calledBack.size),
       ],
-      numbers: { created: ids.length, decidedBeforeKill, restartSeconds: p.startTimes.at(-1), callbackRequests: counts.requests, callbackDistinct: counts.distinct, repeatsByApproval, withoutHeader },
+      numbers: { stuck: rows.filter((r) => r.status === "pending").slice(0, 5), created: ids.length, decidedBeforeKill, restartSeconds: p.startTimes.at(-1), callbackRequests: counts.requests, callbackDistinct: counts.distinct, repeatsByApproval, withoutHeader },
       seconds: secondsSince(t0),
     };
   } finally {

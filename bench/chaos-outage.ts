@@ -67,8 +67,12 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     const rows = await loadRows(p, ids);
     const lowIds = new Set(ok.filter((c) => c.gate === "low").map((c) => c.body.id as string));
     const lowRows = rows.filter((r) => lowIds.has(r.id));
-    const windowApproved = lowRows.filter((r) => r.decided_by === "objection-window").length;
-    const escalated = lowRows.filter((r) => r.effective_gate === "medium").length;
+    const windowApproved = lowRows.filter((r) => r.decided_by === "objection-window");
+    // The rule is "no one can object to what they never saw": a window may only end in approval
+    // when its notice was delivered (the web chat is delivered in-process, without Redis).
+    const unseenApproved = windowApproved.filter((r) => !r.notice_delivered_at).length;
+    const noticeDelivered = lowRows.filter((r) => r.notice_delivered_at).length;
+    const escalated = lowRows.filter((r) => r.effective_gate === "medium" && r.escalated_entries > 0).length;
     const pendingMedium = rows.filter((r) => r.status === "pending" && r.effective_gate !== "low");
     const missingTimers = (await Promise.all(pendingMedium.map(async (r) => ((await ctx.redis.command("EXISTS", `${p.schema}:timers:deadline-${r.id}`)) === 1 ? 0 : 1)))).reduce<number>((n, x) => n + x, 0);
     return {
@@ -82,8 +86,10 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
         check("creates while down answered 201", `${ok.length}/${creates.length}`, creates.length > 0 && ok.length === creates.length),
         check("creates while down: slowest ≤ 5 s (ms)", Math.max(0, ...creates.map((c) => c.ms)), creates.every((c) => c.status !== 0 && c.ms <= 5_000)),
         check("acknowledged (201) missing from PostgreSQL = 0", ids.length - rows.length, rows.length === ids.length),
-        check("low created while down approved by objection-window = 0", `${windowApproved}/${lowRows.length}`, lowRows.length > 0 && windowApproved === 0),
-        check("low created while down became medium", `${escalated}/${lowRows.length}`, lowRows.length > 0 && escalated === lowRows.length),
+        check("low created while down: approved by window with no delivered notice = 0", `${unseenApproved}/${lowRows.length}`, lowRows.length > 0 && unseenApproved === 0),
+        check("low created while down: notice delivered (info)", `${noticeDelivered}/${lowRows.length}`, null),
+        check("low created while down: approved by objection-window (info)", `${windowApproved.length}/${lowRows.length}`, null),
+        check("low created while down with no delivered notice became medium (audited)", `${escalated}/${lowRows.length - noticeDelivered}`, lowRows.length > 0 && escalated === lowRows.length - noticeDelivered),
         check("pending medium with no timer once Redis is back = 0", `${missingTimers}/${pendingMedium.length}`, missingTimers === 0),
       ],
       numbers: { downSeconds, creates: countBy(creates.map((c) => c.status)), healthWhileDown: countBy(whileDown.map((h) => h.status)), lowOutcomes: countBy(lowRows.map((r) => `${r.status}/${r.decided_by ?? "-"}/${r.effective_gate}`)) },

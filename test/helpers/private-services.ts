@@ -80,6 +80,17 @@ function killTree(pid: number, marker: string): number[] {
   return pids;
 }
 
+function signalTree(pid: number | null, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  for (const p of [pid, ...childrenOf(pid)]) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
@@ -269,6 +280,9 @@ export interface PrivatePostgres {
   /** SIGKILL the postmaster and every backend, as a crash; the next start runs recovery. */
   kill(): Promise<void>;
   restart(): Promise<number>;
+  /** SIGSTOP / SIGCONT the postmaster and every backend: connections open, nothing answers. */
+  freeze(): void;
+  thaw(): void;
   remove(): Promise<void>;
 }
 
@@ -347,8 +361,11 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
       await instance.stop();
       return instance.start();
     },
+    freeze: () => signalTree(postmasterPid(), "SIGSTOP"),
+    thaw: () => signalTree(postmasterPid(), "SIGCONT"),
     async remove() {
       live.delete(instance);
+      instance.thaw();
       await instance.stop("immediate").catch(() => instance.kill());
       rmSync(dir, { recursive: true, force: true });
     },

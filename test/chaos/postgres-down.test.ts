@@ -1,0 +1,116 @@
+/**
+ * PostgreSQL unreachable (a private server, stopped for real): sources get 503 with
+ * Retry-After, never 500, and nothing half-written; once it is back, creates succeed again
+ * and every acknowledged request is stored. signoff runs as a real process.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { call, type SignoffProcess, sleep, startSignoffProcess } from "../../bench/chaos-signoff.js";
+import { startPrivateServices } from "../helpers/private-services.js";
+
+let services: Awaited<ReturnType<typeof startPrivateServices>>;
+let signoff: SignoffProcess;
+
+beforeAll(async () => {
+  services = await startPrivateServices();
+  signoff = await startSignoffProcess({ postgres: services.postgres, redis: services.redis });
+}, 60_000);
+
+afterAll(async () => {
+  await signoff?.remove();
+  await services?.remove();
+});
+
+afterEach(async () => {
+  if (!(await services.postgres.running())) await services.postgres.start();
+});
+
+const create = (title: string) => call(signoff.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 8_000 });
+
+async function storedTitles(prefix: string): Promise<Set<string>> {
+  const { rows } = await signoff.pool.query<{ title: string }>("SELECT title FROM approvals WHERE title LIKE $1", [`${prefix}%`]);
+  return new Set(rows.map((r) => r.title));
+}
+
+describe("PostgreSQL down", () => {
+  it("answers creates with 503 and Retry-After (never 500) while down, 201 once back, and stores exactly the acknowledged ones", async () => {
+    expect((await create("pg before")).status).toBe(201);
+    await services.postgres.stop("fast");
+
+    const during = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`pg down ${i}`)));
+    for (const r of during) {
+      expect(r.status, `while PostgreSQL is down: ${r.error ?? JSON.stringify(r.body)}`).toBe(503);
+      expect(r.headers?.get("retry-after"), "a 503 says when to retry").toMatch(/^\d+$/);
+      expect(r.ms).toBeLessThan(5_000);
+    }
+
+    await services.postgres.start();
+    const until = Date.now() + 15_000;
+    let back = await create("pg back 0");
+    for (let i = 1; back.status !== 201 && Date.now() < until; i++) {
+      await sleep(200);
+      back = await create(`pg back ${i}`);
+    }
+    expect(back.status, "creates succeed again once PostgreSQL is back").toBe(201);
+    const after = await Promise.all(Array.from({ length: 10 }, (_, i) => create(`pg after ${i}`)));
+    expect(after.map((r) => r.status)).toEqual(Array(10).fill(201));
+
+    const stored = await storedTitles("pg ");
+    for (let i = 0; i < 10; i++) expect(stored.has(`pg after ${i}`), `acknowledged "pg after ${i}" is stored`).toBe(true);
+    expect(stored.has("pg before")).toBe(true);
+    // A caller that got an error has nothing half-written.
+    for (let i = 0; i < 12; i++) expect(stored.has(`pg down ${i}`), `"pg down ${i}" got 503 yet was stored`).toBe(false);
+  }, 45_000);
+
+  it("answers /api/health with 503 naming postgres within 2 s while it is down, and 200 again on its own", async () => {
+    expect((await call(signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
+    await services.postgres.stop("fast");
+    const down = await call(signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
+    expect(down.status, down.error ?? JSON.stringify(down.body)).toBe(503);
+    expect(down.ms).toBeLessThan(2_000);
+    expect(down.body.down).toContain("postgres");
+
+    await services.postgres.start();
+    const until = Date.now() + 15_000;
+    let health = await call(signoff.url, "GET", "/api/health", { token: null });
+    while (health.status !== 200 && Date.now() < until) {
+      await sleep(200);
+      health = await call(signoff.url, "GET", "/api/health", { token: null });
+    }
+    expect(health.status, "healthy again without a restart").toBe(200);
+  }, 45_000);
+
+  it("answers /api/health with 503 within 2 s while PostgreSQL hangs (connections open, no answers)", async () => {
+    expect((await call(signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
+    services.postgres.freeze();
+    try {
+      const hung = await call(signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
+      expect(hung.status, hung.error ?? JSON.stringify(hung.body)).toBe(503);
+      expect(hung.ms).toBeLessThan(2_000);
+      expect(hung.body.down).toContain("postgres");
+    } finally {
+      services.postgres.thaw();
+    }
+    const until = Date.now() + 15_000;
+    let health = await call(signoff.url, "GET", "/api/health", { token: null });
+    while (health.status !== 200 && Date.now() < until) {
+      await sleep(200);
+      health = await call(signoff.url, "GET", "/api/health", { token: null });
+    }
+    expect(health.status).toBe(200);
+  }, 45_000);
+
+  it("keeps serving after PostgreSQL is killed -9 and recovers on its own", async () => {
+    await services.postgres.kill();
+    const during = await create("pg killed");
+    expect(during.status, during.error ?? JSON.stringify(during.body)).toBe(503);
+    await services.postgres.start(); // crash recovery
+    const until = Date.now() + 15_000;
+    let back = await create("pg recovered 0");
+    for (let i = 1; back.status !== 201 && Date.now() < until; i++) {
+      await sleep(200);
+      back = await create(`pg recovered ${i}`);
+    }
+    expect(back.status).toBe(201);
+    expect(signoff.alive(), "the process is still running").toBe(true);
+  }, 45_000);
+});
