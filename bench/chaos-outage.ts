@@ -2,6 +2,7 @@
  * Dependency outages: Redis stopped for 30 s, PostgreSQL stopped for a few seconds under
  * ~75 creates/s. What clients see while it is down, and what is stored once it is back.
  */
+import { startFakeBotApi } from "../test/fakes/fake-bot-api.js";
 import { countBy, loadRows } from "./chaos-crash.js";
 import { type ChaosContext, type ChaosResult, check, secondsSince } from "./chaos-report.js";
 import { call, type CallResult, sleep, startSignoffProcess } from "./chaos-signoff.js";
@@ -30,7 +31,15 @@ function pollHealth(url: string, everyMs = 250) {
  */
 export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Promise<ChaosResult> {
   const t0 = performance.now();
-  const p = await startSignoffProcess({ postgres: ctx.postgres, redis: ctx.redis });
+  // Operators on (fake) Telegram, whose sends go through Redis like in production: while Redis is
+  // down no notice can reach anyone. (The web chat is delivered in-process; see test/chaos.)
+  const telegram = await startFakeBotApi();
+  const p = await startSignoffProcess({
+    postgres: ctx.postgres,
+    redis: ctx.redis,
+    env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
+    file: { operators: [{ name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false }, { name: "eve", roles: ["approver"], telegram: 1002, webchat: false }] },
+  });
   try {
     const before = await call(p.url, "GET", "/api/health", { token: null });
     const health = pollHealth(p.url);
@@ -43,9 +52,9 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
       const gate = i % 3 === 0 ? "low" : "medium";
       const at = Date.now();
       inFlight.push(
-        call(p.url, "POST", "/api/approvals", { body: { title: `while redis down ${i}`, gate, objectionSeconds: 3, deadlineSeconds: 600 }, timeoutMs: 10_000 }).then((r) => void creates.push({ ...r, at, gate })),
+        call(p.url, "POST", "/api/approvals", { body: { title: `while redis down ${String(i).padStart(3, "0")}`, gate, objectionSeconds: 3, deadlineSeconds: 600 }, timeoutMs: 10_000 }).then((r) => void creates.push({ ...r, at, gate })),
       );
-      await sleep(500);
+      await sleep(1_500); // 20 requests: Telegram then shows them at ≤ 1 message/s per chat
     }
     await Promise.all(inFlight);
     const startedAt = Date.now();
@@ -56,8 +65,16 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
       await sleep(100);
       healthyAt = health.seen.find((h) => h.at >= startedAt && h.status === 200)?.at ?? null;
     }
-    // Give the low requests their window (3 s) and their notice a chance to go out.
-    await sleep(10_000);
+    // Give the low requests their window (3 s), and Telegram time to show every card at its pace.
+    await sleep(5_000);
+    const titles = creates.filter((c) => c.status === 201).map((c) => c.body.title as string);
+    const shownBy = Date.now() + titles.length * 1_200 + 10_000;
+    const unshown = () => {
+      const shown = telegram.sent(1001).map((m) => m.text).join("\n");
+      return titles.filter((t) => !shown.includes(t)).length;
+    };
+    while (unshown() > 0 && Date.now() < shownBy) await sleep(250);
+    const allShownAfter = (Date.now() - startedAt) / 1000;
     await health.stop();
 
     const whileDown = health.seen.filter((h) => h.at >= stoppedAt + 1_000 && h.at + h.ms < startedAt);
@@ -74,6 +91,7 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     const noticeDelivered = lowRows.filter((r) => r.notice_delivered_at).length;
     const escalated = lowRows.filter((r) => r.effective_gate === "medium" && r.escalated_entries > 0).length;
     const pendingMedium = rows.filter((r) => r.status === "pending" && r.effective_gate !== "low");
+    const notShown = unshown();
     const missingTimers = (await Promise.all(pendingMedium.map(async (r) => ((await ctx.redis.command("EXISTS", `${p.schema}:timers:deadline-${r.id}`)) === 1 ? 0 : 1)))).reduce<number>((n, x) => n + x, 0);
     return {
       name: "redis-down",
@@ -86,11 +104,13 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
         check("creates while down answered 201", `${ok.length}/${creates.length}`, creates.length > 0 && ok.length === creates.length),
         check("creates while down: slowest ≤ 5 s (ms)", Math.max(0, ...creates.map((c) => c.ms)), creates.every((c) => c.status !== 0 && c.ms <= 5_000)),
         check("acknowledged (201) missing from PostgreSQL = 0", ids.length - rows.length, rows.length === ids.length),
-        check("low created while down: approved by window with no delivered notice = 0", `${unseenApproved}/${lowRows.length}`, lowRows.length > 0 && unseenApproved === 0),
-        check("low created while down: notice delivered (info)", `${noticeDelivered}/${lowRows.length}`, null),
-        check("low created while down: approved by objection-window (info)", `${windowApproved.length}/${lowRows.length}`, null),
-        check("low created while down with no delivered notice became medium (audited)", `${escalated}/${lowRows.length - noticeDelivered}`, lowRows.length > 0 && escalated === lowRows.length - noticeDelivered),
+        check("low made while down: window-approved, notice undelivered = 0", `${unseenApproved}/${lowRows.length}`, lowRows.length > 0 && unseenApproved === 0),
+        check("low made while down: notice delivered (info)", `${noticeDelivered}/${lowRows.length}`, null),
+        check("low made while down: approved by objection-window (info)", `${windowApproved.length}/${lowRows.length}`, null),
+        check("low made while down, notice undelivered → medium (audited)", `${escalated}/${lowRows.length - noticeDelivered}`, lowRows.length > 0 && escalated === lowRows.length - noticeDelivered),
         check("pending medium with no timer once Redis is back = 0", `${missingTimers}/${pendingMedium.length}`, missingTimers === 0),
+        check("acknowledged while down and never shown on Telegram = 0", `${notShown}/${ok.length}`, ok.length > 0 && notShown === 0),
+        check("Redis back → every card or notice on Telegram (s) (info)", allShownAfter, null),
       ],
       numbers: { downSeconds, creates: countBy(creates.map((c) => c.status)), healthWhileDown: countBy(whileDown.map((h) => h.status)), lowOutcomes: countBy(lowRows.map((r) => `${r.status}/${r.decided_by ?? "-"}/${r.effective_gate}`)) },
       seconds: secondsSince(t0),
@@ -98,6 +118,7 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
   } finally {
     if (!ctx.redis.running()) await ctx.redis.start();
     await p.remove();
+    await telegram.close();
   }
 }
 

@@ -246,8 +246,8 @@ export interface Received {
   at: number;
 }
 
-/** A webhook receiver on 127.0.0.1: answers 200, or never answers when `hang` is set. */
-export async function startReceiver(options: { hang?: boolean } = {}) {
+/** A webhook receiver on 127.0.0.1: answers 200 (after `delayMs`), or never when `hang` is set. */
+export async function startReceiver(options: { hang?: boolean; delayMs?: number } = {}) {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
@@ -256,7 +256,10 @@ export async function startReceiver(options: { hang?: boolean } = {}) {
     req.on("end", () => {
       const delivery = req.headers["x-signoff-delivery"];
       received.push({ delivery: Array.isArray(delivery) ? delivery[0] : delivery, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
-      if (!options.hang) res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      if (options.hang) return;
+      const answer = () => res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      if (options.delayMs) setTimeout(answer, options.delayMs);
+      else answer();
     });
   });
   server.on("connection", (s) => {
