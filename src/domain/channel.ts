@@ -100,6 +100,23 @@ export interface Channel {
   knows?(ref: MessageRef): boolean;
 }
 
+/**
+ * A platform's sending limits, declared by its adapter and enforced by the outbox with one
+ * calendar in Redis shared by every process.
+ */
+export interface PlatformPacing {
+  /** Messages per second to all chats together. */
+  globalPerSecond: number;
+  /** Least time between two messages to one chat. */
+  perChatIntervalMs: number;
+  /** Messages per sliding minute to one group chat. */
+  groupPerMinute?: number;
+  /** Random extra wait (0..jitterMs) on each send, so sends do not look machine-timed. */
+  jitterMs?: number;
+  /** Whether a chat id is a group (stricter limits). */
+  isGroup(chatId: string): boolean;
+}
+
 /** A failed send; `retryAfterMs` set when the platform said when to try again. */
 export class ChannelError extends Error {
   constructor(

@@ -4,6 +4,7 @@
  * than the sealing interval are sealed too (signoff may simply have been stopped), with a warning:
  * the same picture is what someone who cleared seals to rewrite the log would leave.
  */
+import { every } from "../lib/every.js";
 import type { LateEntries, SealOptions } from "../store/audit-store.js";
 
 /** How often each process tries to seal. */
@@ -15,21 +16,15 @@ export function startAuditSealer(
   logger: { warn(obj: object, msg?: string): void },
   everyMs = AUDIT_SEAL_EVERY_MS,
 ): () => void {
-  let sealing = false;
   const onLate = (late: LateEntries) =>
     logger.warn(
       { entries: late.count, firstId: late.firstId },
       "sealed audit entries that had waited longer than the sealing interval: fine if signoff was stopped, " +
         "otherwise their seals were cleared and they may have been edited; check that the chain head extends the one you recorded",
     );
-  const timer = setInterval(() => {
-    if (sealing) return;
-    sealing = true;
-    audit
-      .seal({ onLate })
-      .catch((err) => logger.warn({ err: (err as Error).message }, "audit sealing failed; will retry"))
-      .finally(() => (sealing = false));
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return every(
+    everyMs,
+    () => audit.seal({ onLate }),
+    (err) => logger.warn({ err: (err as Error).message }, "audit sealing failed; will retry"),
+  );
 }

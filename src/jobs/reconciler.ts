@@ -99,15 +99,3 @@ function lostChats(refs: Array<Pick<CardRef, "channel" | "chatId" | "messageId">
   }
   return [...byChat.values()].filter((chat) => !chat.known);
 }
-
-/**
- * Reconcile again every `everyMs`: a timer or delivery whose job failed for good, or was lost
- * with Redis while this process ran, is re-created from PostgreSQL. Returns a stop function.
- */
-export function reconcileEvery(everyMs: number, deps: Parameters<typeof reconcile>[0], logger: { warn(obj: object, msg?: string): void }): () => void {
-  const timer = setInterval(() => {
-    reconcile(deps).catch((err) => logger.warn({ err: (err as Error).message }, "periodic reconcile failed"));
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}

@@ -3,6 +3,7 @@
  * polling behind a Redis lease otherwise; registers the webhook route; syncs the command menu
  * after start. Kept here so the composition root stays a few lines.
  */
+import type { PlatformPacing } from "../../domain/channel.js";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { createTelegramChannel, type TelegramChannel, type TelegramLogger } from "./telegram-channel.js";
@@ -31,7 +32,19 @@ export interface TelegramSetup {
   afterStart(): Promise<void>;
 }
 
-/** Build the Telegram channel; see the module comment. */
+/**
+ * Telegram's limits: at most 30 messages a second overall, one a second per chat, 20 a minute per
+ * group. Slots are booked 35 ms apart (29/s) and 1.1 s per chat: the margin absorbs a few ms of
+ * send jitter, so the platform never counts 31 in a second. Group chat ids start with "-".
+ */
+export const TELEGRAM_PACING: PlatformPacing = {
+  globalPerSecond: 29,
+  perChatIntervalMs: 1_100,
+  groupPerMinute: 20,
+  isGroup: (chatId) => chatId.startsWith("-"),
+};
+
+/** Build the Telegram channel (webhook or lease-guarded polling) and its routes. */
 export function setupTelegram(options: TelegramSetupOptions): TelegramSetup {
   const webhook = options.webhookUrl && options.webhookSecret ? { url: options.webhookUrl, secret: options.webhookSecret } : undefined;
   const channel = createTelegramChannel({

@@ -1,0 +1,116 @@
+/**
+ * The approval engine: its stores, the timer and callback queues, the decision bus, the card
+ * presenter and the approval service, plus the reconcile that re-creates from PostgreSQL whatever
+ * Redis or a restarted channel lost.
+ */
+import type { Config } from "../config.js";
+import { createApprovalService, type ApprovalService } from "../handlers/approval-service.js";
+import { createCardPresenter, type CardPresenter } from "../handlers/card-presenter.js";
+import type { OperatorDirectory } from "../handlers/operators.js";
+import type { Renderer } from "../handlers/render.js";
+import { createDeliveryQueue } from "../jobs/callback-queue.js";
+import { createDecisionBus, type DecisionBus } from "../jobs/decision-bus.js";
+import { reconcile, type ReconcileReport } from "../jobs/reconciler.js";
+import { createTimerQueue } from "../jobs/timer-queue.js";
+import type { Logger } from "../logger.js";
+import { createApprovalStore, type ApprovalStore } from "../store/approval-store.js";
+import { createAuditStore, type AuditStore } from "../store/audit-store.js";
+import { createChatStore, type ChatStore } from "../store/chat-store.js";
+import { createDeliveryStore, type DeliveryStore } from "../store/delivery-store.js";
+import { createSettingsStore, type SettingsStore } from "../store/settings-store.js";
+import type { ChannelParts } from "./channels.js";
+import type { Infrastructure } from "./infrastructure.js";
+
+/** The approval engine's parts. */
+export interface ApprovalParts {
+  approvals: ApprovalStore;
+  audit: AuditStore;
+  deliveries: DeliveryStore;
+  settings: SettingsStore;
+  chat: ChatStore;
+  timers: ReturnType<typeof createTimerQueue>;
+  delivery: ReturnType<typeof createDeliveryQueue>;
+  bus: DecisionBus;
+  presenter: CardPresenter;
+  service: ApprovalService;
+  /** Re-create timers, deliveries and lost cards from PostgreSQL (safe to run any time). */
+  reconcile(): Promise<ReconcileReport>;
+}
+
+/** Build the approval engine on the infrastructure and the channels' outbox. */
+export async function wireApprovals(
+  infra: Infrastructure,
+  chatSide: ChannelParts,
+  wiring: { config: Readonly<Config>; logger: Logger; directory: OperatorDirectory; renderer: Renderer },
+): Promise<ApprovalParts> {
+  const { env, file } = wiring.config;
+  const { directory, logger } = wiring;
+  const prefix = env.SIGNOFF_QUEUE_PREFIX;
+  const { db } = infra;
+  const approvals = createApprovalStore(db);
+  const audit = createAuditStore(db);
+  const deliveries = createDeliveryStore(db);
+  const settings = createSettingsStore(db);
+  const chat = createChatStore(db);
+
+  const timers = createTimerQueue(infra.producer, prefix);
+  const delivery = createDeliveryQueue(infra.producer, prefix, {
+    attempts: file.approvals.callbackAttempts,
+    backoffMs: file.approvals.callbackBackoffMs,
+    timeoutMs: file.approvals.callbackTimeoutMs,
+  });
+  for (const queue of [timers.queue, delivery.queue]) {
+    queue.on("error", (err) =>
+      infra.outageLog.warn(`queue:${queue.name}`, { queue: queue.name, err: err.message }, "queue error"),
+    );
+  }
+  const bus = await createDecisionBus(infra.producer, infra.subscriber, prefix);
+
+  const presenter = createCardPresenter({
+    directory,
+    channels: chatSide.channels,
+    renderer: wiring.renderer,
+    chat,
+    approvals,
+    enqueue: chatSide.outbox.enqueue,
+    telegramGroupChat: file.approvals.telegramChat,
+    localChannels: chatSide.localChannels,
+    defaultTimezone: file.timezone,
+  });
+  const service = createApprovalService({
+    approvals,
+    audit,
+    settings,
+    timers: timers.scheduler,
+    callbacks: { enqueue: delivery.enqueue },
+    presenter,
+    decisions: bus,
+    defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
+    eligibleApprovers: (roles) => directory.all().filter((o) => o.roles.some((r) => roles.includes(r))).length,
+    logger: logger.child({ component: "approvals" }),
+  });
+
+  // A restarted web chat lost its cards: the reconcile posts them again there (and only there).
+  const cards = {
+    listCardRefs: chat.listCardRefs,
+    announce: presenter.announce,
+    channels: chatSide.channels,
+    directory,
+    enqueue: chatSide.outbox.enqueue,
+  };
+  const reconcileDeps = { approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery, cards };
+
+  return {
+    approvals,
+    audit,
+    deliveries,
+    settings,
+    chat,
+    timers,
+    delivery,
+    bus,
+    presenter,
+    service,
+    reconcile: () => reconcile(reconcileDeps),
+  };
+}

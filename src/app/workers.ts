@@ -1,0 +1,65 @@
+/**
+ * The BullMQ workers: timers, callback and command deliveries, the chat outbox, and scheduled
+ * digests and health checks. Every process may run them; BullMQ spreads the jobs.
+ */
+import type { Worker } from "bullmq";
+import type { Config } from "../config.js";
+import { createDeliveryWorker } from "../jobs/callback-queue.js";
+import { createOpsWorker } from "../jobs/ops-queue.js";
+import { createOutboxWorker } from "../jobs/outbox-queue.js";
+import { createTimerWorker } from "../jobs/timer-queue.js";
+import type { Logger } from "../logger.js";
+import type { ApprovalParts } from "./approvals.js";
+import type { ChannelParts } from "./channels.js";
+import type { ChatOpsParts } from "./chat-ops.js";
+import type { Infrastructure } from "./infrastructure.js";
+
+/** The running workers, and how to stop them. */
+export interface WorkerParts {
+  workers: Worker[];
+  /** Cut off webhook calls in flight (they stay pending and are retried), then let jobs finish. */
+  close(): Promise<void>;
+}
+
+/** Start the workers (each on its own duplicate of the general Redis connection). */
+export function startWorkers(
+  infra: Infrastructure,
+  chatSide: ChannelParts,
+  engine: ApprovalParts,
+  chatOps: ChatOpsParts,
+  wiring: { config: Readonly<Config>; logger: Logger; timerConcurrency: number },
+): WorkerParts {
+  const { env, file } = wiring.config;
+  const prefix = env.SIGNOFF_QUEUE_PREFIX;
+  const connection = () => infra.redis.duplicate();
+  const deliveryWorker = createDeliveryWorker(connection(), prefix, {
+    deliveries: engine.deliveries,
+    signingSecret: env.SIGNOFF_SIGNING_SECRET,
+    timeoutMs: file.approvals.callbackTimeoutMs,
+    logger: wiring.logger.child({ queue: "deliveries" }),
+  });
+  const workers: Worker[] = [
+    createTimerWorker(connection(), prefix, engine.service, wiring.timerConcurrency),
+    deliveryWorker,
+    createOutboxWorker(connection(), prefix, engine.presenter.perform, wiring.logger.child({ queue: "outbox" }), {
+      pacing: chatSide.pacing,
+      concurrency: 20,
+    }),
+    createOpsWorker(connection(), prefix, {
+      digest: (operator) => chatOps.ops.digests.sendScheduled(operator, "schedule"),
+      health: chatOps.ops.runHealthCheck,
+    }),
+  ];
+  for (const w of workers) {
+    w.on("error", (err) => infra.outageLog.warn(`worker:${w.name}`, { err: err.message, queue: w.name }, "worker error"));
+  }
+  return {
+    workers,
+    async close() {
+      // A webhook receiver that never answers must not hold up shutdown.
+      deliveryWorker.abortInFlight();
+      await Promise.all(workers.map((w) => w.close())); // waits for active jobs
+      for (const w of workers) (w.opts.connection as { disconnect?: () => void }).disconnect?.();
+    },
+  };
+}
