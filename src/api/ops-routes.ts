@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import { AppError } from "../domain/errors.js";
 import { toTaskRecord } from "../domain/operations.js";
-import type { ReportService } from "../handlers/report-service.js";
+import type { ReportService } from "../handlers/chatops/report-service.js";
 import { toProblems } from "./approval-schemas.js";
 import { AckBodySchema, CommandsQuerySchema, HeartbeatBodySchema, NotifyBodySchema, SpendBodySchema, TaskBodySchema } from "./ops-schemas.js";
 

@@ -9,7 +9,7 @@ import type { Registry } from "prom-client";
 import { z } from "zod";
 import { toApprovalRecord } from "../domain/approval.js";
 import { AppError } from "../domain/errors.js";
-import type { ApprovalService } from "../handlers/approval-service.js";
+import type { ApprovalService } from "../handlers/approvals/approval-service.js";
 import { callbackUrlProblem } from "./callback-url.js";
 import type { BoundHttpServer } from "./early-listen.js";
 import { CreateApprovalBodySchema, GetApprovalQuerySchema, ListApprovalsQuerySchema, toProblems } from "./approval-schemas.js";

@@ -4,10 +4,10 @@
  * Redis or a restarted channel lost.
  */
 import type { Config } from "../config.js";
-import { createApprovalService, type ApprovalService } from "../handlers/approval-service.js";
-import { createCardPresenter, type CardPresenter } from "../handlers/card-presenter.js";
-import type { OperatorDirectory } from "../handlers/operators.js";
-import type { Renderer } from "../handlers/render.js";
+import { createApprovalService, type ApprovalService } from "../handlers/approvals/approval-service.js";
+import { createCardPresenter, type CardPresenter } from "../handlers/approvals/card-presenter.js";
+import type { OperatorDirectory } from "../handlers/chat/operators.js";
+import type { Renderer } from "../handlers/chat/render.js";
 import { createDeliveryQueue } from "../jobs/callback-queue.js";
 import { createDecisionBus, type DecisionBus } from "../jobs/decision-bus.js";
 import { reconcile, type ReconcileReport } from "../jobs/reconciler.js";

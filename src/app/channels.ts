@@ -8,10 +8,10 @@ import { createWebchatChannel, type WebchatChannel } from "../bot/webchat/webcha
 import { setupWhatsApp, WHATSAPP_PACING } from "../bot/whatsapp/whatsapp-setup.js";
 import { type Config, isLoopbackHost } from "../config.js";
 import type { Channel, ChannelName, PlatformPacing } from "../domain/channel.js";
-import { createBroadcaster } from "../handlers/broadcast.js";
-import type { OutboxJob } from "../handlers/card-presenter.js";
-import type { OperatorDirectory } from "../handlers/operators.js";
-import type { Renderer } from "../handlers/render.js";
+import { createBroadcaster } from "../handlers/chat/broadcast.js";
+import type { OutboxJob } from "../domain/outbox.js";
+import type { OperatorDirectory } from "../handlers/chat/operators.js";
+import type { Renderer } from "../handlers/chat/render.js";
 import { createChatRateLimiter } from "../jobs/chat-rate-limiter.js";
 import { type ChannelPacing, createOutboxQueue } from "../jobs/outbox-queue.js";
 import type { Logger } from "../logger.js";

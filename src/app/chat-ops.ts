@@ -4,15 +4,15 @@
  * every inbound message.
  */
 import type { Config } from "../config.js";
-import { createBroadcaster } from "../handlers/broadcast.js";
-import { createChatHandler, type ChatHandler } from "../handlers/chat-handler.js";
-import { createDigestService, type DigestService } from "../handlers/digest-service.js";
-import type { OperatorDirectory } from "../handlers/operators.js";
-import { createOpsHandler } from "../handlers/ops-handler.js";
-import { createOpsQueries } from "../handlers/ops-queries.js";
-import { createPairingService, type PairingService } from "../handlers/pairing-service.js";
-import type { Renderer } from "../handlers/render.js";
-import { createReportService, type ReportService } from "../handlers/report-service.js";
+import { createBroadcaster } from "../handlers/chat/broadcast.js";
+import { createChatHandler, type ChatHandler } from "../handlers/chat/chat-handler.js";
+import { createDigestService, type DigestService } from "../handlers/digests/digest-service.js";
+import type { OperatorDirectory } from "../handlers/chat/operators.js";
+import { createOpsHandler } from "../handlers/chatops/ops-handler.js";
+import { createOpsQueries } from "../handlers/chatops/ops-queries.js";
+import { createPairingService, type PairingService } from "../handlers/pairing/pairing-service.js";
+import type { Renderer } from "../handlers/chat/render.js";
+import { createReportService, type ReportService } from "../handlers/chatops/report-service.js";
 import { createHealthRunner } from "../jobs/health-probe.js";
 import { createOpsQueue, type OpsQueue } from "../jobs/ops-queue.js";
 import { every } from "../lib/every.js";

@@ -6,11 +6,11 @@
 import type { Config } from "../config.js";
 import type { Channel, ChannelName } from "../domain/channel.js";
 import type { WebchatChannel } from "../bot/webchat/webchat-channel.js";
-import type { ApprovalService } from "../handlers/approval-service.js";
-import type { CardPresenter } from "../handlers/card-presenter.js";
-import type { ChatHandler } from "../handlers/chat-handler.js";
-import { createOperatorDirectory, type OperatorDirectory } from "../handlers/operators.js";
-import { createRenderer } from "../handlers/render.js";
+import type { ApprovalService } from "../handlers/approvals/approval-service.js";
+import type { CardPresenter } from "../handlers/approvals/card-presenter.js";
+import type { ChatHandler } from "../handlers/chat/chat-handler.js";
+import { createOperatorDirectory, type OperatorDirectory } from "../handlers/chat/operators.js";
+import { createRenderer } from "../handlers/chat/render.js";
 import { startAuditSealer } from "../jobs/audit-sealer.js";
 import type { ReconcileReport } from "../jobs/reconciler.js";
 import { watchRedis } from "../jobs/redis.js";

@@ -1,6 +1,6 @@
 /**
  * The approval domain: the record sources ask for and operators answer.
- * Types only; the rules live in `src/handlers/approval-machine.ts`.
+ * Types only; the rules live in `src/handlers/approvals/approval-machine.ts`.
  */
 
 /** Risk gates of SPEC §2, from "just do it" to "never". */
@@ -16,6 +16,15 @@ export const APPROVAL_STATUSES = [
   "cancelled",
 ] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** An operator as the approval rules see them: a name and roles. */
+export interface Actor {
+  name: string;
+  roles: readonly string[];
+}
+
+/** How a new request is announced to operators. */
+export type Announcement = "card" | "notice" | "advisory" | "auto_notice" | null;
 
 /** What an operator said about a request. */
 export type Verdict = "approve" | "reject" | "modify";

@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { ChannelError, type ChannelName } from "../domain/channel.js";
-import type { OutboxJob } from "../handlers/card-presenter.js";
+import type { OutboxJob } from "../domain/outbox.js";
 
 /** The queue name (under the configured prefix). */
 export const OUTBOX_QUEUE = "outbox";

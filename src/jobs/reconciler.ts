@@ -6,9 +6,9 @@
  */
 import type { Approval, TimerKind } from "../domain/approval.js";
 import type { Channel, ChannelName } from "../domain/channel.js";
-import { isEligible, plannedTimers } from "../handlers/approval-machine.js";
-import type { EnqueueOutbox } from "../handlers/card-presenter.js";
-import type { OperatorDirectory } from "../handlers/operators.js";
+import { isEligible, plannedTimers } from "../handlers/approvals/approval-machine.js";
+import type { EnqueueOutbox } from "../domain/outbox.js";
+import type { OperatorDirectory } from "../handlers/chat/operators.js";
 import type { ApprovalStore } from "../store/approval-store.js";
 import type { CardRef } from "../store/chat-store.js";
 import type { DeliveryStore } from "../store/delivery-store.js";

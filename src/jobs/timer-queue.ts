@@ -7,8 +7,8 @@ import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { TimerKind } from "../domain/approval.js";
-import type { ApprovalService, TimerScheduler } from "../handlers/approval-service.js";
-import { plannedTimers } from "../handlers/approval-machine.js";
+import type { ApprovalService, TimerScheduler } from "../handlers/approvals/approval-service.js";
+import { plannedTimers } from "../handlers/approvals/approval-machine.js";
 
 interface TimerJobData {
   approvalId: string;

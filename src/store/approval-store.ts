@@ -6,7 +6,7 @@
 import type { Approval, ApprovalStatus, Decision, Gate, Verdict } from "../domain/approval.js";
 import type { AuditEntry } from "./audit-store.js";
 import { type ApprovalCommit, type ApprovalInsert, type NewDelivery, commitTransitions, insertApprovals } from "./approval-writes.js";
-import { createBatcher } from "./batcher.js";
+import { createBatcher } from "../lib/batcher.js";
 import { type Database, isUniqueViolation, many, maybeOne } from "./db.js";
 
 interface ApprovalRow {

@@ -3,7 +3,7 @@
  * sent message shows which approval (so replies and reactions find their card).
  */
 import type { ChannelName, MessageRef } from "../domain/channel.js";
-import { createBatcher } from "./batcher.js";
+import { createBatcher } from "../lib/batcher.js";
 import { type Database, many, maybeOne } from "./db.js";
 
 /** A sent message that shows an approval: its card, notice or advisory. */

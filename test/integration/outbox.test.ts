@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChannelError } from "../../src/domain/channel.js";
-import type { OutboxJob } from "../../src/handlers/card-presenter.js";
+import type { OutboxJob } from "../../src/domain/outbox.js";
 import { createChatRateLimiter } from "../../src/jobs/chat-rate-limiter.js";
 import { createOutboxQueue, createOutboxWorker } from "../../src/jobs/outbox-queue.js";
 import { createRedis, deleteKeysWithPrefix } from "../../src/jobs/redis.js";

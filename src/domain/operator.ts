@@ -1,0 +1,48 @@
+/**
+ * Operators: the people signoff asks, known by their chat identities, holding roles, reached on
+ * the channels that run. The directory that implements these lookups lives in the handlers.
+ */
+import type { Actor } from "./approval.js";
+import type { ChannelName, InboundText } from "./channel.js";
+
+/** An operator as handlers see them. */
+export interface Operator extends Actor {
+  name: string;
+  roles: string[];
+  timezone: string;
+  telegram?: string | undefined;
+  whatsapp?: string | undefined;
+  webchat: boolean;
+  /** BCP 47 locale for numbers and money; the configured default when absent. */
+  locale?: string | undefined;
+  /** True for operators admitted in chat (`pair`), stored in PostgreSQL. */
+  paired?: boolean | undefined;
+}
+
+/** A chat where a message for an operator (or a group) goes. */
+export interface ChatAddress {
+  channel: ChannelName;
+  chatId: string;
+  /** The operator reading this chat, for their timezone; absent for group chats. */
+  operator?: Operator;
+}
+
+/** Lookups over the configured operators and those paired in chat. */
+export interface OperatorDirectory {
+  all(): Operator[];
+  byName(name: string): Operator | undefined;
+  /** The operator behind a chat identity (any of the sender's ids), if any. */
+  bySender(channel: ChannelName, senderIds: string[]): Operator | undefined;
+  /** Chats where this operator can be reached on the given running channels. */
+  addressesOf(operator: Operator, channels: readonly ChannelName[]): ChatAddress[];
+  /** The operator reading a private chat, if it is one. */
+  byChat(channel: ChannelName, chatId: string): Operator | undefined;
+  /**
+   * Add operators paired in chat (from PostgreSQL). Configured operators win: a paired one
+   * whose name or chat identity is configured is ignored. Adding one again is harmless.
+   */
+  addPaired(operators: readonly Operator[]): void;
+}
+
+/** Queries and commands tried on chat text that is not an answer; null when none applies. */
+export type TextIntentHandler = (input: { operator: Operator; text: string; event: InboundText }) => Promise<string | null>;

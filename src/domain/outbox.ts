@@ -1,0 +1,25 @@
+/**
+ * The contract between everything that wants a chat message sent and the outbox that sends it
+ * (queued in Redis for paced platforms, delivered in process for the web chat).
+ */
+import type { Announcement, Approval } from "./approval.js";
+import type { ChannelName, MessageRef } from "./channel.js";
+
+/** What a stored message of an approval is: its card, its notice, or an advisory. */
+export type CardKind = "card" | "notice" | "advisory";
+
+/** Work the outbox performs, one send or edit pass per job. */
+export type OutboxJob =
+  | { op: "announce"; approvalId: string; announcement: Exclude<Announcement, null>; channel: ChannelName; chatId: string; operator?: string }
+  | {
+      op: "edit";
+      approvalId: string;
+      version: number;
+      ref: MessageRef & { kind: CardKind };
+      /** The approval as committed, for in-process channels only (queued jobs re-read it). */
+      snapshot?: Approval;
+    }
+  | { op: "text"; channel: ChannelName; chatId: string; text: string; replyToMessageId?: string };
+
+/** Queues outbox jobs (BullMQ in production). */
+export type EnqueueOutbox = (job: OutboxJob) => Promise<void>;

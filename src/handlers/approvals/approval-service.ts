@@ -1,0 +1,274 @@
+/**
+ * Approval use cases: create, answer, fire a timer, cancel. Runs the pure state machine, stores
+ * the result with a compare-and-set (retrying when another writer won), then schedules the
+ * side effects: timers, the signed callback, card updates and long-poll wake-ups.
+ * Dependencies are injected and narrowed so tests can pass tiny fakes.
+ */
+import { randomInt, randomUUID } from "node:crypto";
+import { type Actor, type Announcement, type Approval, DEFAULT_APPROVER_ROLES, type TimerKind, toApprovalRecord } from "../../domain/approval.js";
+import { AppError } from "../../domain/errors.js";
+import type { ApprovalStore, NewDelivery } from "../../store/approval-store.js";
+import type { AuditEntry, AuditStore } from "../../store/audit-store.js";
+import type { SettingsStore } from "../../store/settings-store.js";
+import {
+  type ApprovalEvent,
+  type CreateApprovalInput,
+  type TransitionResult,
+  createApproval,
+  plannedTimers,
+  transition,
+} from "./approval-machine.js";
+
+/** Schedules and removes the BullMQ timers of an approval. */
+export interface TimerScheduler {
+  schedule(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void>;
+  cancel(approvalId: string, kind: TimerKind): Promise<void>;
+}
+
+/** What the chat side is told about approvals (it queues cards, notices and edits). */
+export interface ApprovalPresenter {
+  announce(approval: Approval, announcement: Exclude<Announcement, null>): Promise<void>;
+  /** A decision or vote happened: refresh every card of this approval. */
+  refresh(approval: Approval): Promise<void>;
+}
+
+/** Injected dependencies of {@link createApprovalService}. */
+export interface ApprovalServiceDeps {
+  approvals: ApprovalStore;
+  audit: Pick<AuditStore, "append">;
+  settings: Pick<SettingsStore, "isPaused">;
+  timers: TimerScheduler;
+  callbacks: { enqueue(deliveryId: string): Promise<void> };
+  presenter: ApprovalPresenter;
+  /** Wakes `?wait=N` long polls (in this and other processes). */
+  decisions: { publish(approvalId: string): Promise<void> };
+  defaults: { deadlineSeconds: number; objectionSeconds: number };
+  /** How many configured operators hold any of these roles (to refuse requests nobody can pass). */
+  eligibleApprovers?(roles: readonly string[]): number;
+  now?: () => Date;
+  logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+}
+
+/** Gates whose requests wait for a person (a `low` notice may be objected to by one). */
+const GATES_WITH_PEOPLE: ReadonlySet<string> = new Set(["low", "medium", "hard"]);
+
+const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"; // no 0/O, 1/I/L: typed by people on phones
+const MAX_CAS_ATTEMPTS = 20;
+
+const CODE_DIGITS = "23456789";
+
+/**
+ * A short typeable code; longer after repeated collisions. It always holds a digit, so a word
+ * such as "AHEAD" in "go ahead" is never taken for a code.
+ */
+export function generateCode(length = 4): string {
+  const chars: string[] = [];
+  for (let i = 0; i < length; i++) chars.push(CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]!);
+  if (!chars.some((c) => CODE_DIGITS.includes(c))) chars[randomInt(length)] = CODE_DIGITS[randomInt(CODE_DIGITS.length)]!;
+  return chars.join("");
+}
+
+/** The outcome of an answer or timer, with the approval as it now stands. */
+export type ApplyResult = TransitionResult;
+
+/** Build the approval service; see the module comment. */
+export function createApprovalService(deps: ApprovalServiceDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  function callbackFor(approval: Approval): NewDelivery | null {
+    if (!approval.callbackUrl || approval.status === "pending") return null;
+    return { kind: "callback", subjectId: approval.id, url: approval.callbackUrl, body: JSON.stringify(toApprovalRecord(approval)) };
+  }
+
+  /** A request that needs people nobody configured could never pass: refuse it at once. */
+  function refuseUnmeetable(input: CreateApprovalInput): void {
+    if (!deps.eligibleApprovers || !GATES_WITH_PEOPLE.has(input.gate)) return;
+    const roles = input.approvers?.roles?.length ? input.approvers.roles : DEFAULT_APPROVER_ROLES;
+    const eligible = deps.eligibleApprovers(roles);
+    const quorum = input.gate === "low" ? 1 : (input.approvers?.quorum ?? 1);
+    const problem =
+      eligible === 0
+        ? { path: "approvers.roles", message: `no operator holds any of these roles: ${roles.join(", ")}` }
+        : quorum > eligible
+          ? { path: "approvers.quorum", message: `quorum ${quorum} is more than the ${eligible} operator(s) who may approve` }
+          : null;
+    if (problem) throw new AppError("invalid_body", `unmeetable approvers: ${problem.message}`, "invalid body", false, [problem]);
+  }
+
+  /** A step after the commit failed: recoverable (the reconciler re-creates it), so a warning. */
+  function logPostCommit(err: unknown, approvalId: string, what: string): void {
+    deps.logger.warn({ err: (err as Error)?.message ?? String(err), approvalId }, what);
+  }
+
+  async function afterDecision(approval: Approval, deliveryId: string | null): Promise<void> {
+    // The decision is committed; everything below is best effort and recoverable
+    // (the reconciler re-enqueues pending deliveries, timers ignore decided approvals).
+    const tasks: Promise<unknown>[] = [deps.decisions.publish(approval.id), deps.presenter.refresh(approval)];
+    if (deliveryId) tasks.push(deps.callbacks.enqueue(deliveryId));
+    const results = await Promise.allSettled(tasks);
+    for (const r of results) if (r.status === "rejected") deps.logger.error({ err: r.reason, approvalId: approval.id }, "post-decision step failed");
+  }
+
+  async function apply(approvalId: string, makeEvent: () => ApprovalEvent, auditActor: string): Promise<ApplyResult> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await deps.approvals.get(approvalId);
+      if (!current) throw new AppError("not_found", `approval ${approvalId} not found`, "No such request.");
+      const event = makeEvent();
+      const result = transition(current, event);
+      if (result.outcome === "ignored") return result;
+      const audit: AuditEntry[] = [];
+      const at = event.at;
+      if (result.outcome === "vote_recorded") {
+        audit.push({ actor: auditActor, action: "approval.vote", subject: approvalId, at, data: { verdict: "approve", approvals: result.approvals, quorum: result.quorum } });
+      } else if (result.outcome === "escalated") {
+        const reason = event.type === "escalate" ? event.reason : "paused";
+        audit.push({
+          actor: reason === "paused" ? "pause" : "policy",
+          action: "approval.escalated",
+          subject: approvalId,
+          at,
+          data: { effectiveGate: "medium", deadlineAt: result.approval.deadlineAt!.toISOString(), reason },
+        });
+      } else {
+        const next = result.approval;
+        audit.push({
+          actor: next.decidedBy ?? auditActor,
+          action: next.status === "cancelled" ? "approval.cancelled" : "approval.decided",
+          subject: approvalId,
+          at,
+          data: { status: next.status, decidedBy: next.decidedBy, note: next.note, channel: result.decision?.channel ?? null, event: event.type },
+        });
+      }
+      const delivery = result.outcome === "decided" ? callbackFor(result.approval) : null;
+      const decision = result.outcome === "decided" || result.outcome === "vote_recorded" ? result.decision : null;
+      const stored = await deps.approvals.commitTransition(result.approval, current.version, decision, audit, delivery);
+      if (!stored.committed) continue; // someone else changed it first: re-read, re-decide
+      if (result.outcome === "decided") {
+        if (event.type !== "timer") for (const t of plannedTimers(current)) void deps.timers.cancel(approvalId, t.kind).catch(() => undefined);
+        await afterDecision(result.approval, stored.deliveryId);
+      } else if (result.outcome === "escalated") {
+        // It now waits for a person until the deadline: shown notices become cards (refresh);
+        // a notice that never arrived is replaced by a card to every eligible approver.
+        await deps.timers.schedule(approvalId, "deadline", result.approval.deadlineAt!).catch((err) => logPostCommit(err, approvalId, "timer scheduling failed"));
+        await deps.presenter.refresh(result.approval).catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
+        if (event.type === "escalate" && event.reason === "notice_not_delivered") {
+          await deps.presenter.announce(result.approval, "card").catch((err) => logPostCommit(err, approvalId, "announce failed"));
+        }
+      } else {
+        await deps.presenter.refresh(result.approval).catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
+      }
+      return result;
+    }
+    throw new AppError("conflict", `approval ${approvalId}: too much contention`, "Busy, please try again.", true);
+  }
+
+  return {
+    /**
+     * Create (or, for a repeated idempotency key, return) an approval. Auto and prohibited
+     * requests come back decided; the others get their timer and announcement.
+     */
+    async create(source: string, input: CreateApprovalInput): Promise<{ approval: Approval; created: boolean }> {
+      refuseUnmeetable(input);
+      const paused = await deps.settings.isPaused();
+      for (let attempt = 0; attempt < 12; attempt++) {
+        const codeLength = attempt < 6 ? 4 : attempt < 9 ? 5 : 6;
+        const { approval, announcement } = createApproval(input, {
+          id: randomUUID(),
+          code: generateCode(codeLength),
+          source,
+          now: now(),
+          paused,
+          defaultDeadlineSeconds: deps.defaults.deadlineSeconds,
+          defaultObjectionSeconds: deps.defaults.objectionSeconds,
+        });
+        const audit: AuditEntry[] = [
+          {
+            actor: source,
+            action: "approval.created",
+            subject: approval.id,
+            at: approval.createdAt,
+            data: { code: approval.code, title: approval.title, gate: approval.gate, effectiveGate: approval.effectiveGate, paused },
+          },
+        ];
+        if (approval.status !== "pending") {
+          audit.push({ actor: "policy", action: "approval.decided", subject: approval.id, at: approval.createdAt, data: { status: approval.status, decidedBy: "policy" } });
+        }
+        const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
+        if (!outcome.inserted && outcome.reason === "code_taken") continue;
+        if (!outcome.inserted) return { approval: outcome.approval, created: false };
+        // Timer and announcement go out together (one pipelined write to Redis under load).
+        await Promise.all([
+          ...plannedTimers(approval).map((timer) =>
+            deps.timers.schedule(approval.id, timer.kind, timer.dueAt).catch((err) =>
+              // PostgreSQL has the deadline; the reconciler re-creates the timer when Redis is back.
+              deps.logger.error({ err, approvalId: approval.id }, "timer scheduling failed"),
+            ),
+          ),
+          announcement
+            ? deps.presenter.announce(approval, announcement).catch((err) => deps.logger.error({ err, approvalId: approval.id }, "announce failed"))
+            : null,
+        ]);
+        if (approval.status !== "pending") await afterDecision(approval, outcome.deliveryId);
+        return { approval, created: true };
+      }
+      throw new AppError("conflict", "could not allocate an approval code", "Busy, please try again.", true);
+    },
+
+    /** An operator's answer (from any channel). Ineligible answers are audited and change nothing. */
+    async answer(input: { approvalId: string; operator: Actor; verdict: "approve" | "reject" | "modify"; note: string | null; channel: string }): Promise<ApplyResult> {
+      const result = await apply(
+        input.approvalId,
+        () => ({ type: "answer", operator: input.operator, verdict: input.verdict, note: input.note, channel: input.channel, at: now() }),
+        input.operator.name,
+      );
+      if (result.outcome === "ignored" && result.reason === "not_eligible") {
+        await deps.audit.append([
+          { actor: input.operator.name, action: "approval.answer_refused", subject: input.approvalId, data: { verdict: input.verdict, channel: input.channel, reason: "not_eligible" } },
+        ]);
+      }
+      return result;
+    },
+
+    /**
+     * A timer fired. An early arrival (clock skew) comes back as `timer_not_due` with the
+     * approval, so the timer job can move itself to the remaining time.
+     */
+    async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult> {
+      if (kind === "objection") {
+        // Paused while a low request waited ("auto and low are treated as medium" applies to it
+        // too), or its notice reached nobody within the window: it needs a person now.
+        const paused = await deps.settings.isPaused();
+        const current = paused ? null : await deps.approvals.get(approvalId);
+        if (paused || (current && current.status === "pending" && !current.noticeDeliveredAt)) {
+          const reason = paused ? "paused" : "notice_not_delivered";
+          const escalated = await apply(
+            approvalId,
+            () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds, reason }),
+            reason === "paused" ? "pause" : "policy",
+          );
+          if (escalated.outcome !== "ignored" || escalated.reason !== "timer_not_applicable") return escalated;
+        }
+      }
+      return apply(approvalId, () => ({ type: "timer", kind, at: now() }), "timer");
+    },
+
+    /** The first notice of a `low` request reached an operator: its window counts from now. */
+    async confirmNoticeDelivered(approvalId: string): Promise<boolean> {
+      return deps.approvals.confirmNoticeDelivered(approvalId, now());
+    },
+
+    /** A source withdraws its request. */
+    async cancel(approvalId: string, source: string): Promise<ApplyResult> {
+      const current = await deps.approvals.get(approvalId);
+      if (!current || current.source !== source) throw new AppError("not_found", `approval ${approvalId} not found`, "No such request.");
+      return apply(approvalId, () => ({ type: "cancel", by: source, at: now() }), source);
+    },
+
+    get: (id: string) => deps.approvals.get(id),
+    getByCode: (code: string) => deps.approvals.getByCode(code),
+    list: (options: Parameters<ApprovalStore["list"]>[0]) => deps.approvals.list(options),
+  };
+}
+
+/** The approval service's interface, for injection into channels, API and jobs. */
+export type ApprovalService = ReturnType<typeof createApprovalService>;

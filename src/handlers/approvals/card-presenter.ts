@@ -1,0 +1,225 @@
+/**
+ * Puts approvals in front of operators: who gets a card, notice or advisory; what each card
+ * says in the reader's timezone; and, after a decision, editing every card on every chat.
+ * Sending is queued through the outbox (BullMQ) and performed by {@link CardPresenter.perform}.
+ */
+import type { Approval } from "../../domain/approval.js";
+import type { Channel, ChannelName, MessageRef, OutboundMessage } from "../../domain/channel.js";
+import type { EnqueueOutbox, OutboxJob } from "../../domain/outbox.js";
+import type { CardRef, ChatStore } from "../../store/chat-store.js";
+import type { ApprovalPresenter } from "./approval-service.js";
+import type { Announcement } from "../../domain/approval.js";
+import { isEligible } from "./approval-machine.js";
+import type { ChatAddress, Operator, OperatorDirectory } from "../chat/operators.js";
+import { FORMAT_OF, type Renderer } from "../chat/render.js";
+import { formatClock, formatDeadline, formatDuration } from "../../lib/time-format.js";
+
+
+
+/** Button payloads on cards: `ap:<approval id>:<a|r|m>` (≤ 64 bytes for Telegram). */
+export function buttonData(approvalId: string, verdict: "approve" | "reject" | "modify"): string {
+  return `ap:${approvalId}:${verdict[0]}`;
+}
+
+/** Parse a button payload made by {@link buttonData}. */
+export function parseButtonData(data: string): { approvalId: string; verdict: "approve" | "reject" | "modify" } | null {
+  const m = /^ap:([0-9a-f-]{36}):([arm])$/.exec(data);
+  if (!m) return null;
+  const verdict = m[2] === "a" ? "approve" : m[2] === "r" ? "reject" : "modify";
+  return { approvalId: m[1]!, verdict };
+}
+
+const OUTCOME: Record<Exclude<Approval["status"], "pending">, { icon: string; word: string }> = {
+  approved: { icon: "✅", word: "Approved" },
+  rejected: { icon: "❌", word: "Rejected" },
+  changes_requested: { icon: "📝", word: "Changes requested" },
+  cancelled: { icon: "🚫", word: "Cancelled" },
+};
+
+/** The reaction set on a card once decided (none while pending or when cancelled). */
+const OUTCOME_REACTION: Record<Approval["status"], string | null> = {
+  pending: null,
+  approved: "✅",
+  rejected: "❌",
+  changes_requested: "📝",
+  cancelled: null,
+};
+
+/** Words and icon for a decided status ("Approved", ✅). */
+export function describeOutcome(status: Exclude<Approval["status"], "pending">) {
+  return OUTCOME[status];
+}
+
+/** Injected dependencies of {@link createCardPresenter}. */
+export interface CardPresenterDeps {
+  directory: OperatorDirectory;
+  channels: ReadonlyMap<ChannelName, Channel>;
+  renderer: Renderer;
+  chat: Pick<ChatStore, "saveCardRef" | "listCardRefs">;
+  approvals: {
+    get(id: string): Promise<Approval | null>;
+    /** A `low` request's notice reached an eligible operator: its objection window counts from `at`. */
+    confirmNoticeDelivered(id: string, at: Date): Promise<boolean>;
+  };
+  enqueue: EnqueueOutbox;
+  /** Channels delivered in process (see the outbox): their edits may use the committed snapshot. */
+  localChannels?: ReadonlySet<ChannelName>;
+  /** Post cards to this Telegram group instead of approvers' private chats. */
+  telegramGroupChat?: string | undefined;
+  defaultTimezone: string;
+  now?: () => Date;
+}
+
+/** The presenter: {@link ApprovalPresenter} for the service, `perform` for the outbox worker. */
+export interface CardPresenter extends ApprovalPresenter {
+  perform(job: OutboxJob): Promise<void>;
+  /** Render a pending approval's card for one reader (also used by the web chat history). */
+  renderCard(approval: Approval, channel: ChannelName, reader?: Operator): OutboundMessage;
+}
+
+/** Build the presenter; see the module comment. */
+export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
+  const now = deps.now ?? (() => new Date());
+  const running = () => [...deps.channels.keys()];
+
+  function recipients(approval: Approval, announcement: Exclude<Announcement, null>): ChatAddress[] {
+    // Advisories ("do this yourself") go to the owners and to whoever could have approved it.
+    const wanted = (op: Operator) => (announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op));
+    const out: ChatAddress[] = [];
+    const useGroup = deps.telegramGroupChat && deps.channels.has("telegram") && announcement !== "advisory";
+    if (useGroup) out.push({ channel: "telegram", chatId: deps.telegramGroupChat! });
+    for (const op of deps.directory.all()) {
+      if (!wanted(op)) continue;
+      for (const address of deps.directory.addressesOf(op, running())) {
+        if (useGroup && address.channel === "telegram") continue;
+        out.push(address);
+      }
+    }
+    return out;
+  }
+
+  function cardView(approval: Approval, zone: string) {
+    const votes = approval.decisions.filter((d) => d.verdict === "approve").map((d) => d.operator);
+    return {
+      code: approval.code,
+      title: approval.title,
+      reason: approval.reason,
+      agent: approval.agent,
+      gate: approval.effectiveGate === approval.gate ? approval.gate : `${approval.gate} → ${approval.effectiveGate}`,
+      paused: approval.effectiveGate !== approval.gate,
+      deadline: approval.deadlineAt ? formatDeadline(approval.deadlineAt, zone, now()) : null,
+      preview: approval.preview,
+      quorum: approval.quorum > 1 ? approval.quorum : null,
+      votes: votes.length && approval.quorum > 1 ? `${votes.length}/${approval.quorum} (${votes.join(", ")})` : null,
+      seconds: approval.objectionEndsAt ? Math.max(0, Math.round((approval.objectionEndsAt.getTime() - approval.createdAt.getTime()) / 1000)) : null,
+      proceedsAt: approval.objectionEndsAt ? formatClock(approval.objectionEndsAt, zone, now()) : null,
+    };
+  }
+
+  function render(approval: Approval, announcement: Exclude<Announcement, null>, channel: ChannelName, reader?: Operator): OutboundMessage {
+    const zone = reader?.timezone ?? deps.defaultTimezone;
+    const format = FORMAT_OF[channel];
+    if (approval.status !== "pending") {
+      const outcome = OUTCOME[approval.status];
+      const text = deps.renderer.render(announcement === "advisory" ? "prohibited-advisory" : "approval-outcome", format, {
+        ...cardView(approval, zone),
+        icon: outcome.icon,
+        outcome: outcome.word,
+        by: approval.decidedBy,
+        at: approval.decidedAt ? formatClock(approval.decidedAt, zone, now()) : null,
+        note: approval.note,
+        votes: approval.quorum > 1 ? cardView(approval, zone).votes : null,
+      });
+      return { text, buttons: [] };
+    }
+    const template = announcement === "notice" ? "objection-notice" : announcement === "card" ? "approval-card" : "auto-notice";
+    const text = deps.renderer.render(template, format, cardView(approval, zone));
+    const buttons =
+      announcement === "notice"
+        ? [
+            { label: "❌ Stop", data: buttonData(approval.id, "reject") },
+            { label: "✅ Go now", data: buttonData(approval.id, "approve") },
+          ]
+        : [
+            { label: "✅ Approve", data: buttonData(approval.id, "approve") },
+            { label: "❌ Reject", data: buttonData(approval.id, "reject") },
+            { label: "📝 Modify", data: buttonData(approval.id, "modify") },
+          ];
+    return { text, buttons };
+  }
+
+  /** One edit job per card, so each chat's edit is paced and ordered on its own. */
+  async function refreshCards(approval: Approval): Promise<void> {
+    const refs = await deps.chat.listCardRefs(approval.id);
+    await Promise.all(
+      refs
+        .filter((ref) => deps.channels.has(ref.channel))
+        .map((ref) =>
+          deps.enqueue({
+            op: "edit",
+            approvalId: approval.id,
+            version: approval.version,
+            ref: { channel: ref.channel, chatId: ref.chatId, messageId: ref.messageId, kind: ref.kind },
+            ...(deps.localChannels?.has(ref.channel) ? { snapshot: approval } : {}),
+          }),
+        ),
+    );
+  }
+
+  async function editCard(approvalId: string, ref: MessageRef & { kind: CardRef["kind"] }, snapshot?: Approval): Promise<void> {
+    const channel = deps.channels.get(ref.channel);
+    const approval = snapshot ?? (await deps.approvals.get(approvalId));
+    if (!channel || !approval) return;
+    const reader = deps.directory.byChat(ref.channel, ref.chatId);
+    // A notice whose request was escalated by a pause is shown as a card from then on.
+    const shownAs = ref.kind === "card" || (ref.kind === "notice" && approval.effectiveGate !== "low") ? "card" : ref.kind;
+    await channel.edit(ref, render(approval, shownAs, ref.channel, reader));
+    const reaction = OUTCOME_REACTION[approval.status];
+    if (reaction) await channel.react(ref, reaction);
+  }
+
+  return {
+    async announce(approval, announcement) {
+      for (const address of recipients(approval, announcement)) {
+        await deps.enqueue({
+          op: "announce",
+          approvalId: approval.id,
+          announcement,
+          channel: address.channel,
+          chatId: address.chatId,
+          ...(address.operator ? { operator: address.operator.name } : {}),
+        });
+      }
+    },
+
+    refresh: (approval) => refreshCards(approval),
+
+    renderCard: (approval, channel, reader) => render(approval, "card", channel, reader),
+
+    async perform(job) {
+      if (job.op === "text") {
+        const channel = deps.channels.get(job.channel);
+        if (!channel) return;
+        await channel.send(job.chatId, { text: job.text, ...(job.replyToMessageId ? { replyToMessageId: job.replyToMessageId } : {}) });
+        return;
+      }
+      if (job.op === "edit") return editCard(job.approvalId, job.ref, job.snapshot);
+      const approval = await deps.approvals.get(job.approvalId);
+      const channel = deps.channels.get(job.channel);
+      if (!approval || !channel) return;
+      const reader = job.operator ? deps.directory.byName(job.operator) : undefined;
+      // A notice whose request became medium on the way (paused, or no notice arrived in time) is a card now.
+      const shownAs = job.announcement === "notice" && approval.effectiveGate !== "low" ? "card" : job.announcement;
+      const kind = shownAs === "auto_notice" ? "notice" : shownAs;
+      const ref = await channel.send(job.chatId, render(approval, shownAs, job.channel, reader));
+      await deps.chat.saveCardRef({ ...ref, approvalId: approval.id, kind });
+      // Only now has someone been able to see it: the objection window starts counting.
+      if (shownAs === "notice") await deps.approvals.confirmNoticeDelivered(approval.id, now());
+      // Decided while the card was on its way: the refresh may have run before this ref existed.
+      const latest = await deps.approvals.get(approval.id);
+      if (latest && latest.status !== "pending" && job.announcement !== "advisory" && job.announcement !== "auto_notice") {
+        await deps.enqueue({ op: "edit", approvalId: approval.id, version: latest.version, ref: { ...ref, kind } });
+      }
+    },
+  };
+}

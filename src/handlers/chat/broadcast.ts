@@ -1,0 +1,49 @@
+/**
+ * Sends a `prompts/` template to operators on every running channel they use, rendered for each
+ * channel's markup and, when the view depends on the reader (timezone, locale), for each reader.
+ * Sending is queued through the outbox like every other message.
+ */
+import type { ChannelName } from "../../domain/channel.js";
+import type { EnqueueOutbox } from "../../domain/outbox.js";
+import type { Operator, OperatorDirectory } from "./operators.js";
+import { FORMAT_OF, type Renderer } from "./render.js";
+
+/** A view, or a function giving the view for one reader. */
+export type ViewFor = Record<string, unknown> | ((reader: Operator) => Record<string, unknown> | Promise<Record<string, unknown>>);
+
+/** Injected dependencies of {@link createBroadcaster}. */
+export interface BroadcasterDeps {
+  directory: Pick<OperatorDirectory, "all" | "addressesOf">;
+  /** The channels running now. */
+  channels(): readonly ChannelName[];
+  renderer: Pick<Renderer, "render">;
+  enqueue: EnqueueOutbox;
+}
+
+/** Send templates to operators; each call resolves to the number of chats it queued for. */
+export interface Broadcaster {
+  toOperator(operator: Operator, template: string, view: ViewFor): Promise<number>;
+  toOperators(filter: (operator: Operator) => boolean, template: string, view: ViewFor): Promise<number>;
+}
+
+/** Build the broadcaster. */
+export function createBroadcaster(deps: BroadcasterDeps): Broadcaster {
+  async function toOperator(operator: Operator, template: string, view: ViewFor): Promise<number> {
+    const addresses = deps.directory.addressesOf(operator, deps.channels());
+    if (addresses.length === 0) return 0;
+    const fields = typeof view === "function" ? await view(operator) : view;
+    for (const address of addresses) {
+      const text = deps.renderer.render(template, FORMAT_OF[address.channel], fields);
+      await deps.enqueue({ op: "text", channel: address.channel, chatId: address.chatId, text });
+    }
+    return addresses.length;
+  }
+  return {
+    toOperator,
+    async toOperators(filter, template, view) {
+      let chats = 0;
+      for (const operator of [...deps.directory.all()].filter(filter)) chats += await toOperator(operator, template, view);
+      return chats;
+    },
+  };
+}

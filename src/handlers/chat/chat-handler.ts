@@ -1,0 +1,243 @@
+/**
+ * Handles every inbound chat event, whatever the channel: once-only processing, who is
+ * speaking, and turning SPEC §3 answers (reaction, reply, button, `approve K7QF`, bare yes/no)
+ * into decisions, with a one-line confirmation or a polite "already decided".
+ * Other text goes to the injected chat-ops intents (issue #4). Strangers change nothing and
+ * learn nothing but, once a day, a pairing code.
+ */
+import type { TextIntentHandler } from "../../domain/operator.js";
+import type { Approval, Verdict } from "../../domain/approval.js";
+import { AppError } from "../../domain/errors.js";
+import type { ChannelName, InboundButton, InboundEvent, InboundReaction, InboundText } from "../../domain/channel.js";
+import type { ChatStore } from "../../store/chat-store.js";
+import type { AuditStore } from "../../store/audit-store.js";
+import { isEligible } from "../approvals/approval-machine.js";
+import type { ApplyResult, ApprovalService } from "../approvals/approval-service.js";
+import { parseAnswer, verdictOfReaction } from "./answer-parser.js";
+import { parseIntent } from "./intent-parser.js";
+import type { EnqueueOutbox } from "../../domain/outbox.js";
+import { describeOutcome, parseButtonData } from "../approvals/card-presenter.js";
+import type { Operator, OperatorDirectory } from "./operators.js";
+import { FORMAT_OF, type Renderer } from "./render.js";
+import { formatClock, formatDuration } from "../../lib/time-format.js";
+
+
+/** How unknown senders are treated: paired elsewhere (recognised) or greeted with a pairing code. */
+export interface StrangerHandler {
+  /** The operator behind a sender paired in another process since this one loaded, if any. */
+  recognise(event: InboundEvent): Promise<Operator | null>;
+  /** Reply at most once a day, with a pairing code. */
+  greet(event: InboundEvent): Promise<unknown>;
+}
+
+/** Injected dependencies of {@link createChatHandler}. */
+export interface ChatHandlerDeps {
+  service: Pick<ApprovalService, "answer" | "get" | "getByCode" | "list">;
+  directory: OperatorDirectory;
+  chat: Pick<ChatStore, "claimInbound" | "findCardRef">;
+  audit: Pick<AuditStore, "append">;
+  renderer: Renderer;
+  enqueue: EnqueueOutbox;
+  logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  now?: () => Date;
+  /** How long a 📝 button waits for the note (default 10 min). */
+  noteWaitMs?: number;
+  /** Queries and commands beyond answers, used when `handle` is given none. */
+  intents?: TextIntentHandler;
+  strangers?: StrangerHandler;
+}
+
+/** `text` without NUL characters and unpaired surrogates. */
+function storableText(text: string): string {
+  return text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "");
+}
+
+/** The inbound pipeline shared by all channels. */
+export function createChatHandler(deps: ChatHandlerDeps) {
+  const now = deps.now ?? (() => new Date());
+  // After 📝 on a button, the operator's next message is the note. Short-lived and per process,
+  // which is fine: a lost wait just means they type `modify K7QF ...` instead.
+  const awaitingNote = new Map<string, { approvalId: string; until: number }>();
+  const noteKey = (channel: ChannelName, chatId: string, operator: string) => `${channel}|${chatId}|${operator}`;
+
+  function say(event: InboundEvent, template: string, view: Record<string, unknown> = {}): Promise<void> {
+    const text = deps.renderer.render(template, FORMAT_OF[event.channel], view);
+    const replyTo = event.kind === "text" ? event.messageId : undefined;
+    return deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text, ...(replyTo ? { replyToMessageId: replyTo } : {}) });
+  }
+
+  async function pendingFor(operator: Operator): Promise<Approval[]> {
+    // Not just the newest few: with custom roles an operator's requests can be older ones.
+    const pending = await deps.service.list({ status: "pending", limit: 1_000 });
+    return pending.filter((a) => isEligible(a, operator));
+  }
+
+  async function reportResult(event: InboundEvent, operator: Operator, result: ApplyResult): Promise<string> {
+    const a = result.approval;
+    if (result.outcome === "decided") {
+      const o = describeOutcome(a.status as Exclude<Approval["status"], "pending">);
+      await say(event, "decision-confirmed", { icon: o.icon, outcome: o.word, code: a.code, title: a.title });
+      return `${o.icon} ${o.word} ${a.code}`;
+    }
+    if (result.outcome === "escalated") return "";
+    if (result.outcome === "vote_recorded") {
+      await say(event, "vote-recorded", { code: a.code, approvals: result.approvals, quorum: result.quorum });
+      return `Counted (${result.approvals}/${result.quorum})`;
+    }
+    switch (result.reason) {
+      case "already_decided": {
+        if (a.status === "pending") return "";
+        const o = describeOutcome(a.status);
+        const at = a.decidedAt ? formatClock(a.decidedAt, operator.timezone, now()) : "";
+        await say(event, "already-decided", { code: a.code, outcome: o.word.toLowerCase(), by: a.decidedBy, at });
+        return `Already ${o.word.toLowerCase()} by ${a.decidedBy}`;
+      }
+      case "not_eligible":
+        await say(event, "not-eligible", { code: a.code, roles: a.approverRoles.join(", ") });
+        return "Not allowed";
+      case "note_required":
+        await say(event, "note-required", { code: a.code });
+        return "📝 needs a note";
+      case "already_voted":
+        await say(event, "already-voted", { code: a.code });
+        return "Already counted";
+      default:
+        return "";
+    }
+  }
+
+  async function decide(event: InboundEvent, operator: Operator, approvalId: string, verdict: Verdict, note: string | null) {
+    const result = await deps.service.answer({ approvalId, operator, verdict, note, channel: event.channel });
+    return reportResult(event, operator, result);
+  }
+
+  async function onReaction(event: InboundReaction, operator: Operator) {
+    const verdict = verdictOfReaction(event.emoji);
+    if (!verdict) return; // other emoji, or a removed reaction: not an answer
+    const ref = await deps.chat.findCardRef({ channel: event.channel, chatId: event.chatId, messageId: event.messageId });
+    if (!ref) return;
+    await decide(event, operator, ref.approvalId, verdict, null);
+  }
+
+  async function onButton(event: InboundButton, operator: Operator) {
+    const parsed = parseButtonData(event.data);
+    if (!parsed) {
+      await event.answer?.("This button is no longer valid.");
+      return;
+    }
+    if (parsed.verdict === "modify") {
+      const approval = await deps.service.get(parsed.approvalId);
+      if (approval?.status === "pending" && isEligible(approval, operator)) {
+        awaitingNote.set(noteKey(event.channel, event.chatId, operator.name), { approvalId: approval.id, until: now().getTime() + (deps.noteWaitMs ?? 600_000) });
+        await say(event, "ask-for-note", { code: approval.code });
+        await event.answer?.("📝 Send what should change");
+        return;
+      }
+    }
+    const toast = await decide(event, operator, parsed.approvalId, parsed.verdict, null);
+    await event.answer?.(toast);
+  }
+
+  async function onText(event: InboundText, operator: Operator, extraIntents?: TextIntentHandler) {
+    // Chat text may hold characters PostgreSQL cannot store (NUL, a lone surrogate): drop them
+    // here, so a note is never the reason an answer fails.
+    const text = storableText(event.text).trim();
+    const key = noteKey(event.channel, event.chatId, operator.name);
+    const waiting = awaitingNote.get(key);
+    awaitingNote.delete(key);
+
+    // A reply to a card: a leading verdict is the answer, the rest is the note.
+    if (event.replyToMessageId) {
+      const ref = await deps.chat.findCardRef({ channel: event.channel, chatId: event.chatId, messageId: event.replyToMessageId });
+      if (ref) {
+        const parsed = parseAnswer(text, true);
+        if (parsed) return void (await decide(event, operator, ref.approvalId, parsed.verdict, parsed.note));
+        if (waiting?.approvalId === ref.approvalId) return void (await decide(event, operator, ref.approvalId, "modify", text));
+      }
+    }
+
+    const parsed = parseAnswer(text, false);
+    if (parsed?.code) {
+      const approval = await deps.service.getByCode(parsed.code);
+      if (!approval) return say(event, "unknown-code", { code: parsed.code });
+      return void (await decide(event, operator, approval.id, parsed.verdict, parsed.note));
+    }
+    if (waiting && waiting.until > now().getTime() && !parsed) {
+      return void (await decide(event, operator, waiting.approvalId, "modify", text));
+    }
+    if (parsed) {
+      // A bare answer (also a ✅ replied to a message that is not a card) decides only when
+      // exactly one request waits for this operator, and never a hard one: that needs its code,
+      // its card's button, or a reaction or reply on its card.
+      const pending = await pendingFor(operator);
+      if (pending.length === 0) return say(event, "nothing-pending");
+      if (pending.length > 1) return say(event, "which-one", { items: pending.slice(0, 10).map((a) => ({ code: a.code, title: a.title })) });
+      const only = pending[0]!;
+      if (only.effectiveGate === "hard") return say(event, "hard-needs-code", { code: only.code, title: only.title });
+      return void (await decide(event, operator, only.id, parsed.verdict, parsed.note));
+    }
+
+    const word = text.toLowerCase().replace(/^\//, "").replace(/@\w+$/, "").replace(/[?!.]+$/, "").trim();
+    if (word === "pending" || parseIntent(text)?.kind === "pending") {
+      const pending = await pendingFor(operator);
+      return say(event, "pending-list", {
+        empty: pending.length === 0,
+        count: pending.length,
+        items: pending.map((a) => ({
+          code: a.code,
+          title: a.title,
+          gate: a.effectiveGate,
+          left: formatDuration(((a.deadlineAt ?? a.objectionEndsAt)?.getTime() ?? now().getTime()) - now().getTime()),
+        })),
+      });
+    }
+    if (extraIntents) {
+      const handled = await extraIntents({ operator, text, event });
+      if (handled !== null) return;
+    }
+    if (word === "help" || word === "start") {
+      return say(event, "help", { canAnswer: operator.roles.some((r) => r === "approver" || r === "owner") });
+    }
+    return say(event, "not-understood", { suggestions: "pending, help, approve <code>" });
+  }
+
+  return {
+    /**
+     * Handle one inbound event. Never throws: failures are logged and, where useful, the
+     * operator is told to try again.
+     */
+    async handle(event: InboundEvent, extraIntents?: TextIntentHandler): Promise<void> {
+      let known = false;
+      try {
+        if (!(await deps.chat.claimInbound(event.channel, event.eventId))) return; // redelivered
+        const operator =
+          deps.directory.bySender(event.channel, [event.sender.id, ...(event.sender.altIds ?? [])]) ?? (await deps.strangers?.recognise(event)) ?? null;
+        if (!operator) {
+          // Strangers learn nothing: at most a daily pairing code (see StrangerHandler).
+          await deps.audit.append([
+            { actor: `${event.channel}:${event.sender.id}`, action: "stranger.message", subject: null, data: { channel: event.channel, chatId: event.chatId, kind: event.kind } },
+          ]);
+          if (event.kind === "button") await event.answer?.("");
+          await deps.strangers?.greet(event);
+          return;
+        }
+        known = true;
+        if (event.kind === "reaction") return await onReaction(event, operator);
+        if (event.kind === "button") return await onButton(event, operator);
+        return await onText(event, operator, extraIntents ?? deps.intents);
+      } catch (error) {
+        deps.logger.error({ err: error, channel: event.channel, chatId: event.chatId, eventId: event.eventId }, "inbound handling failed");
+        // Never silence for an operator (strangers still learn nothing): the event is already
+        // claimed, so they are told to try again rather than left waiting.
+        if (known && event.kind !== "reaction") {
+          const text = error instanceof AppError ? error.userMessage : deps.renderer.render("try-again", FORMAT_OF[event.channel], {});
+          if (event.kind === "button") await event.answer?.(text).catch(() => undefined);
+          else await deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text }).catch(() => undefined);
+        }
+      }
+    },
+  };
+}
+
+/** The chat handler's interface, for injection into channels. */
+export type ChatHandler = ReturnType<typeof createChatHandler>;

@@ -1,0 +1,163 @@
+/**
+ * Strangers and pairing (SPEC §3). A stranger learns nothing about the system: at most one reply
+ * per day, carrying a pairing code that expires (default 1 h). An owner admits them with
+ * `pair <code> as <role>`; the new operator is stored in PostgreSQL, joins the directory at once
+ * (in every process: an unknown sender is looked up in PostgreSQL before being called a
+ * stranger), and everything is audited.
+ */
+import { randomInt } from "node:crypto";
+import type { ChannelName, InboundEvent } from "../../domain/channel.js";
+import type { AuditStore } from "../../store/audit-store.js";
+import type { PairedOperator, PairingStore } from "../../store/pairing-store.js";
+import type { Broadcaster } from "../chat/broadcast.js";
+import type { EnqueueOutbox } from "../../domain/outbox.js";
+import type { Operator, OperatorDirectory } from "../chat/operators.js";
+import { FORMAT_OF, type Renderer } from "../chat/render.js";
+
+/** Injected dependencies of {@link createPairingService}. */
+export interface PairingServiceDeps {
+  store: Pick<PairingStore, "issueCode" | "findCode" | "admit" | "listPaired" | "findPaired">;
+  directory: Pick<OperatorDirectory, "addPaired" | "bySender" | "byName">;
+  audit: Pick<AuditStore, "append">;
+  renderer: Pick<Renderer, "render">;
+  enqueue: EnqueueOutbox;
+  broadcaster: Pick<Broadcaster, "toOperator">;
+  defaultTimezone: string;
+  codeTtlMs: number;
+  /** A stranger gets at most one reply in this window (default 24 h). */
+  replyWindowMs?: number;
+  now: () => Date;
+}
+
+/** The outcome of `pair`, as the template `paired` / `pairing-failed` shows it. */
+export type PairResult =
+  | { ok: true; operator: Operator; role: string; channel: string }
+  | { ok: false; reason: "unknown" | "expired" | "used" | "nameTaken" | "alreadyPaired"; code: string; name?: string };
+
+const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
+
+/** A 6-character pairing code of the card alphabet (no 0/O, 1/I/L). */
+export function generatePairingCode(): string {
+  let code = "";
+  for (let i = 0; i < 6; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return code;
+}
+
+/** A paired operator as the directory holds them. */
+export function toOperator(p: PairedOperator, defaultTimezone: string): Operator {
+  const phone = p.channel === "whatsapp" ? (/^(\d{6,16})(?:@s\.whatsapp\.net)?$/.exec(p.chatId)?.[1] ?? /^(\d{6,16})/.exec(p.senderId)?.[1]) : undefined;
+  return {
+    name: p.name,
+    roles: [...p.roles],
+    timezone: defaultTimezone,
+    telegram: p.channel === "telegram" ? p.senderId : undefined,
+    whatsapp: phone,
+    webchat: p.channel === "webchat",
+    paired: true,
+  };
+}
+
+/** Build the pairing service; see the module comment. */
+export function createPairingService(deps: PairingServiceDeps) {
+  const windowMs = deps.replyWindowMs ?? 86_400_000;
+
+  function nameFor(channel: string, senderId: string, displayName: string | null, wanted: string | null): { name: string; explicit: boolean } {
+    // In the web chat the chat id is the operator's name, so the name is the sender's.
+    if (channel === "webchat") return { name: senderId, explicit: true };
+    if (wanted) return { name: wanted, explicit: true };
+    const slug = (displayName ?? "").toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}_.-]+/gu, "-").replace(/^-+|-+$/g, "").slice(0, 40);
+    return { name: slug && NAME.test(slug) ? slug : `${channel}-${senderId.replace(/\D/g, "").slice(0, 20) || "guest"}`, explicit: false };
+  }
+
+  return {
+    /** Load every paired operator into the directory (on start, and now and then for other processes' pairings). */
+    async load(): Promise<number> {
+      const paired = await deps.store.listPaired();
+      deps.directory.addPaired(paired.map((p) => toOperator(p, deps.defaultTimezone)));
+      return paired.length;
+    },
+
+    /** An unknown sender paired in another process: add them and return them. */
+    async recognise(event: InboundEvent): Promise<Operator | null> {
+      const ids = [event.sender.id, ...(event.sender.altIds ?? [])];
+      const found = await deps.store.findPaired(event.channel, ids);
+      if (!found) return null;
+      deps.directory.addPaired([toOperator(found, deps.defaultTimezone)]);
+      return deps.directory.bySender(event.channel, ids) ?? null;
+    },
+
+    /** A stranger's text: their one reply of the day, with a pairing code. Nothing else. */
+    async greet(event: InboundEvent): Promise<boolean> {
+      if (event.kind !== "text") return false;
+      // In a group everyone would read the code (and could pair as this person): say nothing there.
+      if (isGroupChat(event)) return false;
+      const now = deps.now();
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const result = await deps.store.issueCode({
+          code: generatePairingCode(),
+          channel: event.channel,
+          senderId: event.sender.id,
+          chatId: event.chatId,
+          displayName: event.sender.displayName ?? null,
+          now,
+          expiresAt: new Date(now.getTime() + deps.codeTtlMs),
+          notBefore: new Date(now.getTime() - windowMs),
+        });
+        if (result.outcome !== "issued") {
+          if (result.outcome === "replied_recently") return false;
+          continue; // code collision: draw another
+        }
+        await deps.audit.append([
+          {
+            actor: `${event.channel}:${event.sender.id}`,
+            action: "stranger.pairing_code",
+            subject: null,
+            at: now,
+            data: { channel: event.channel, chatId: event.chatId, expiresAt: result.code.expiresAt.toISOString() },
+          },
+        ]);
+        const text = deps.renderer.render("pairing-code", FORMAT_OF[event.channel], { code: result.code.code, minutes: Math.round(deps.codeTtlMs / 60_000) });
+        await deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text });
+        return true;
+      }
+      return false;
+    },
+
+    /** `pair <code> as <role> [named <name>]` by an operator already allowed to pair. */
+    async pair(by: Operator, code: string, role: string, wantedName: string | null): Promise<PairResult> {
+      const now = deps.now();
+      const pending = await deps.store.findCode(code);
+      if (!pending) return { ok: false, reason: "unknown", code };
+      if (pending.usedBy) return { ok: false, reason: "used", code };
+      if (pending.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: "expired", code };
+      let { name, explicit } = nameFor(pending.channel, pending.senderId, pending.displayName, wantedName);
+      if (!explicit) for (let n = 2; deps.directory.byName(name) && n < 100; n++) name = `${name.replace(/-\d+$/, "")}-${n}`;
+      if (deps.directory.byName(name)) return { ok: false, reason: "nameTaken", code, name };
+      const outcome = await deps.store.admit({
+        code,
+        at: now,
+        operator: { name, roles: [role], channel: pending.channel, senderId: pending.senderId, chatId: pending.chatId, displayName: pending.displayName, pairedBy: by.name },
+        audit: [{ actor: by.name, action: "operator.paired", subject: name, at: now, data: { channel: pending.channel, senderId: pending.senderId, roles: [role] } }],
+      });
+      if (outcome.outcome === "code_used") return { ok: false, reason: "used", code };
+      if (outcome.outcome === "name_taken") return { ok: false, reason: "nameTaken", code, name };
+      if (outcome.outcome === "already_paired") return { ok: false, reason: "alreadyPaired", code };
+      const operator = toOperator(outcome.operator, deps.defaultTimezone);
+      deps.directory.addPaired([operator]);
+      const added = deps.directory.byName(name) ?? operator;
+      await deps.broadcaster.toOperator(added, "pairing-welcome", { name, role, by: by.name });
+      return { ok: true, operator: added, role, channel: pending.channel as ChannelName };
+    },
+  };
+}
+
+/** The pairing service's interface, for injection. */
+export type PairingService = ReturnType<typeof createPairingService>;
+
+/** Whether an event comes from a group chat (Telegram: negative chat id; WhatsApp: `@g.us`). */
+export function isGroupChat(event: Pick<InboundEvent, "channel" | "chatId">): boolean {
+  if (event.channel === "telegram") return event.chatId.startsWith("-");
+  if (event.channel === "whatsapp") return event.chatId.endsWith("@g.us");
+  return false;
+}

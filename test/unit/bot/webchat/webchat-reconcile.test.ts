@@ -1,0 +1,183 @@
+/**
+ * The web chat across restarts, without I/O: message ids of one run never name a message of
+ * another, and the reconcile posts a pending card again only in chats that lost it, once.
+ * The real web chat channel, card presenter and templates; stores are in memory.
+ */
+import { describe, expect, it } from "vitest";
+import { createWebchatChannel, type WebchatChannel } from "../../../../src/bot/webchat/webchat-channel.js";
+import type { Approval } from "../../../../src/domain/approval.js";
+import type { Channel, ChannelName } from "../../../../src/domain/channel.js";
+import type { OutboxJob } from "../../../../src/domain/outbox.js";
+import { createCardPresenter } from "../../../../src/handlers/approvals/card-presenter.js";
+import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
+import { createRenderer } from "../../../../src/handlers/chat/render.js";
+import { showLostCards } from "../../../../src/jobs/reconciler.js";
+import type { CardRef } from "../../../../src/store/chat-store.js";
+
+const OPERATORS = [
+  { name: "adam", roles: ["owner", "approver"], webchat: true, timezone: "UTC", telegram: "1001" },
+  { name: "eve", roles: ["approver"], webchat: true, timezone: "Europe/Berlin" },
+  { name: "vic", roles: ["viewer"], webchat: true, timezone: "UTC" },
+];
+
+function approval(overrides: Partial<Approval> = {}): Approval {
+  return {
+    id: "7f0c2a8e-4b1d-4c3e-9a5f-0d6e1b2c3a4f",
+    code: "K7QF",
+    source: "forge",
+    title: "Deploy to production",
+    reason: null,
+    agent: null,
+    gate: "medium",
+    effectiveGate: "medium",
+    preview: null,
+    status: "pending",
+    decidedBy: null,
+    decidedAt: null,
+    note: null,
+    onTimeout: "deny",
+    approverRoles: ["approver", "owner"],
+    quorum: 1,
+    callbackUrl: null,
+    idempotencyKey: null,
+    metadata: null,
+    notify: false,
+    decisions: [],
+    createdAt: new Date("2030-01-01T00:00:00Z"),
+    deadlineAt: new Date("2030-01-01T04:00:00Z"),
+    objectionEndsAt: null,
+    objectionSeconds: null,
+    noticeDeliveredAt: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+/** One run of the process: its own web chat, presenter and (shared) card references. */
+function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
+  const directory = createOperatorDirectory(OPERATORS, "UTC");
+  const webchat = createWebchatChannel({ operators: () => OPERATORS.map((o) => o.name), ...(bootId ? { bootId } : {}) });
+  const channels = new Map<ChannelName, WebchatChannel>([["webchat", webchat]]);
+  const chat = {
+    saveCardRef: async (ref: CardRef) => void refs.push(ref),
+    listCardRefs: async (id: string) => refs.filter((r) => r.approvalId === id),
+  };
+  const jobs: OutboxJob[] = [];
+  // As the outbox does for the in-process web chat: performed at once, no dedup id.
+  const enqueue = async (job: OutboxJob) => {
+    jobs.push(job);
+    await presenter.perform(job);
+  };
+  const presenter = createCardPresenter({
+    directory,
+    channels,
+    renderer: createRenderer(),
+    chat,
+    approvals: { get: async (id) => records.get(id) ?? null, confirmNoticeDelivered: async () => true },
+    enqueue,
+    defaultTimezone: "UTC",
+  });
+  // Telegram runs too (it keeps its messages, so it has no `knows`); the presenter only posts to the web chat here.
+  const running = new Map<ChannelName, Pick<Channel, "knows">>([...channels, ["telegram", {}]]);
+  const cards = { listCardRefs: chat.listCardRefs, announce: presenter.announce, channels: running, directory, enqueue };
+  return { webchat, presenter, jobs, reconcile: () => showLostCards([...records.values()].filter((a) => a.status === "pending"), cards) };
+}
+
+const cardsIn = (webchat: WebchatChannel, chatId: string, code: string) => webchat.history(chatId).filter((m) => m.text.includes(code) && m.buttons.length > 0);
+
+describe("web chat message ids", () => {
+  it("never repeat across runs, stay short, and only this run's are known", async () => {
+    const before = createWebchatChannel({ operators: () => ["adam"] });
+    const after = createWebchatChannel({ operators: () => ["adam"] });
+    const old = await before.send("adam", { text: "one" });
+    const fresh = await after.send("adam", { text: "one" });
+    expect(fresh.messageId).not.toBe(old.messageId);
+    expect(old.messageId.length).toBeLessThanOrEqual(40);
+    expect(after.knows(fresh)).toBe(true);
+    expect(after.knows(old)).toBe(false);
+    expect(after.knows({ ...fresh, channel: "telegram" })).toBe(false);
+  });
+
+  it("a boot id that is the start of another does not make its ids known", async () => {
+    const short = createWebchatChannel({ operators: () => ["adam"], bootId: "ab" });
+    const long = createWebchatChannel({ operators: () => ["adam"], bootId: "abc" });
+    expect(short.knows(await long.send("adam", { text: "x" }))).toBe(false);
+    expect(() => createWebchatChannel({ operators: () => [], bootId: "a-b" })).toThrow(/boot id/);
+  });
+
+  it("an edit naming a message of an earlier run changes nothing in this run", async () => {
+    const before = createWebchatChannel({ operators: () => ["adam"] });
+    const after = createWebchatChannel({ operators: () => ["adam"] });
+    const oldCard = await before.send("adam", { text: "Approval needed K7QF" });
+    await after.send("adam", { text: "hello" });
+    await after.edit(oldCard, { text: "✅ Approved" });
+    await after.react(oldCard, "✅");
+    expect(after.history("adam").map((m) => [m.text, m.reactions])).toEqual([["hello", []]]);
+  });
+});
+
+describe("reconcile after a restart", () => {
+  it("posts a pending card again in each chat that lost it, once, and never again", async () => {
+    const refs: CardRef[] = [];
+    const records = new Map([[approval().id, approval()]]);
+    const first = run(refs, records);
+    await first.presenter.announce(approval(), "card");
+    expect(cardsIn(first.webchat, "adam", "K7QF")).toHaveLength(1);
+    expect(cardsIn(first.webchat, "vic", "K7QF")).toHaveLength(0); // a viewer gets no card
+
+    const second = run(refs, records);
+    expect(await second.reconcile()).toEqual({ reannounced: 0, reposted: 2 });
+    expect(cardsIn(second.webchat, "adam", "K7QF")).toHaveLength(1);
+    expect(cardsIn(second.webchat, "eve", "K7QF")).toHaveLength(1);
+    expect(second.jobs.map((j) => j.op === "announce" && [j.chatId, j.operator, j.announcement])).toEqual([
+      ["adam", "adam", "card"],
+      ["eve", "eve", "card"],
+    ]);
+    expect(await second.reconcile()).toEqual({ reannounced: 0, reposted: 0 });
+    expect(cardsIn(second.webchat, "adam", "K7QF")).toHaveLength(1);
+  });
+
+  it("leaves alone a run that still shows its cards", async () => {
+    const refs: CardRef[] = [];
+    const records = new Map([[approval().id, approval()]]);
+    const only = run(refs, records);
+    await only.presenter.announce(approval(), "card");
+    expect(await only.reconcile()).toEqual({ reannounced: 0, reposted: 0 });
+    expect(cardsIn(only.webchat, "adam", "K7QF")).toHaveLength(1);
+  });
+
+  it("skips chats whose reader may no longer answer, and never re-posts platform channels' cards", async () => {
+    const a = approval({ approverRoles: ["owner"] });
+    const refs: CardRef[] = [
+      { channel: "webchat", chatId: "eve", messageId: "gone0-1", approvalId: a.id, kind: "card" }, // eve is no owner
+      { channel: "webchat", chatId: "sam", messageId: "gone0-2", approvalId: a.id, kind: "card" }, // no such operator
+      { channel: "telegram", chatId: "1001", messageId: "42", approvalId: a.id, kind: "card" }, // adam's; Telegram keeps its messages
+    ];
+    const later = run(refs, new Map([[a.id, a]]));
+    expect(await later.reconcile()).toEqual({ reannounced: 0, reposted: 0 });
+    expect(later.jobs).toEqual([]);
+  });
+
+  it("a low request gets its notice again, and one escalated by a pause gets a card", async () => {
+    const low = approval({ gate: "low", effectiveGate: "low", deadlineAt: null, objectionSeconds: 10, objectionEndsAt: new Date("2030-01-01T00:00:10Z") });
+    const paused = approval({ id: "8e1d3b9f-5c2e-4d4f-8b6a-1e7f2c3d4b5a", code: "P4US", gate: "low", effectiveGate: "medium" });
+    const refs: CardRef[] = [
+      { channel: "webchat", chatId: "adam", messageId: "gone0-1", approvalId: low.id, kind: "notice" },
+      { channel: "webchat", chatId: "adam", messageId: "gone0-2", approvalId: paused.id, kind: "notice" },
+    ];
+    const later = run(refs, new Map([[low.id, low], [paused.id, paused]]));
+    expect(await later.reconcile()).toEqual({ reannounced: 0, reposted: 2 });
+    expect(later.jobs.map((j) => j.op === "announce" && [j.approvalId, j.announcement])).toEqual([
+      [low.id, "notice"],
+      [paused.id, "card"],
+    ]);
+  });
+
+  it("a pending request that no chat shows is announced everywhere, as before", async () => {
+    const records = new Map([[approval().id, approval()]]);
+    const later = run([], records);
+    expect(await later.reconcile()).toEqual({ reannounced: 1, reposted: 0 });
+    expect(cardsIn(later.webchat, "adam", "K7QF")).toHaveLength(1);
+    expect(cardsIn(later.webchat, "eve", "K7QF")).toHaveLength(1);
+  });
+});

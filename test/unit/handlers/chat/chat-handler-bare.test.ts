@@ -1,0 +1,100 @@
+/**
+ * Bare answers are the loosest form: a ✅ or "yes" that names no request. They decide only when
+ * exactly one request waits for the operator, never a hard one, and a reply counts as an answer
+ * only on that request's own card or notice.
+ */
+import { describe, expect, it } from "vitest";
+import type { Approval, Gate } from "../../../../src/domain/approval.js";
+import type { InboundText } from "../../../../src/domain/channel.js";
+import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
+import type { OutboxJob } from "../../../../src/domain/outbox.js";
+import { createChatHandler, type ChatHandlerDeps } from "../../../../src/handlers/chat/chat-handler.js";
+import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
+import { createRenderer } from "../../../../src/handlers/chat/render.js";
+
+const NOW = new Date("2026-11-22T09:00:00Z");
+
+function request(gate: Gate, n: number): Approval {
+  const input = gate === "hard" ? { title: `drop table t${n}`, gate, preview: `DROP TABLE t${n};` } : { title: `deploy ${n}`, gate };
+  const ctx = { id: `00000000-0000-0000-0000-00000000000${n}`, code: `K7Q${"ABCDEF"[n]}`, source: "forge", now: NOW, paused: false, defaultDeadlineSeconds: 3600, defaultObjectionSeconds: 10 };
+  return createApproval(input, ctx).approval;
+}
+
+function harness(pending: Approval[], cards: Record<string, string> = {}) {
+  const answers: Array<{ approvalId: string; verdict: string }> = [];
+  const sent: OutboxJob[] = [];
+  const service: ChatHandlerDeps["service"] = {
+    async answer(input) {
+      answers.push({ approvalId: input.approvalId, verdict: input.verdict });
+      const a = pending.find((p) => p.id === input.approvalId)!;
+      return { outcome: "decided", approval: { ...a, status: "approved", decidedBy: input.operator.name, decidedAt: NOW }, decision: null };
+    },
+    get: async (id) => pending.find((p) => p.id === id) ?? null,
+    getByCode: async (code) => pending.find((p) => p.code === code) ?? null,
+    list: async () => pending,
+  };
+  const chat: ChatHandlerDeps["chat"] = {
+    claimInbound: async () => true,
+    findCardRef: async (ref) => (cards[ref.messageId] ? { ...ref, approvalId: cards[ref.messageId]!, kind: "card" as const } : null),
+  };
+  const handler = createChatHandler({
+    service,
+    chat,
+    directory: createOperatorDirectory([{ name: "adam", roles: ["owner", "approver"], webchat: true }], "UTC"),
+    audit: { append: async () => undefined },
+    renderer: createRenderer(),
+    enqueue: async (job) => void sent.push(job),
+    logger: { warn: () => undefined, error: () => undefined },
+    now: () => NOW,
+  });
+  let n = 0;
+  const say = (text: string, replyToMessageId?: string) => {
+    const event: InboundText = {
+      kind: "text", channel: "webchat", chatId: "adam", sender: { id: "adam" }, eventId: `e${n++}`, receivedAt: NOW,
+      messageId: `m${n}`, text, ...(replyToMessageId ? { replyToMessageId } : {}),
+    };
+    return handler.handle(event);
+  };
+  const replies = () => sent.map((j) => (j.op === "text" ? j.text : ""));
+  return { say, answers, replies };
+}
+
+describe("bare answers", () => {
+  it.each(["✅", "yes", "👍 go ahead", "approve"])("%s never decides the only pending request when it is hard", async (text) => {
+    const h = harness([request("hard", 1)]);
+    await h.say(text);
+    expect(h.answers).toEqual([]);
+    expect(h.replies().join("\n")).toMatch(/K7QB.*hard request.*approve K7QB/s);
+  });
+
+  it("a ✅ replied to a message that is not a card (the failures report) is bare text: no hard decision", async () => {
+    const h = harness([request("hard", 1)], { card9: "00000000-0000-0000-0000-000000000001" });
+    await h.say("✅", "failures-report-17");
+    expect(h.answers).toEqual([]);
+  });
+
+  it("on the hard request's own card, a ✅ reply decides it", async () => {
+    const h = harness([request("hard", 1)], { card9: "00000000-0000-0000-0000-000000000001" });
+    await h.say("✅", "card9");
+    expect(h.answers).toEqual([{ approvalId: "00000000-0000-0000-0000-000000000001", verdict: "approve" }]);
+  });
+
+  it("its code decides a hard request", async () => {
+    const h = harness([request("hard", 1)]);
+    await h.say("approve K7QB");
+    expect(h.answers).toHaveLength(1);
+  });
+
+  it("decides the one pending medium request, also from a reply to another message", async () => {
+    const h = harness([request("medium", 2)]);
+    await h.say("✅", "status-report-3");
+    expect(h.answers).toEqual([{ approvalId: "00000000-0000-0000-0000-000000000002", verdict: "approve" }]);
+  });
+
+  it("with two waiting (one hard), asks which one and decides nothing", async () => {
+    const h = harness([request("hard", 1), request("medium", 2)]);
+    await h.say("yes");
+    expect(h.answers).toEqual([]);
+    expect(h.replies().join("\n")).toMatch(/Several requests/);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * Prompt templates (SPEC §3: every message lives in `prompts/`): headers, and one card rendered
+ * in each channel's markup.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FORMAT_OF, createRenderer, type Renderer } from "../../../../src/handlers/chat/render.js";
+
+const PROMPTS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "prompts");
+const TEMPLATES = readdirSync(PROMPTS)
+  .filter((f) => f.endsWith(".mustache"))
+  .sort();
+
+let r: Renderer;
+beforeAll(() => {
+  r = createRenderer();
+});
+
+describe("prompts/", () => {
+  it("holds the templates the chat contract needs", () => {
+    for (const name of ["approval-card", "approval-outcome", "objection-notice", "auto-notice", "prohibited-advisory", "already-decided"]) {
+      expect(TEMPLATES).toContain(`${name}.mustache`);
+    }
+  });
+
+  it.each(TEMPLATES)("%s starts with a {{! name: … Fields: … }} header naming itself", (file) => {
+    const text = readFileSync(join(PROMPTS, file), "utf8");
+    const first = text.split("\n")[0]!;
+    const m = /^\{\{! ([a-z0-9-]+): (.+) Fields: (.+) \}\}$/.exec(first);
+    expect(m, first).not.toBeNull();
+    expect(m![1]).toBe(file.replace(/\.mustache$/, ""));
+  });
+
+  it.each(TEMPLATES)("%s renders without leaking the header or markup tags", (file) => {
+    const name = file.replace(/\.mustache$/, "");
+    expect(r.has(name)).toBe(true);
+    for (const format of ["html", "whatsapp", "plain"] as const) {
+      const out = r.render(name, format, { code: "K7QF", title: "t" });
+      expect(out).not.toMatch(/\{\{|\}\}/);
+      expect(out).not.toContain("Fields:");
+      expect(out).toBe(out.trim());
+      expect(out).not.toMatch(/\n{3,}/);
+    }
+  });
+});
+
+describe("channel formats", () => {
+  it("maps Telegram to html, WhatsApp to whatsapp, web chat to plain", () => {
+    expect(FORMAT_OF).toEqual({ telegram: "html", whatsapp: "whatsapp", webchat: "plain" });
+  });
+});
+
+describe("approval-card", () => {
+  const full = {
+    code: "K7QF",
+    title: "Deploy <b>api</b> & db",
+    reason: "fix for 5 < 6",
+    agent: "deployer",
+    gate: "hard",
+    deadline: "Tue 4 Mar 22:00 NZDT",
+    preview: "UPDATE t SET a = 1 WHERE b < 2",
+    quorum: 2,
+    votes: "adam",
+  };
+
+  it("html: bold tags, user text escaped", () => {
+    const out = r.render("approval-card", "html", full);
+    expect(out.split("\n")).toEqual([
+      "<b>🔐 Approval needed · K7QF</b>",
+      "<b>What:</b> Deploy &lt;b&gt;api&lt;/b&gt; &amp; db",
+      "<b>Why:</b> fix for 5 &lt; 6",
+      "<b>Agent:</b> deployer",
+      "<b>Risk:</b> hard",
+      "<b>Deadline:</b> Tue 4 Mar 22:00 NZDT",
+      "<b>Needs:</b> 2 approvals",
+      "<b>Approvals so far:</b> adam",
+      "<b>Preview:</b>",
+      "<pre>UPDATE t SET a = 1 WHERE b &lt; 2</pre>",
+      "",
+      "Reply ✅ approve | ❌ reject | 📝 modify",
+    ]);
+  });
+
+  it("html: an escaped code inside bold stays escaped", () => {
+    expect(r.render("approval-card", "html", { ...full, code: "<i>" })).toContain("<b>🔐 Approval needed · &lt;i&gt;</b>");
+  });
+
+  it("whatsapp: *bold*, ``` blocks, text as written", () => {
+    const out = r.render("approval-card", "whatsapp", full);
+    expect(out).toContain("*🔐 Approval needed · K7QF*");
+    expect(out).toContain("*What:* Deploy <b>api</b> & db");
+    expect(out).toContain("```UPDATE t SET a = 1 WHERE b < 2```");
+    expect(out).not.toContain("&lt;");
+    expect(out).not.toContain("&amp;");
+    expect(out).not.toContain("<b>What");
+    expect(out.split("\n").at(-1)).toBe("Reply ✅ approve | ❌ reject | 📝 modify");
+  });
+
+  it("plain: no markup at all", () => {
+    const out = r.render("approval-card", "plain", full);
+    expect(out).toContain("🔐 Approval needed · K7QF\nWhat: Deploy <b>api</b> & db\nWhy: fix for 5 < 6");
+    expect(out).toContain("Preview:\nUPDATE t SET a = 1 WHERE b < 2");
+    expect(out).not.toMatch(/\*|```|&lt;|&amp;|<pre>/);
+  });
+
+  it.each(["html", "whatsapp", "plain"] as const)("%s: missing optional fields leave no empty lines behind", (format) => {
+    for (const optional of [{}, { reason: "", agent: "", deadline: "", preview: "" }, { reason: null, agent: null, preview: null }]) {
+      const out = r.render("approval-card", format, { code: "K7QF", title: "Deploy api", gate: "medium", ...optional });
+      const plain = out.replace(/<\/?b>|\*/g, "");
+      expect(plain.split("\n")).toEqual(["🔐 Approval needed · K7QF", "What: Deploy api", "Risk: medium", "", "Reply ✅ approve | ❌ reject | 📝 modify"]);
+    }
+  });
+
+  it("says when pause turned the request into one for a person", () => {
+    expect(r.render("approval-card", "plain", { code: "K7QF", title: "x", gate: "low", paused: true })).toContain(
+      "Risk: low (paused: needs a person)",
+    );
+  });
+});
+
+describe("other templates with optional Why:", () => {
+  it.each(["objection-notice", "prohibited-advisory"])("%s has no Why:/Agent: line without reason/agent", (name) => {
+    const out = r.render(name, "plain", { code: "K7QF", title: "Rotate logs", seconds: 10, proceedsAt: "09:00" });
+    expect(out).not.toMatch(/Why:|Agent:/);
+    expect(out).not.toMatch(/\n{3,}/);
+    const withReason = r.render(name, "plain", { code: "K7QF", title: "Rotate logs", reason: "disk 91%", agent: "janitor" });
+    expect(withReason).toContain("Why: disk 91%");
+    expect(withReason).toContain("Agent: janitor");
+  });
+});
+
+describe("createRenderer", () => {
+  it("an unknown template is an error naming it", () => {
+    expect(r.has("no-such-template")).toBe(false);
+    expect(() => r.render("no-such-template", "plain", {})).toThrow(/no-such-template/);
+  });
+});
