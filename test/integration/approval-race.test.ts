@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApplyResult } from "../../src/handlers/approval-service.js";
+import type { ApplyResult } from "../../src/handlers/approvals/approval-service.js";
 import type { Signoff } from "../../src/main.js";
 import { startCallbackReceiver } from "../helpers/callback-receiver.js";
 import { DATABASE_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";

@@ -6,7 +6,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { digestSlotAt, nextDigestRuns } from "../../src/handlers/digest-schedule.js";
+import { digestSlotAt, nextDigestRuns } from "../../src/handlers/digests/digest-schedule.js";
 import { createOpsQueue } from "../../src/jobs/ops-queue.js";
 import { REDIS_URL, api, cleanupTestInstance, eventually, uniqueName } from "../helpers/harness.js";
 import { type OpsSignoff, botMessages, settle, startOpsSignoff, testClock } from "./chatops-harness.js";

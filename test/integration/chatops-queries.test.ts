@@ -7,7 +7,7 @@
 import { createServer } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatDuration } from "../../src/handlers/time-format.js";
+import { formatDuration } from "../../src/lib/time-format.js";
 import { DATABASE_URL, api, cleanupTestInstance, eventually } from "../helpers/harness.js";
 import { type OpsSignoff, ask, startOpsSignoff, testClock } from "./chatops-harness.js";
 
