@@ -84,7 +84,7 @@ interface ChatMessage {
  * Send `count` fuzzed chat messages (seeded) through `POST /chat/api/<operator>/send`, one chat
  * per operator in parallel and one message at a time in each, and wait up to `replyMs` for a reply.
  */
-export async function runChatFuzz(base: string, seed: number, count: number, options: { replyMs?: number; operators?: string[] } = {}): Promise<ChatFuzzReport> {
+export async function runChatFuzz(base: string, seed: number, count: number, options: { replyMs?: number; operators?: string[]; stopAfterSilent?: number } = {}): Promise<ChatFuzzReport> {
   const t0 = performance.now();
   const cases = [...fuzzChatCases(seed, count)];
   const operators = options.operators ?? CHAOS_OPERATORS.map((o) => o.name);
@@ -94,7 +94,7 @@ export async function runChatFuzz(base: string, seed: number, count: number, opt
   };
   await Promise.all(
     operators.map(async (operator, lane) => {
-      for (let i = lane; i < cases.length; i += operators.length) {
+      for (let i = lane; i < cases.length && report.silent < (options.stopAfterSilent ?? Infinity); i += operators.length) {
         const c = cases[i]!;
         const sent = await call(base, "POST", `/chat/api/${operator}/send`, { raw: c.raw, token: null, timeoutMs: 15_000 });
         if (sent.status === 0) {

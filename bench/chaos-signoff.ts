@@ -43,6 +43,8 @@ export interface SignoffProcess {
   readonly logs: LogLine[];
   stderr(): string;
   alive(): boolean;
+  /** How the last run ended, and the tail of its output: for failure messages. */
+  lastExit(): string;
   start(): Promise<number>;
   /** SIGKILL, as a crash. */
   kill9(): Promise<void>;
@@ -100,6 +102,7 @@ export async function startSignoffProcess(options: {
   const startTimes: number[] = [];
   let stderr = "";
   let child: ChildProcess | null = null;
+  let exitNote = "running";
   let exited: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({ code: null, signal: null });
   const pool = new pg.Pool({ connectionString: options.postgres.url, max: 4, options: `-c search_path=${schema}` });
   pool.on("error", () => undefined); // the server is killed on purpose
@@ -112,6 +115,7 @@ export async function startSignoffProcess(options: {
     logs,
     stderr: () => stderr,
     alive: () => child !== null,
+    lastExit: () => `${exitNote}; stderr: ${stderr.slice(-1500)}; last logs: ${logs.slice(-5).map((l) => JSON.stringify(l).slice(0, 400)).join("\n")}`,
     pool,
     async start() {
       if (child) throw new Error("signoff process already running");
@@ -142,6 +146,7 @@ export async function startSignoffProcess(options: {
       started.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
       exited = new Promise((resolve) =>
         started.once("exit", (code, signal) => {
+          exitNote = `exited with code ${code}, signal ${signal}`;
           running.delete(started);
           if (child === started) child = null;
           resolve({ code, signal });

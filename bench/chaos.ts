@@ -47,9 +47,11 @@ function parseArgs(argv: string[]): { names: string[]; seed: number } {
   return { names: names.length ? names : Object.keys(SCENARIOS), seed };
 }
 
+/** The checkout's commit, marked `+changes` when its work tree differs from it. */
 function commitOf(dir: string): string | null {
+  const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {
-    return execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? "+changes" : ""}`;
   } catch {
     return null;
   }

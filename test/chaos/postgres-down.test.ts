@@ -99,6 +99,19 @@ describe("PostgreSQL down", () => {
     expect(health.status).toBe(200);
   }, 45_000);
 
+  it("stays up across 15 PostgreSQL restarts with requests in flight", async () => {
+    for (let round = 0; round < 15; round++) {
+      await services.postgres.stop("fast");
+      const down = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} down ${i}`)));
+      expect(down.every((r) => r.status === 503 || r.status === 201), JSON.stringify(down.map((r) => r.status))).toBe(true);
+      await services.postgres.start();
+      await sleep(300);
+      await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} up ${i}`)));
+      await sleep(200);
+      expect(signoff.alive(), `the process died at restart ${round + 1}: ${signoff.lastExit()}`).toBe(true);
+    }
+  }, 50_000);
+
   it("keeps serving after PostgreSQL is killed -9 and recovers on its own", async () => {
     await services.postgres.kill();
     const during = await create("pg killed");
@@ -111,6 +124,6 @@ describe("PostgreSQL down", () => {
       back = await create(`pg recovered ${i}`);
     }
     expect(back.status).toBe(201);
-    expect(signoff.alive(), "the process is still running").toBe(true);
+    expect(signoff.alive(), `the process is still running: ${signoff.lastExit()}`).toBe(true);
   }, 45_000);
 });

@@ -313,7 +313,9 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
   const port = await freePort();
   const startTimes: number[] = [];
   const postmasterPid = () => Number(readFileSafe(join(data, "postmaster.pid")).split("\n")[0]) || null;
-  const options = [`-p ${port}`, "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", `-c unix_socket_directories=${dir}`, "-c max_connections=200"].join(" ");
+  // fsync off is safe against kill -9 (the OS keeps the writes); synchronous_commit stays on, or a
+  // killed server would lose commits it had already acknowledged.
+  const options = [`-p ${port}`, "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c full_page_writes=off", `-c unix_socket_directories=${dir}`, "-c max_connections=200"].join(" ");
   const t0 = performance.now();
   await asPostgres("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]);
   const initSeconds = seconds(t0);
