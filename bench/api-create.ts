@@ -15,7 +15,15 @@ function post(url: URL, agent: Agent, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${SOURCE_TOKEN}`, "content-length": Buffer.byteLength(body) } },
+      {
+        method: "POST",
+        agent,
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${SOURCE_TOKEN}`,
+          "content-length": Buffer.byteLength(body),
+        },
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -32,13 +40,27 @@ export async function benchApiCreate(): Promise<BenchResult> {
   const url = new URL("/api/approvals", s.url);
   try {
     // Warm up connections and JIT.
-    await runPool(500, CONCURRENCY, async (i) => void (await post(url, agent, JSON.stringify({ title: `warm ${i}`, gate: "medium" }))));
+    await runPool(
+      500,
+      CONCURRENCY,
+      async (i) => void (await post(url, agent, JSON.stringify({ title: `warm ${i}`, gate: "medium" }))),
+    );
     const latencies: number[] = [];
     let failures = 0;
     const start = performance.now();
     await runPool(COUNT, CONCURRENCY, async (i) => {
       const t0 = performance.now();
-      const status = await post(url, agent, JSON.stringify({ title: `deploy ${i}`, reason: "bench", agent: "forge", gate: "medium", deadlineSeconds: 3600 }));
+      const status = await post(
+        url,
+        agent,
+        JSON.stringify({
+          title: `deploy ${i}`,
+          reason: "bench",
+          agent: "forge",
+          gate: "medium",
+          deadlineSeconds: 3600,
+        }),
+      );
       latencies.push(performance.now() - t0);
       if (status !== 201) failures++;
     });

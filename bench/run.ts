@@ -49,7 +49,9 @@ async function main() {
   const hz = ((await redis.config("GET", "hz")) as string[])[1];
   await redis.quit();
 
-  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, "utf8")) as { results?: Record<string, BenchResult> }) : {};
+  const previous = existsSync(RESULTS)
+    ? (JSON.parse(readFileSync(RESULTS, "utf8")) as { results?: Record<string, BenchResult> })
+    : {};
   const results: Record<string, BenchResult> = { ...(previous.results ?? {}) };
   for (const name of names) {
     process.stdout.write(`running ${name}...\n`);
@@ -65,7 +67,13 @@ async function main() {
   const rows = Object.values(results).flatMap((r) =>
     Object.entries(r.metrics).map(([metric, value]) => {
       const target = r.targets[metric];
-      return { benchmark: r.name, metric, value: Math.round(value * 100) / 100, target: target ?? "", met: target ? (meets(value, target) ? "yes" : "NO") : "" };
+      return {
+        benchmark: r.name,
+        metric,
+        value: Math.round(value * 100) / 100,
+        target: target ?? "",
+        met: target ? (meets(value, target) ? "yes" : "NO") : "",
+      };
     }),
   );
   console.table(rows); // eslint-disable-line no-console -- the table is this script's output

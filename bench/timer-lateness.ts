@@ -14,7 +14,10 @@ const COUNT = Number(process.env.BENCH_TIMER_COUNT ?? 10_000);
 const SPREAD_MS = 10_000;
 
 export async function benchTimerLateness(): Promise<BenchResult> {
-  const s = await startTestSignoff({ file: { operators: [{ name: "adam", roles: ["owner", "approver"] }] }, timerConcurrency: 100 });
+  const s = await startTestSignoff({
+    file: { operators: [{ name: "adam", roles: ["owner", "approver"] }] },
+    timerConcurrency: 100,
+  });
   try {
     // Windows start ending well after creation (and the 10,000 notices it queues) finishes, so
     // what is measured is the timers under the load of the decisions themselves.
@@ -22,10 +25,15 @@ export async function benchTimerLateness(): Promise<BenchResult> {
     const firstDue = createStart + 35_000;
     await runPool(COUNT, 32, async (i) => {
       const due = firstDue + (i * SPREAD_MS) / COUNT;
-      await s.service.create("bench", { title: `bench ${i}`, gate: "low", objectionSeconds: (due - Date.now()) / 1000 });
+      await s.service.create("bench", {
+        title: `bench ${i}`,
+        gate: "low",
+        objectionSeconds: (due - Date.now()) / 1000,
+      });
     });
     const createMs = Date.now() - createStart;
-    if (Date.now() > firstDue) throw new Error(`creation took ${createMs} ms, past the first window; lower BENCH_TIMER_COUNT`);
+    if (Date.now() > firstDue)
+      throw new Error(`creation took ${createMs} ms, past the first window; lower BENCH_TIMER_COUNT`);
     const outbox = new Queue(OUTBOX_QUEUE, { connection: { url: REDIS_URL }, prefix: s.prefix });
     while ((await outbox.getWaitingCount()) + (await outbox.getActiveCount()) > 0 && Date.now() < firstDue - 1000) {
       await new Promise((r) => setTimeout(r, 200));
@@ -37,7 +45,9 @@ export async function benchTimerLateness(): Promise<BenchResult> {
     await client.connect();
     try {
       for (;;) {
-        const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM approvals WHERE status = 'pending'");
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM approvals WHERE status = 'pending'",
+        );
         if (rows[0]!.n === 0) break;
         if (Date.now() > firstDue + SPREAD_MS + 60_000) throw new Error(`${rows[0]!.n} approvals never decided`);
         await new Promise((r) => setTimeout(r, 250));

@@ -33,7 +33,11 @@ export interface WhatsAppCliDeps {
  * @example
  * if (argv[0] === "whatsapp") return runWhatsAppCli(argv.slice(1), out);
  */
-export async function runWhatsAppCli(argv: string[], out: (line: string) => void, deps: WhatsAppCliDeps = {}): Promise<number> {
+export async function runWhatsAppCli(
+  argv: string[],
+  out: (line: string) => void,
+  deps: WhatsAppCliDeps = {},
+): Promise<number> {
   const sub = argv[0];
   if (sub !== "login" && sub !== "logout" && sub !== "status") {
     out(`usage: signoff whatsapp <login | logout | status>\n\n${WHATSAPP_USAGE}`);
@@ -42,17 +46,23 @@ export async function runWhatsAppCli(argv: string[], out: (line: string) => void
   const config = deps.config ?? loadConfig();
   const { env } = config;
   // Baileys and signoff logs go to stderr, quiet unless LOG_LEVEL asks for more; stdout is for the person.
-  const logger = deps.logger ?? createLogger(env.LOG_LEVEL === "info" ? "warn" : env.LOG_LEVEL, process.stderr).child({ component: "whatsapp-cli" });
+  const logger =
+    deps.logger ??
+    createLogger(env.LOG_LEVEL === "info" ? "warn" : env.LOG_LEVEL, process.stderr).child({
+      component: "whatsapp-cli",
+    });
   const db = createDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 2 });
   try {
     await migrate(db);
     const store = createWhatsAppAuthStore(db);
     if (sub === "status") {
       const stored = await store.loadCreds();
-      const creds = [stored.current, stored.previous].map((t) => (t === null ? null : parseCreds(t))).find((c) => c) ?? null;
+      const creds =
+        [stored.current, stored.previous].map((t) => (t === null ? null : parseCreds(t))).find((c) => c) ?? null;
       if (creds && isLinked(creds)) {
         out(`WhatsApp is linked as ${creds.me?.id ?? "?"} (session updated ${stored.updatedAt?.toISOString() ?? "?"})`);
-        if (stored.currentDamaged) out("warning: the newest copy of the session is damaged; signoff will use the last good copy");
+        if (stored.currentDamaged)
+          out("warning: the newest copy of the session is damaged; signoff will use the last good copy");
         return 0;
       }
       out("WhatsApp is not linked. Run `signoff whatsapp login`.");
@@ -62,7 +72,8 @@ export async function runWhatsAppCli(argv: string[], out: (line: string) => void
     if (sub === "login") {
       const result = await loginWhatsApp(options);
       if (result.status === "linked") out(`Linked as ${result.me}. Start signoff with WHATSAPP_ENABLED=true.`);
-      else if (result.status === "already-linked") out(`Already linked as ${result.me}. Run \`signoff whatsapp logout\` first to link another number.`);
+      else if (result.status === "already-linked")
+        out(`Already linked as ${result.me}. Run \`signoff whatsapp logout\` first to link another number.`);
       else if (result.status === "timed-out") out("Gave up waiting for the phone. Run the command again.");
       else out("WhatsApp refused the link. Check the number and try again.");
       return result.status === "linked" || result.status === "already-linked" ? 0 : 1;
@@ -70,7 +81,8 @@ export async function runWhatsAppCli(argv: string[], out: (line: string) => void
     const result = await logoutWhatsApp(options);
     if (result.status === "logged-out") out("Unlinked from WhatsApp and deleted the session.");
     else if (result.status === "not-linked") out("WhatsApp was not linked; nothing to do.");
-    else out("Deleted the session, but WhatsApp could not be reached: remove the device on the phone (Linked devices).");
+    else
+      out("Deleted the session, but WhatsApp could not be reached: remove the device on the phone (Linked devices).");
     return 0;
   } finally {
     await db.close();

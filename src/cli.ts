@@ -19,14 +19,19 @@ const USAGE = `usage: signoff <command>
 ${WHATSAPP_USAGE}`;
 
 /** Run one CLI command; returns the process exit code. */
-export async function runCli(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function runCli(
+  argv: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
   const [command, sub, arg] = argv;
   if (command === "whatsapp") return runWhatsAppCli(argv.slice(1), out);
   if (command === "token") {
     const token = randomBytes(32).toString("base64url");
     const name = sub ?? "my-source";
     out(`token (give this to the source, keep it secret; it is shown only now):\n  ${token}`);
-    out(`add to signoff.yaml under sources:\n  - name: ${name}\n    tokenSha256: ${createHash("sha256").update(token).digest("hex")}`);
+    out(
+      `add to signoff.yaml under sources:\n  - name: ${name}\n    tokenSha256: ${createHash("sha256").update(token).digest("hex")}`,
+    );
     return 0;
   }
   if (command === "audit" && sub === "verify") return verifyAudit(out);
@@ -69,7 +74,8 @@ async function verifyAudit(out: (line: string) => void): Promise<number> {
       if (waiting) out(waiting);
       return 0;
     }
-    if (result.brokenSeq !== null) out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);
+    if (result.brokenSeq !== null)
+      out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);
     if (result.stale) {
       const { count, firstId } = result.stale;
       out(
@@ -80,7 +86,8 @@ async function verifyAudit(out: (line: string) => void): Promise<number> {
         "  Their seals were cleared (they may have been edited), or signoff stopped before sealing them. verify never seals;" +
           " a running signoff seals them and logs a warning. Then check that the head extends the one you recorded.",
       );
-      if (result.brokenSeq === null && result.head) out(`sealed chain: ${result.rows} entries verify, head: seq ${result.head.seq} hash ${result.head.hash}`);
+      if (result.brokenSeq === null && result.head)
+        out(`sealed chain: ${result.rows} entries verify, head: seq ${result.head.seq} hash ${result.head.hash}`);
     }
     if (waiting) out(waiting);
     return 1;

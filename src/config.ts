@@ -15,11 +15,21 @@ export const DEFAULT_DIGEST_CRON = "0 8 * * *";
 
 const OperatorSchema = z
   .object({
-    name: z.string().min(1).max(64).regex(/^[\p{L}\p{N}_.-]+$/u, "letters, digits, _ . - only"),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[\p{L}\p{N}_.-]+$/u, "letters, digits, _ . - only"),
     roles: z.array(z.string().min(1).max(32)).min(1),
     timezone: TimezoneSchema.optional(),
-    telegram: z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(String).optional(),
-    whatsapp: z.string().regex(/^\d{6,16}$/, "phone number, digits only").optional(),
+    telegram: z
+      .union([z.number().int(), z.string().regex(/^-?\d+$/)])
+      .transform(String)
+      .optional(),
+    whatsapp: z
+      .string()
+      .regex(/^\d{6,16}$/, "phone number, digits only")
+      .optional(),
     /** Web chat identity is the operator's name; set false to hide someone from the web chat. */
     webchat: z.boolean().default(true),
     /** Cron in the operator's timezone; `true` means every day at 08:00 local, `false` or absent none. */
@@ -35,16 +45,27 @@ const OperatorSchema = z
 const SourceSchema = z
   .object({
     name: z.string().min(1).max(64),
-    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/i, "hex SHA-256 (64 hex digits)").transform((s) => s.toLowerCase()),
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/i, "hex SHA-256 (64 hex digits)")
+      .transform((s) => s.toLowerCase()),
     commandUrl: z.url().optional(),
   })
   .strict();
 
 const ApprovalDefaultsSchema = z
   .object({
-    deadlineSeconds: z.number().int().positive().max(30 * 86_400).default(14_400),
+    deadlineSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(30 * 86_400)
+      .default(14_400),
     objectionSeconds: z.number().int().positive().max(86_400).default(10),
-    telegramChat: z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform(String).optional(),
+    telegramChat: z
+      .union([z.number().int(), z.string().regex(/^-?\d+$/)])
+      .transform(String)
+      .optional(),
     /** Callback delivery: attempts before dead-lettering, and the first backoff delay. */
     callbackAttempts: z.number().int().min(1).max(30).default(8),
     callbackBackoffMs: z.number().int().min(1).max(3_600_000).default(2_000),
@@ -66,7 +87,10 @@ const HealthCheckSchema = z
   .object({
     name: z.string().min(1),
     url: z.url().optional(),
-    tcp: z.string().regex(/^[^:]+:\d+$/, "host:port").optional(),
+    tcp: z
+      .string()
+      .regex(/^[^:]+:\d+$/, "host:port")
+      .optional(),
     everySeconds: z.number().int().positive().default(60),
   })
   .strict()
@@ -89,7 +113,11 @@ const CommandRolesSchema = z
 const SpendSchema = z
   .object({
     /** Currency of spend records that name none, and of the daily alert. */
-    currency: z.string().regex(/^[A-Za-z]{3}$/, "ISO 4217 code, e.g. USD").transform((c) => c.toUpperCase()).default("USD"),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, "ISO 4217 code, e.g. USD")
+      .transform((c) => c.toUpperCase())
+      .default("USD"),
     /** Tell owners (once a day) when today's spend in `currency` reaches this; absent: no alert. */
     dailyAlert: z.number().positive().optional(),
   })
@@ -98,9 +126,23 @@ const SpendSchema = z
 const HeartbeatsSchema = z
   .object({
     /** An agent silent for longer than this is "down". */
-    intervalSeconds: z.number().int().positive().max(7 * 86_400).default(300),
+    intervalSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(7 * 86_400)
+      .default(300),
     /** Per-agent intervals, by agent name. */
-    agents: z.record(z.string().min(1), z.number().int().positive().max(7 * 86_400)).default({}),
+    agents: z
+      .record(
+        z.string().min(1),
+        z
+          .number()
+          .int()
+          .positive()
+          .max(7 * 86_400),
+      )
+      .default({}),
   })
   .strict();
 
@@ -141,17 +183,20 @@ export const FileConfigSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.operators.forEach((op, i) => {
-      if (seen.has(op.name)) ctx.addIssue({ code: "custom", path: ["operators", i, "name"], message: "duplicate operator name" });
+      if (seen.has(op.name))
+        ctx.addIssue({ code: "custom", path: ["operators", i, "name"], message: "duplicate operator name" });
       seen.add(op.name);
     });
     const sources = new Set<string>();
     const checks = new Set<string>();
     cfg.healthChecks.forEach((c, i) => {
-      if (checks.has(c.name)) ctx.addIssue({ code: "custom", path: ["healthChecks", i, "name"], message: "duplicate health check name" });
+      if (checks.has(c.name))
+        ctx.addIssue({ code: "custom", path: ["healthChecks", i, "name"], message: "duplicate health check name" });
       checks.add(c.name);
     });
     cfg.sources.forEach((s, i) => {
-      if (sources.has(s.name)) ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: "duplicate source name" });
+      if (sources.has(s.name))
+        ctx.addIssue({ code: "custom", path: ["sources", i, "name"], message: "duplicate source name" });
       sources.add(s.name);
     });
   });
@@ -170,16 +215,28 @@ export const EnvSchema = z.object({
   TELEGRAM_BOT_TOKEN: z.string().optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
-  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, "1-256 chars of A-Z a-z 0-9 _ -").optional(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, "1-256 chars of A-Z a-z 0-9 _ -")
+    .optional(),
   WHATSAPP_ENABLED: booleanFromEnv.default(false),
-  WHATSAPP_PAIRING_PHONE: z.string().regex(/^\d{6,16}$/).optional(),
+  WHATSAPP_PAIRING_PHONE: z
+    .string()
+    .regex(/^\d{6,16}$/)
+    .optional(),
   WEBCHAT_ENABLED: z.enum(["auto", "true", "false"]).default("auto"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HTTP_HOST: z.string().default("127.0.0.1"),
   SIGNOFF_CONFIG: z.string().default("signoff.yaml"),
   SIGNOFF_SIGNING_SECRET: z.string().min(16, "at least 16 characters").optional(),
-  SIGNOFF_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("signoff"),
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("public"),
+  SIGNOFF_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("signoff"),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default("public"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.infer<typeof EnvSchema>;
@@ -247,7 +304,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
     );
   }
   if (env.TELEGRAM_WEBHOOK_URL && !env.TELEGRAM_WEBHOOK_SECRET) {
-    throw new ConfigError("environment is invalid:\n  TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set");
+    throw new ConfigError(
+      "environment is invalid:\n  TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set",
+    );
   }
   const hasChatCredentials = Boolean(env.TELEGRAM_BOT_TOKEN) || env.WHATSAPP_ENABLED;
   const wanted = env.WEBCHAT_ENABLED === "auto" ? !hasChatCredentials : env.WEBCHAT_ENABLED === "true";
@@ -258,7 +317,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
 
 /** Whether an address to bind to is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
 }
 

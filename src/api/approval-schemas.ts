@@ -15,7 +15,11 @@ export const CreateApprovalBodySchema = z
     agent: text(100).optional(),
     gate: z.enum(GATES),
     preview: text(3000).optional(),
-    deadlineSeconds: z.number().positive().max(30 * 86_400).optional(),
+    deadlineSeconds: z
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .optional(),
     // Fractions allowed: objection windows are short and sub-second precision is useful.
     objectionSeconds: z.number().positive().max(86_400).optional(),
     onTimeout: z.enum(["approve", "deny"]).optional(),
@@ -42,7 +46,11 @@ export const CreateApprovalBodySchema = z
   .strict()
   .superRefine((body, ctx) => {
     if (body.gate === "hard" && !body.preview) {
-      ctx.addIssue({ code: "custom", path: ["preview"], message: "required for the hard gate (the dry-run operators review)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["preview"],
+        message: "required for the hard gate (the dry-run operators review)",
+      });
     }
     if (body.onTimeout === "approve" && body.gate !== "medium") {
       ctx.addIssue({ code: "custom", path: ["onTimeout"], message: '"approve" is allowed only for the medium gate' });

@@ -6,7 +6,13 @@
  */
 
 /** Hosts of cloud metadata services that are not link-local addresses. */
-const METADATA_HOSTS = new Set(["metadata.google.internal", "metadata.goog", "metadata", "100.100.100.200", "fd00:ec2::254"]);
+const METADATA_HOSTS = new Set([
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata",
+  "100.100.100.200",
+  "fd00:ec2::254",
+]);
 
 /** The dotted IPv4 inside an IPv4-mapped IPv6 host (`::ffff:a9fe:a9fe` → 169.254.169.254). */
 function mappedIpv4(host: string): string | null {
@@ -22,7 +28,10 @@ function mappedIpv4(host: string): string | null {
 
 /** Whether a URL host (as `new URL` normalises it) is link-local or a metadata service. */
 export function isForbiddenCallbackHost(hostname: string): boolean {
-  let host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  let host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
   host = mappedIpv4(host) ?? host;
   if (METADATA_HOSTS.has(host)) return true;
   if (/^169\.254\.\d{1,3}\.\d{1,3}$/.test(host)) return true; // IPv4 link-local, incl. 169.254.169.254
@@ -31,7 +40,10 @@ export function isForbiddenCallbackHost(hostname: string): boolean {
 
 /** Whether `hostname` matches one entry of `allowHosts` (`api.example.com` or `*.example.com`). */
 export function isAllowedHost(hostname: string, allowHosts: readonly string[]): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
   return allowHosts.some((entry) => {
     const rule = entry.toLowerCase().replace(/^\[|\]$/g, "");
     return rule.startsWith("*.") ? host.endsWith(rule.slice(1)) : host === rule;
@@ -48,6 +60,7 @@ export function callbackUrlProblem(url: string, allowHosts?: readonly string[]):
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return "must be http or https";
   if (isForbiddenCallbackHost(parsed.hostname)) return "link-local and cloud metadata addresses are not allowed";
-  if (allowHosts && !isAllowedHost(parsed.hostname, allowHosts)) return `host ${parsed.hostname} is not in callbacks.allowHosts`;
+  if (allowHosts && !isAllowedHost(parsed.hostname, allowHosts))
+    return `host ${parsed.hostname} is not in callbacks.allowHosts`;
   return null;
 }

@@ -39,7 +39,12 @@ export async function listenEarly(port: number, host: string): Promise<BoundHttp
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
-      const why = error.code === "EADDRINUSE" ? "is already in use" : error.code === "EACCES" ? "needs more privileges" : `failed (${error.code ?? error.message})`;
+      const why =
+        error.code === "EADDRINUSE"
+          ? "is already in use"
+          : error.code === "EACCES"
+            ? "needs more privileges"
+            : `failed (${error.code ?? error.message})`;
       reject(new ListenError(`HTTP_PORT / HTTP_HOST: binding ${host}:${port} ${why}`));
     });
     server.listen(port, host, () => resolve());

@@ -14,7 +14,12 @@ export interface Metrics {
 export function createMetrics(deps: { countPending(): Promise<number> }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const created = new Counter({ name: "signoff_approvals_created_total", help: "Approvals created", labelNames: ["gate"], registers: [registry] });
+  const created = new Counter({
+    name: "signoff_approvals_created_total",
+    help: "Approvals created",
+    labelNames: ["gate"],
+    registers: [registry],
+  });
   new Gauge({
     name: "signoff_approvals_pending",
     help: "Approvals waiting for a decision",

@@ -9,7 +9,12 @@ import { storableText as text } from "./text-rules.js";
 /** `POST /api/tasks`: upsert by id; absent optional fields keep their stored values. */
 export const TaskBodySchema = z
   .object({
-    id: z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9][\w.:/-]*$/, "letters, digits and _ . : / - (starting with a letter or digit)"),
+    id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9][\w.:/-]*$/, "letters, digits and _ . : / - (starting with a letter or digit)"),
     title: text(300),
     state: z.enum(TASK_STATES),
     agent: text(100).optional(),
@@ -24,10 +29,17 @@ export type TaskBody = z.infer<typeof TaskBodySchema>;
 export const SpendBodySchema = z
   .object({
     amount: z.number().finite().min(0).max(1_000_000_000),
-    currency: z.string().regex(/^[A-Za-z]{3}$/, "ISO 4217 code, e.g. USD").transform((c) => c.toUpperCase()).optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, "ISO 4217 code, e.g. USD")
+      .transform((c) => c.toUpperCase())
+      .optional(),
     agent: text(100).optional(),
     model: text(100).optional(),
-    at: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+    at: z.iso
+      .datetime({ offset: true })
+      .transform((s) => new Date(s))
+      .optional(),
   })
   .strict();
 export type SpendBody = z.infer<typeof SpendBodySchema>;

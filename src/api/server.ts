@@ -12,7 +12,12 @@ import { AppError } from "../domain/errors.js";
 import type { ApprovalService } from "../handlers/approvals/approval-service.js";
 import { callbackUrlProblem } from "./callback-url.js";
 import type { BoundHttpServer } from "./early-listen.js";
-import { CreateApprovalBodySchema, GetApprovalQuerySchema, ListApprovalsQuerySchema, toProblems } from "./approval-schemas.js";
+import {
+  CreateApprovalBodySchema,
+  GetApprovalQuerySchema,
+  ListApprovalsQuerySchema,
+  toProblems,
+} from "./approval-schemas.js";
 
 /** One named readiness check for `/api/health`. */
 export interface HealthCheck {
@@ -51,7 +56,9 @@ declare module "fastify" {
 /** Which source a bearer token belongs to, comparing against every source in constant time. */
 export function authenticateSource(header: string | undefined, sources: HttpServerDeps["sources"]): string | null {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
-  const given = createHash("sha256").update(match?.[1] ?? "").digest();
+  const given = createHash("sha256")
+    .update(match?.[1] ?? "")
+    .digest();
   let found: string | null = null;
   for (const source of sources) {
     const expected = Buffer.from(source.tokenSha256, "hex");
@@ -68,14 +75,16 @@ export function authenticateSource(header: string | undefined, sources: HttpServ
 export function createSourceAuth(sources: HttpServerDeps["sources"]) {
   return async (request: FastifyRequest): Promise<void> => {
     const source = authenticateSource(request.headers.authorization, sources);
-    if (!source) throw new AppError("unauthorized", "missing or invalid bearer token", "missing or invalid bearer token");
+    if (!source)
+      throw new AppError("unauthorized", "missing or invalid bearer token", "missing or invalid bearer token");
     request.source = source;
   };
 }
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new AppError("invalid_body", `invalid ${what}`, `invalid ${what}`, false, toProblems(parsed.error));
+  if (!parsed.success)
+    throw new AppError("invalid_body", `invalid ${what}`, `invalid ${what}`, false, toProblems(parsed.error));
   return parsed.data;
 }
 
@@ -99,7 +108,9 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     bodyLimit: 1_048_576,
     return503OnClosing: true,
     forceCloseConnections: true,
-    ...(deps.server ? { serverFactory: (handler: Parameters<BoundHttpServer["attach"]>[0]) => deps.server!.attach(handler) } : {}),
+    ...(deps.server
+      ? { serverFactory: (handler: Parameters<BoundHttpServer["attach"]>[0]) => deps.server!.attach(handler) }
+      : {}),
   });
   const outages = new Set<string>();
 
@@ -117,9 +128,15 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     if (down) {
       if (!outages.has(down)) {
         outages.add(down);
-        deps.logger.warn({ dependency: down, route, err: (error as Error).message }, "dependency unreachable: answering 503");
+        deps.logger.warn(
+          { dependency: down, route, err: (error as Error).message },
+          "dependency unreachable: answering 503",
+        );
       }
-      return reply.status(503).header("retry-after", "5").send({ error: "unavailable", message: `${down} is unreachable; try again shortly` });
+      return reply
+        .status(503)
+        .header("retry-after", "5")
+        .send({ error: "unavailable", message: `${down} is unreachable; try again shortly` });
     }
     if (error instanceof AppError) {
       const body: Record<string, unknown> = { error: error.code, message: error.userMessage };
@@ -129,7 +146,13 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     const e = error as { statusCode?: number; code?: string; message?: string };
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       // fastify's own: malformed JSON, wrong content type, body too large.
-      return reply.status(e.statusCode).send({ error: e.statusCode === 413 ? "too_large" : "invalid_body", message: e.message, problems: [{ path: "(body)", message: e.message ?? "invalid" }] });
+      return reply
+        .status(e.statusCode)
+        .send({
+          error: e.statusCode === 413 ? "too_large" : "invalid_body",
+          message: e.message,
+          problems: [{ path: "(body)", message: e.message ?? "invalid" }],
+        });
     }
     // The route, never request.url: a query string may carry a token.
     deps.logger.error({ err: error, route, method: request.method }, "request failed");
@@ -148,9 +171,13 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
         }
       }),
     );
-    const checks = Object.fromEntries(results.map(([name, r]) => [name, { status: r.ok ? "up" : "down", ...(r.detail ?? {}) }]));
+    const checks = Object.fromEntries(
+      results.map(([name, r]) => [name, { status: r.ok ? "up" : "down", ...(r.detail ?? {}) }]),
+    );
     const down = results.filter(([, r]) => !r.ok).map(([name]) => name);
-    return reply.status(down.length ? 503 : 200).send(down.length ? { status: "unhealthy", down, checks } : { status: "healthy", checks });
+    return reply
+      .status(down.length ? 503 : 200)
+      .send(down.length ? { status: "unhealthy", down, checks } : { status: "healthy", checks });
   });
 
   app.get("/metrics", async (_request, reply) => {
@@ -162,7 +189,10 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     const body = parseOrThrow(CreateApprovalBodySchema, request.body, "body");
     if (body.callbackUrl && deps.callbackAllowHosts) {
       const problem = callbackUrlProblem(body.callbackUrl, deps.callbackAllowHosts);
-      if (problem) throw new AppError("invalid_body", "invalid body", "invalid body", false, [{ path: "callbackUrl", message: problem }]);
+      if (problem)
+        throw new AppError("invalid_body", "invalid body", "invalid body", false, [
+          { path: "callbackUrl", message: problem },
+        ]);
     }
     const { approval, created } = await deps.service.create(request.source!, body);
     if (created) deps.onApprovalCreated?.(approval.gate);
@@ -171,7 +201,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   app.get("/api/approvals", { preHandler: requireSource }, async (request) => {
     const query = parseOrThrow(ListApprovalsQuerySchema, request.query, "query");
-    const list = await deps.service.list({ ...(query.status ? { status: query.status } : {}), source: request.source!, limit: query.limit ?? 100 });
+    const list = await deps.service.list({
+      ...(query.status ? { status: query.status } : {}),
+      source: request.source!,
+      limit: query.limit ?? 100,
+    });
     return { approvals: list.map(toApprovalRecord) };
   });
 
@@ -179,7 +213,8 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     const query = parseOrThrow(GetApprovalQuerySchema, request.query, "query");
     const load = async () => {
       const approval = await deps.service.get(request.params.id);
-      if (!approval || approval.source !== request.source) throw new AppError("not_found", "approval not found", "approval not found");
+      if (!approval || approval.source !== request.source)
+        throw new AppError("not_found", "approval not found", "approval not found");
       return approval;
     };
     let approval = await load();
@@ -197,13 +232,23 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return toApprovalRecord(approval);
   });
 
-  app.post<{ Params: { id: string } }>("/api/approvals/:id/cancel", { preHandler: requireSource }, async (request, reply) => {
-    const result = await deps.service.cancel(request.params.id, request.source!);
-    if (result.outcome === "ignored") {
-      return reply.status(409).send({ error: "conflict", message: `already ${result.approval.status}`, approval: toApprovalRecord(result.approval) });
-    }
-    return toApprovalRecord(result.approval);
-  });
+  app.post<{ Params: { id: string } }>(
+    "/api/approvals/:id/cancel",
+    { preHandler: requireSource },
+    async (request, reply) => {
+      const result = await deps.service.cancel(request.params.id, request.source!);
+      if (result.outcome === "ignored") {
+        return reply
+          .status(409)
+          .send({
+            error: "conflict",
+            message: `already ${result.approval.status}`,
+            approval: toApprovalRecord(result.approval),
+          });
+      }
+      return toApprovalRecord(result.approval);
+    },
+  );
 
   return app;
 }

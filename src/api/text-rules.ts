@@ -57,7 +57,8 @@ export function jsonProblem(value: unknown, limits: JsonLimits = {}): string | n
     }
   }
   // Depth is bounded now, so serialising cannot overflow the stack.
-  if (Buffer.byteLength(JSON.stringify(value) ?? "", "utf8") > maxBytes) return `must be at most ${Math.round(maxBytes / 1024)} KiB as JSON`;
+  if (Buffer.byteLength(JSON.stringify(value) ?? "", "utf8") > maxBytes)
+    return `must be at most ${Math.round(maxBytes / 1024)} KiB as JSON`;
   return null;
 }
 

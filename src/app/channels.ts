@@ -95,7 +95,10 @@ export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Chan
 
   // Limits are booked in Redis, so every process shares one calendar. WhatsApp's are for the real
   // socket only; a test that injects a fake WhatsApp channel is not slowed down.
-  const paced: Partial<Record<ChannelName, PlatformPacing>> = { telegram: TELEGRAM_PACING, ...(whatsapp ? { whatsapp: WHATSAPP_PACING } : {}) };
+  const paced: Partial<Record<ChannelName, PlatformPacing>> = {
+    telegram: TELEGRAM_PACING,
+    ...(whatsapp ? { whatsapp: WHATSAPP_PACING } : {}),
+  };
   const pacing: Partial<Record<ChannelName, ChannelPacing>> = {};
   for (const [name, platform] of Object.entries(paced) as Array<[ChannelName, PlatformPacing]>) {
     pacing[name] = {

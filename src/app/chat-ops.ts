@@ -57,7 +57,13 @@ export async function wireChatOps(
   infra: Infrastructure,
   chatSide: ChannelParts,
   engine: ApprovalParts,
-  wiring: { config: Readonly<Config>; logger: Logger; directory: OperatorDirectory; renderer: Renderer; now: () => Date },
+  wiring: {
+    config: Readonly<Config>;
+    logger: Logger;
+    directory: OperatorDirectory;
+    renderer: Renderer;
+    now: () => Date;
+  },
 ): Promise<ChatOpsParts> {
   const { file, env } = wiring.config;
   const { db } = infra;
@@ -70,7 +76,12 @@ export async function wireChatOps(
   const commands = createCommandStore(db);
   const digestStore = createDigestStore(db);
   const pairingStore = createPairingStore(db);
-  const broadcaster = createBroadcaster({ directory, channels: () => [...chatSide.channels.keys()], renderer, enqueue });
+  const broadcaster = createBroadcaster({
+    directory,
+    channels: () => [...chatSide.channels.keys()],
+    renderer,
+    enqueue,
+  });
   const queries = createOpsQueries({
     tasks,
     spend,
@@ -132,10 +143,17 @@ export async function wireChatOps(
     broadcaster,
     now,
     logger: logger.child({ component: "reports" }),
-    spendAlert: { threshold: file.spend.dailyAlert, currency: file.spend.currency, timezone: file.timezone, locale: file.locale },
+    spendAlert: {
+      threshold: file.spend.dailyAlert,
+      currency: file.spend.currency,
+      timezone: file.timezone,
+      locale: file.locale,
+    },
   });
   const queue = createOpsQueue(infra.producer, env.SIGNOFF_QUEUE_PREFIX);
-  queue.queue.on("error", (err) => infra.outageLog.warn("queue:ops", { queue: "ops", err: err.message }, "queue error"));
+  queue.queue.on("error", (err) =>
+    infra.outageLog.warn("queue:ops", { queue: "ops", err: err.message }, "queue error"),
+  );
   const runHealthCheck = createHealthRunner({ checks: file.healthChecks, monitor, now });
   // Operators paired in another process show up here within a minute (and at once when they speak).
   const stopPairedRefresh = every(

@@ -22,7 +22,8 @@ export function createShutdownSteps(totalMs: number, logger: { warn(o: object, m
       });
       try {
         const outcome = await Promise.race([work().then(() => "done" as const), late]);
-        if (outcome === "late") logger.warn({ step: what, ms: limit }, "shutdown step did not finish in time; going on");
+        if (outcome === "late")
+          logger.warn({ step: what, ms: limit }, "shutdown step did not finish in time; going on");
       } catch (error) {
         logger.warn({ step: what, err: (error as Error).message }, "shutdown step failed; going on");
       } finally {

@@ -93,7 +93,11 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const workers =
     options.workers === false
       ? null
-      : startWorkers(infra, chatSide, engine, chatOps, { config, logger, timerConcurrency: options.timerConcurrency ?? 50 });
+      : startWorkers(infra, chatSide, engine, chatOps, {
+          config,
+          logger,
+          timerConcurrency: options.timerConcurrency ?? 50,
+        });
   const stopSealer = startAuditSealer(engine.audit, logger);
 
   const reconcileReport = await engine.reconcile();

@@ -51,7 +51,9 @@ export function startWorkers(
     }),
   ];
   for (const w of workers) {
-    w.on("error", (err) => infra.outageLog.warn(`worker:${w.name}`, { err: err.message, queue: w.name }, "worker error"));
+    w.on("error", (err) =>
+      infra.outageLog.warn(`worker:${w.name}`, { err: err.message, queue: w.name }, "worker error"),
+    );
   }
   return {
     workers,

@@ -8,13 +8,7 @@ export const GATES = ["auto", "low", "medium", "hard", "prohibited"] as const;
 export type Gate = (typeof GATES)[number];
 
 /** Lifecycle of a request; everything but `pending` is terminal. */
-export const APPROVAL_STATUSES = [
-  "pending",
-  "approved",
-  "rejected",
-  "changes_requested",
-  "cancelled",
-] as const;
+export const APPROVAL_STATUSES = ["pending", "approved", "rejected", "changes_requested", "cancelled"] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** An operator as the approval rules see them: a name and roles. */

@@ -45,4 +45,8 @@ export interface OperatorDirectory {
 }
 
 /** Queries and commands tried on chat text that is not an answer; null when none applies. */
-export type TextIntentHandler = (input: { operator: Operator; text: string; event: InboundText }) => Promise<string | null>;
+export type TextIntentHandler = (input: {
+  operator: Operator;
+  text: string;
+  event: InboundText;
+}) => Promise<string | null>;

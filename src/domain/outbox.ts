@@ -10,7 +10,14 @@ export type CardKind = "card" | "notice" | "advisory";
 
 /** Work the outbox performs, one send or edit pass per job. */
 export type OutboxJob =
-  | { op: "announce"; approvalId: string; announcement: Exclude<Announcement, null>; channel: ChannelName; chatId: string; operator?: string }
+  | {
+      op: "announce";
+      approvalId: string;
+      announcement: Exclude<Announcement, null>;
+      channel: ChannelName;
+      chatId: string;
+      operator?: string;
+    }
   | {
       op: "edit";
       approvalId: string;

@@ -86,7 +86,10 @@ export function createDeliveryWorker(
 
   /** Put the job back for later without spending an attempt (BullMQ's "moved to delayed"). */
   async function putBack(job: Job<DeliveryJobData>, token: string | undefined, deliveryId: string): Promise<never> {
-    deps.logger.info({ deliveryId, attempt: job.attemptsMade + 1 }, "delivery interrupted by shutdown; it will be retried");
+    deps.logger.info(
+      { deliveryId, attempt: job.attemptsMade + 1 },
+      "delivery interrupted by shutdown; it will be retried",
+    );
     await job.moveToDelayed(Date.now() + INTERRUPTED_RETRY_DELAY_MS, token);
     throw new DelayedError("delivery interrupted by shutdown");
   }
@@ -97,7 +100,8 @@ export function createDeliveryWorker(
       const delivery = await deps.deliveries.get(job.data.deliveryId);
       if (!delivery || delivery.status !== "pending") return "skipped";
       // Config requires the secret whenever a source exists; never sign with a made-up one.
-      if (!deps.signingSecret) throw new UnrecoverableError("SIGNOFF_SIGNING_SECRET is not set; refusing to send an unsigned webhook");
+      if (!deps.signingSecret)
+        throw new UnrecoverableError("SIGNOFF_SIGNING_SECRET is not set; refusing to send an unsigned webhook");
       if (stopping) return putBack(job, token, delivery.id);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const shutdown = new AbortController();
@@ -129,7 +133,10 @@ export function createDeliveryWorker(
         inFlight.delete(shutdown);
       }
       await deps.deliveries.recordAttempt(delivery.id, { ok: false, error, dead: lastAttempt });
-      deps.logger.warn({ deliveryId: delivery.id, kind: delivery.kind, attempt: job.attemptsMade + 1, error, dead: lastAttempt }, "delivery attempt failed");
+      deps.logger.warn(
+        { deliveryId: delivery.id, kind: delivery.kind, attempt: job.attemptsMade + 1, error, dead: lastAttempt },
+        "delivery attempt failed",
+      );
       if (lastAttempt) throw new UnrecoverableError(`dead-lettered after ${job.attemptsMade + 1} attempts: ${error}`);
       throw new Error(error);
     },

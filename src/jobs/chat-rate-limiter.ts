@@ -83,7 +83,9 @@ export function createChatRateLimiter(redis: Redis, options: ChatRateLimiterOpti
   const perChatIntervalMs = options.perChatIntervalMs ?? 1000;
   const groupPerMinute = options.groupPerMinute ?? 20;
   if (!(globalPerSecond > 0) || !(perChatIntervalMs >= 0) || !(groupPerMinute >= 1)) {
-    throw new Error("chat rate limiter: globalPerSecond > 0, perChatIntervalMs >= 0 and groupPerMinute >= 1 are required");
+    throw new Error(
+      "chat rate limiter: globalPerSecond > 0, perChatIntervalMs >= 0 and groupPerMinute >= 1 are required",
+    );
   }
   const gapMs = Math.ceil(1000 / globalPerSecond);
   const key = (...parts: string[]) => [options.prefix, ...parts].join(":");

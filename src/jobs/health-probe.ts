@@ -24,13 +24,22 @@ export interface ProbeResult {
 export async function probeHttp(url: string, timeoutMs: number): Promise<ProbeResult> {
   const started = Date.now();
   try {
-    const response = await fetch(url, { method: "GET", signal: AbortSignal.timeout(timeoutMs), redirect: "manual", headers: { "User-Agent": "signoff-health" } });
+    const response = await fetch(url, {
+      method: "GET",
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+      headers: { "User-Agent": "signoff-health" },
+    });
     await response.arrayBuffer().catch(() => undefined);
     const ok = response.status >= 200 && response.status < 400;
     return { ok, detail: `HTTP ${response.status} in ${Date.now() - started} ms` };
   } catch (error) {
     const e = error as Error & { cause?: { code?: string; message?: string } };
-    return { ok: false, detail: e.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message) };
+    return {
+      ok: false,
+      detail:
+        e.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message),
+    };
   }
 }
 
@@ -53,7 +62,12 @@ export function probeTcp(hostPort: string, timeoutMs: number): Promise<ProbeResu
 }
 
 /** Run one check by name and store its result; unknown names (removed from config) are skipped. */
-export function createHealthRunner(deps: { checks: readonly HealthCheckConfig[]; monitor: Pick<MonitorStore, "recordHealth">; now: () => Date; timeoutMs?: number }) {
+export function createHealthRunner(deps: {
+  checks: readonly HealthCheckConfig[];
+  monitor: Pick<MonitorStore, "recordHealth">;
+  now: () => Date;
+  timeoutMs?: number;
+}) {
   const byName = new Map(deps.checks.map((c) => [c.name, c]));
   return async function runHealthCheck(name: string): Promise<ProbeResult | null> {
     const check = byName.get(name);

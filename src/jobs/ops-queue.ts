@@ -26,7 +26,12 @@ export const digestSchedulerId = (operator: string) => `digest:${operator}`;
 /** Scheduler id of a health check. */
 export const healthSchedulerId = (check: string) => `health:${check}`;
 
-const TEMPLATE_OPTS = { removeOnComplete: true, removeOnFail: 100, attempts: 3, backoff: { type: "exponential" as const, delay: 5_000 } };
+const TEMPLATE_OPTS = {
+  removeOnComplete: true,
+  removeOnFail: 100,
+  attempts: 3,
+  backoff: { type: "exponential" as const, delay: 5_000 },
+};
 
 /** Create the ops queue and its scheduler sync. */
 export function createOpsQueue(connection: Redis, prefix: string) {
@@ -34,11 +39,18 @@ export function createOpsQueue(connection: Redis, prefix: string) {
   return {
     queue,
     /** Make the schedulers in Redis exactly the configured ones; returns what changed. */
-    async sync(digests: readonly DigestSchedule[], checks: ReadonlyArray<{ name: string; everySeconds: number }>): Promise<{ upserted: string[]; removed: string[] }> {
+    async sync(
+      digests: readonly DigestSchedule[],
+      checks: ReadonlyArray<{ name: string; everySeconds: number }>,
+    ): Promise<{ upserted: string[]; removed: string[] }> {
       const wanted = new Map<string, () => Promise<unknown>>();
       for (const d of digests) {
         wanted.set(digestSchedulerId(d.operator), () =>
-          queue.upsertJobScheduler(digestSchedulerId(d.operator), { pattern: d.cron, tz: d.timezone }, { name: "digest", data: { kind: "digest", operator: d.operator }, opts: TEMPLATE_OPTS }),
+          queue.upsertJobScheduler(
+            digestSchedulerId(d.operator),
+            { pattern: d.cron, tz: d.timezone },
+            { name: "digest", data: { kind: "digest", operator: d.operator }, opts: TEMPLATE_OPTS },
+          ),
         );
       }
       for (const c of checks) {
@@ -76,7 +88,8 @@ export function createOpsWorker(
 ) {
   return new Worker<OpsJobData>(
     OPS_QUEUE,
-    async (job: Job<OpsJobData>) => (job.data.kind === "digest" ? handlers.digest(job.data.operator) : handlers.health(job.data.check)),
+    async (job: Job<OpsJobData>) =>
+      job.data.kind === "digest" ? handlers.digest(job.data.operator) : handlers.health(job.data.check),
     { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
 }

@@ -68,7 +68,14 @@ interface OutboxCommands {
   /** outbox-enqueue.lua: the chat's next ticket, or null for a job id already queued or claimed. */
   signoffOutboxEnqueue(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number | null>;
   /** outbox-mark-done.lua: the chat's new watermark. */
-  signoffOutboxMarkDone(watermark: string, handled: string, counter: string, ticket: number, impatient: "1" | "0", ttlS: number): Promise<number>;
+  signoffOutboxMarkDone(
+    watermark: string,
+    handled: string,
+    counter: string,
+    ticket: number,
+    impatient: "1" | "0",
+    ttlS: number,
+  ): Promise<number>;
 }
 
 /** Defines this module's Lua commands on `connection` (idempotent) and returns it typed with them. */
@@ -81,7 +88,6 @@ function withOutboxCommands(connection: Redis): Redis & OutboxCommands {
 const ticketKey = (prefix: string, key: string) => `${prefix}:outbox-ticket:${key}`;
 const doneKey = (prefix: string, key: string) => `${prefix}:outbox-done:${key}`;
 const doneSetKey = (prefix: string, key: string) => `${prefix}:outbox-done-set:${key}`;
-
 
 /** The chat a job sends to. */
 function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
@@ -103,11 +109,21 @@ export interface LocalDelivery {
  * Jobs for a `local` channel skip Redis: its messages cannot outlive the process anyway, and a
  * queue would only add latency. They still run one after another per chat.
  */
-export function createOutboxQueue(connection: Redis, prefix: string, paced: ReadonlySet<ChannelName> = new Set(), local?: LocalDelivery) {
+export function createOutboxQueue(
+  connection: Redis,
+  prefix: string,
+  paced: ReadonlySet<ChannelName> = new Set(),
+  local?: LocalDelivery,
+) {
   const queue = new Queue<QueuedJob>(OUTBOX_QUEUE, {
     connection,
     prefix,
-    defaultJobOptions: { attempts: 10, backoff: { type: "exponential", delay: 500 }, removeOnComplete: true, removeOnFail: 5000 },
+    defaultJobOptions: {
+      attempts: 10,
+      backoff: { type: "exponential", delay: 500 },
+      removeOnComplete: true,
+      removeOnFail: 5000,
+    },
   });
   const localChains = new Map<string, Promise<void>>();
   const redis = withOutboxCommands(connection);
@@ -118,7 +134,9 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
       const chat = chatOf(job);
       if (local?.channels.has(chat.channel)) {
         const key = chatKey(chat.channel, chat.chatId);
-        const next = (localChains.get(key) ?? Promise.resolve()).then(() => local.perform(job)).catch((error) => local.onError(error, job));
+        const next = (localChains.get(key) ?? Promise.resolve())
+          .then(() => local.perform(job))
+          .catch((error) => local.onError(error, job));
         localChains.set(key, next);
         void next.finally(() => {
           if (localChains.get(key) === next) localChains.delete(key);
@@ -144,7 +162,14 @@ export function createOutboxQueue(connection: Redis, prefix: string, paced: Read
       const key = chatKey(chat.channel, chat.chatId);
       const line = [ticketKey(prefix, key), doneKey(prefix, key), doneSetKey(prefix, key)];
       const ticket = jobId
-        ? await redis.signoffOutboxEnqueue(5, ...line, queue.toKey(jobId), claimKey(jobId), QUIET_CHAT_TTL_S, CLAIM_TTL_MS)
+        ? await redis.signoffOutboxEnqueue(
+            5,
+            ...line,
+            queue.toKey(jobId),
+            claimKey(jobId),
+            QUIET_CHAT_TTL_S,
+            CLAIM_TTL_MS,
+          )
         : await redis.signoffOutboxEnqueue(3, ...line, QUIET_CHAT_TTL_S);
       if (ticket === null) return;
       // If the process dies here, the ticket is a hole: the chat's next messages wait at most
@@ -173,7 +198,12 @@ export function createOutboxWorker(
   options: { concurrency?: number; pacing?: Partial<Record<ChannelName, ChannelPacing>>; patienceMs?: number } = {},
 ) {
   const redis = withOutboxCommands(connection);
-  const delay = async (job: Job<QueuedJob>, token: string | undefined, until: number, data?: QueuedJob): Promise<never> => {
+  const delay = async (
+    job: Job<QueuedJob>,
+    token: string | undefined,
+    until: number,
+    data?: QueuedJob,
+  ): Promise<never> => {
     if (data) await job.updateData(data);
     await job.moveToDelayed(until, token);
     throw new DelayedError();
@@ -188,10 +218,14 @@ export function createOutboxWorker(
 
       const key = chatKey(chat.channel, chat.chatId);
       const ticket = job.data.ticket;
-      const [doneRaw, sentAlready] = await Promise.all([redis.get(doneKey(prefix, key)), redis.sismember(doneSetKey(prefix, key), String(ticket))]);
+      const [doneRaw, sentAlready] = await Promise.all([
+        redis.get(doneKey(prefix, key)),
+        redis.sismember(doneSetKey(prefix, key), String(ticket)),
+      ]);
       const done = Number(doneRaw ?? 0);
       if (sentAlready === 1) return "already sent"; // a redelivered job whose send completed
-      const waitedTooLong = Date.now() - (job.data.queuedAt ?? 0) > predecessorPatienceMs(ticket - done - 1, options.patienceMs);
+      const waitedTooLong =
+        Date.now() - (job.data.queuedAt ?? 0) > predecessorPatienceMs(ticket - done - 1, options.patienceMs);
       const impatient = ticket > done + 1 && waitedTooLong;
       if (ticket > done + 1 && !waitedTooLong) {
         // Earlier messages to this chat are still on their way: come back about when it is our
@@ -202,7 +236,8 @@ export function createOutboxWorker(
       if (slotAt === undefined) {
         const jitter = pacing.jitterMs ? Math.floor(Math.random() * pacing.jitterMs) : 0;
         slotAt = Date.now() + (await pacing.limiter.reserve(key, pacing.isGroup(chat.chatId))) + jitter;
-        if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS) return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS, { ...job.data, slotAt });
+        if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS)
+          return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS, { ...job.data, slotAt });
       } else if (slotAt - Date.now() > SLEEP_IN_PROCESS_MS) {
         return delay(job, token, slotAt - SLEEP_IN_PROCESS_MS);
       }
@@ -214,12 +249,16 @@ export function createOutboxWorker(
       } catch (error) {
         if (error instanceof ChannelError && !error.permanent && error.retryAfterMs !== undefined) {
           await pacing.limiter.penalize(key, error.retryAfterMs);
-          logger.warn({ queue: OUTBOX_QUEUE, jobId: job.id, chat: key, retryAfterMs: error.retryAfterMs }, "rate limited by the platform");
+          logger.warn(
+            { queue: OUTBOX_QUEUE, jobId: job.id, chat: key, retryAfterMs: error.retryAfterMs },
+            "rate limited by the platform",
+          );
           const { slotAt: _dropped, ...rest } = job.data;
           return delay(job, token, Date.now() + error.retryAfterMs, rest);
         }
         if (error instanceof ChannelError && error.permanent) await markDone(key, ticket, impatient);
-        else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await markDone(key, ticket, impatient); // do not block the chat forever
+        else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+          await markDone(key, ticket, impatient); // do not block the chat forever
         else {
           const { slotAt: _dropped, ...rest } = job.data;
           await job.updateData(rest); // book a fresh slot on the retry
@@ -233,7 +272,14 @@ export function createOutboxWorker(
   );
 
   async function markDone(key: string, ticket: number, impatient: boolean): Promise<void> {
-    await redis.signoffOutboxMarkDone(doneKey(prefix, key), doneSetKey(prefix, key), ticketKey(prefix, key), ticket, impatient ? "1" : "0", QUIET_CHAT_TTL_S);
+    await redis.signoffOutboxMarkDone(
+      doneKey(prefix, key),
+      doneSetKey(prefix, key),
+      ticketKey(prefix, key),
+      ticket,
+      impatient ? "1" : "0",
+      QUIET_CHAT_TTL_S,
+    );
   }
 
   async function runOnce(job: Job<QueuedJob>, token: string | undefined) {
@@ -250,7 +296,10 @@ export function createOutboxWorker(
 
   function classify(error: unknown, job: Job<QueuedJob>): Error {
     if (error instanceof ChannelError) {
-      logger.warn({ queue: OUTBOX_QUEUE, jobId: job.id, op: job.data.op, permanent: error.permanent, err: error.message }, "outbox send failed");
+      logger.warn(
+        { queue: OUTBOX_QUEUE, jobId: job.id, op: job.data.op, permanent: error.permanent, err: error.message },
+        "outbox send failed",
+      );
       if (error.permanent) return new UnrecoverableError(error.message);
     }
     return error instanceof Error ? error : new Error(String(error));

@@ -63,7 +63,10 @@ export async function reconcile(deps: {
  * a new card, only there. Idempotent: the new card is one its channel knows, so the next run
  * leaves it alone; the old reference stays, and edits of it do nothing.
  */
-export async function showLostCards(pending: readonly Approval[], cards: ReconcileCards): Promise<{ reannounced: number; reposted: number }> {
+export async function showLostCards(
+  pending: readonly Approval[],
+  cards: ReconcileCards,
+): Promise<{ reannounced: number; reposted: number }> {
   let reannounced = 0;
   let reposted = 0;
   for (const approval of pending) {
@@ -79,7 +82,14 @@ export async function showLostCards(pending: readonly Approval[], cards: Reconci
       // Only to the operator who still reads that chat and may still answer.
       const reader = cards.directory.byChat(chat.channel, chat.chatId);
       if (!reader || !isEligible(approval, reader)) continue;
-      await cards.enqueue({ op: "announce", approvalId: approval.id, announcement, channel: chat.channel, chatId: chat.chatId, operator: reader.name });
+      await cards.enqueue({
+        op: "announce",
+        approvalId: approval.id,
+        announcement,
+        channel: chat.channel,
+        chatId: chat.chatId,
+        operator: reader.name,
+      });
       reposted++;
     }
   }
@@ -87,7 +97,10 @@ export async function showLostCards(pending: readonly Approval[], cards: Reconci
 }
 
 /** Chats of in-memory channels that showed the approval, none of it in this run. */
-function lostChats(refs: Array<Pick<CardRef, "channel" | "chatId" | "messageId">>, channels: ReadonlyMap<ChannelName, Pick<Channel, "knows">>) {
+function lostChats(
+  refs: Array<Pick<CardRef, "channel" | "chatId" | "messageId">>,
+  channels: ReadonlyMap<ChannelName, Pick<Channel, "knows">>,
+) {
   const byChat = new Map<string, { channel: ChannelName; chatId: string; known: boolean }>();
   for (const ref of refs) {
     const channel = channels.get(ref.channel);

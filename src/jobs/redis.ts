@@ -38,7 +38,8 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
   });
 }
 
-const UNREACHABLE = /stream isn't writeable|connection is closed|command timed out|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|enableOfflineQueue|LOADING/i;
+const UNREACHABLE =
+  /stream isn't writeable|connection is closed|command timed out|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|enableOfflineQueue|LOADING/i;
 
 /** Whether an error means Redis is down or unreachable (not a bad command). */
 export function isRedisUnavailable(error: unknown): boolean {
@@ -81,7 +82,8 @@ export async function waitForRedis(redis: Redis, url: string, deadlineMs = 10_00
     };
     const onError = (error: Error) => {
       last = error;
-      if (isRedisMisconfigured(error)) fail(/ENOTFOUND/.test(error.message) ? "unknown host" : "authentication failed (check the password)");
+      if (isRedisMisconfigured(error))
+        fail(/ENOTFOUND/.test(error.message) ? "unknown host" : "authentication failed (check the password)");
     };
     const timer = setTimeout(() => fail(last ? reasonOf(last) : `no answer within ${deadlineMs / 1000} s`), deadlineMs);
     const cleanup = () => {
@@ -135,7 +137,12 @@ export function watchRedis(options: RedisWatchOptions): RedisWatch {
   const repair = (reason: "keys_lost" | "reconnected") => {
     if (running || stopped) return;
     repairing = true;
-    options.logger.warn({ reason }, reason === "keys_lost" ? "Redis lost its keys: re-creating timers and sends from PostgreSQL" : "Redis is back: re-creating what could not be scheduled");
+    options.logger.warn(
+      { reason },
+      reason === "keys_lost"
+        ? "Redis lost its keys: re-creating timers and sends from PostgreSQL"
+        : "Redis is back: re-creating what could not be scheduled",
+    );
     running = options
       .onRecovered(reason)
       .then(() => options.logger.info({ reason }, "Redis repair finished"))

@@ -16,7 +16,12 @@ export function signatureHeaders(secret: string, body: string, timestampSeconds:
 }
 
 /** Every signoff header of one webhook attempt: the delivery id, the timestamp and the signature. */
-export function webhookHeaders(secret: string, deliveryId: string, body: string, timestampSeconds: number): Record<string, string> {
+export function webhookHeaders(
+  secret: string,
+  deliveryId: string,
+  body: string,
+  timestampSeconds: number,
+): Record<string, string> {
   return { [DELIVERY_ID_HEADER]: deliveryId, ...signatureHeaders(secret, body, timestampSeconds) };
 }
 
@@ -24,7 +29,14 @@ export function webhookHeaders(secret: string, deliveryId: string, body: string,
  * Check a received signature (what a receiver does); rejects stale timestamps to stop replays.
  * Exported for sources written in TypeScript and for our tests.
  */
-export function verifySignature(secret: string, body: string, timestamp: string, signature: string, nowSeconds = Date.now() / 1000, maxAgeSeconds = 300): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  timestamp: string,
+  signature: string,
+  nowSeconds = Date.now() / 1000,
+  maxAgeSeconds = 300,
+): boolean {
   const ts = Number(timestamp);
   if (!Number.isFinite(ts) || Math.abs(nowSeconds - ts) > maxAgeSeconds) return false;
   const expected = Buffer.from(signatureHeaders(secret, body, ts)["X-Signoff-Signature"]!);

@@ -27,12 +27,21 @@ export function createTimerQueue(connection: Redis, prefix: string) {
     prefix,
     // A timer that fails (PostgreSQL briefly down) retries for ~14 min (200 ms doubling, 12
     // attempts); past that, the periodic reconcile re-creates it.
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 12, backoff: { type: "exponential", delay: 200 } },
+    defaultJobOptions: {
+      removeOnComplete: true,
+      removeOnFail: 1000,
+      attempts: 12,
+      backoff: { type: "exponential", delay: 200 },
+    },
   });
 
   const scheduler: TimerScheduler & { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> } = {
     async schedule(approvalId, kind, dueAt) {
-      await queue.add(kind, { approvalId, kind }, { jobId: jobId(approvalId, kind), delay: Math.max(0, dueAt.getTime() - Date.now()) });
+      await queue.add(
+        kind,
+        { approvalId, kind },
+        { jobId: jobId(approvalId, kind), delay: Math.max(0, dueAt.getTime() - Date.now()) },
+      );
     },
     /** Like schedule, but replaces a finished or failed job of the same id (reconciler use). */
     async ensure(approvalId, kind, dueAt) {
@@ -52,7 +61,12 @@ export function createTimerQueue(connection: Redis, prefix: string) {
 }
 
 /** The worker that fires timers; `concurrency` bounds simultaneous decisions. */
-export function createTimerWorker(connection: Redis, prefix: string, service: Pick<ApprovalService, "fireTimer">, concurrency = 50) {
+export function createTimerWorker(
+  connection: Redis,
+  prefix: string,
+  service: Pick<ApprovalService, "fireTimer">,
+  concurrency = 50,
+) {
   return new Worker<TimerJobData>(
     TIMER_QUEUE,
     async (job: Job<TimerJobData>, token?: string) => {

@@ -67,7 +67,8 @@ export function createBatcher<In, Out>(flush: (items: In[]) => Promise<Out[]>, o
       run(batch.map((w) => w.item))
         .then((results) => {
           // A miscounted result would hand one caller another's outcome (or none).
-          if (results.length !== batch.length) throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
+          if (results.length !== batch.length)
+            throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
           batch.forEach((w, i) => w.resolve(results[i] as Out));
         })
         .catch((error: unknown) => batch.forEach((w) => w.reject(error)))

@@ -10,7 +10,11 @@ export interface OnceLogger {
 }
 
 /** Build a {@link OnceLogger} over `logger`. */
-export function createOnceLogger(logger: { warn(o: object, m?: string): void }, everyMs = 60_000, now: () => number = Date.now): OnceLogger {
+export function createOnceLogger(
+  logger: { warn(o: object, m?: string): void },
+  everyMs = 60_000,
+  now: () => number = Date.now,
+): OnceLogger {
   const last = new Map<string, { at: number; suppressed: number }>();
   return {
     warn(kind, fields, message) {

@@ -5,7 +5,10 @@
  */
 
 /** Wrap `fn` so concurrent calls with the same key share one in-flight call. */
-export function singleFlight<A extends unknown[], T>(fn: (...args: A) => Promise<T>, keyOf: (...args: A) => string = () => ""): (...args: A) => Promise<T> {
+export function singleFlight<A extends unknown[], T>(
+  fn: (...args: A) => Promise<T>,
+  keyOf: (...args: A) => string = () => "",
+): (...args: A) => Promise<T> {
   const inFlight = new Map<string, Promise<T>>();
   return (...args: A) => {
     const key = keyOf(...args);

@@ -9,7 +9,16 @@ const partFormatters = new Map<string, Intl.DateTimeFormat>();
 function localParts(date: Date, zone: string): { y: number; m: number; d: number; h: number; mi: number; s: number } {
   let f = partFormatters.get(zone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
     partFormatters.set(zone, f);
   }
   const p: Record<string, number> = {};
@@ -64,7 +73,12 @@ export function formatMoney(amount: number, currency: string, locale = "en-US"):
   let f = moneyFormatters.get(key);
   if (!f) {
     try {
-      f = new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
+      f = new Intl.NumberFormat(locale, {
+        style: "currency",
+        currency,
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      });
     } catch {
       f = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     }
@@ -75,7 +89,11 @@ export function formatMoney(amount: number, currency: string, locale = "en-US"):
 }
 
 /** Several currencies' amounts as one phrase: "$12.34 + €3.00" ("$0.00" when empty). */
-export function formatMoneyList(items: ReadonlyArray<{ amount: number; currency: string }>, fallbackCurrency: string, locale?: string): string {
+export function formatMoneyList(
+  items: ReadonlyArray<{ amount: number; currency: string }>,
+  fallbackCurrency: string,
+  locale?: string,
+): string {
   if (items.length === 0) return formatMoney(0, fallbackCurrency, locale);
   return items.map((m) => formatMoney(m.amount, m.currency, locale)).join(" + ");
 }

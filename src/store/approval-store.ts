@@ -5,7 +5,13 @@
  */
 import type { Approval, ApprovalStatus, Decision, Gate, Verdict } from "../domain/approval.js";
 import type { AuditEntry } from "./audit-store.js";
-import { type ApprovalCommit, type ApprovalInsert, type NewDelivery, commitTransitions, insertApprovals } from "./approval-writes.js";
+import {
+  type ApprovalCommit,
+  type ApprovalInsert,
+  type NewDelivery,
+  commitTransitions,
+  insertApprovals,
+} from "./approval-writes.js";
 import { createBatcher } from "../lib/batcher.js";
 import { type Database, isUniqueViolation, many, maybeOne } from "./db.js";
 
@@ -137,7 +143,11 @@ export function createApprovalStore(db: Database) {
         return await commitTransitions(db.pool, items);
       } catch (error) {
         if (items.length === 1) return [{ failed: error }];
-        return eachOnItsOwn(items, async (item) => (await commitTransitions(db.pool, [item]))[0], (e) => ({ failed: e }));
+        return eachOnItsOwn(
+          items,
+          async (item) => (await commitTransitions(db.pool, [item]))[0],
+          (e) => ({ failed: e }),
+        );
       }
     },
     { keyOf: (item) => item.next.id },
@@ -146,7 +156,12 @@ export function createApprovalStore(db: Database) {
   // Reads by id are batched too: under load one `= ANY($1)` query serves many callers.
   const getBatch = createBatcher<string, Approval | null>(async (ids) => {
     const unique = [...new Set(ids)];
-    const rows = await many<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.id = ANY($1::uuid[])`, [unique], "signoff_get_approvals");
+    const rows = await many<ApprovalRow>(
+      db.pool,
+      `${SELECT_APPROVAL} WHERE a.id = ANY($1::uuid[])`,
+      [unique],
+      "signoff_get_approvals",
+    );
     const byId = new Map(rows.map((r) => [r.id, toApproval(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   });
@@ -161,10 +176,11 @@ export function createApprovalStore(db: Database) {
       if (isFailure(result)) throw result.failed;
       if (result === "code_taken") return { inserted: false, reason: "code_taken" };
       if (result) return { inserted: true, approval, deliveryId: result.deliveryId };
-      const existing = await maybeOne<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.source = $1 AND a.idempotency_key = $2`, [
-        approval.source,
-        approval.idempotencyKey,
-      ]);
+      const existing = await maybeOne<ApprovalRow>(
+        db.pool,
+        `${SELECT_APPROVAL} WHERE a.source = $1 AND a.idempotency_key = $2`,
+        [approval.source, approval.idempotencyKey],
+      );
       if (!existing) throw new Error("idempotency conflict without a stored row");
       return { inserted: false, reason: "idempotent_replay", approval: toApproval(existing) };
     },
@@ -234,13 +250,19 @@ export function createApprovalStore(db: Database) {
 
     /** How many approvals are pending (a metrics gauge). */
     async countPending(): Promise<number> {
-      const row = await maybeOne<{ n: number }>(db.pool, "SELECT count(*)::int AS n FROM approvals WHERE status = 'pending'");
+      const row = await maybeOne<{ n: number }>(
+        db.pool,
+        "SELECT count(*)::int AS n FROM approvals WHERE status = 'pending'",
+      );
       return row?.n ?? 0;
     },
 
     /** Every pending approval, oldest first (the reconciler walks these at start). */
     async listPending(): Promise<Approval[]> {
-      const rows = await many<ApprovalRow>(db.pool, `${SELECT_APPROVAL} WHERE a.status = 'pending' ORDER BY a.created_at`);
+      const rows = await many<ApprovalRow>(
+        db.pool,
+        `${SELECT_APPROVAL} WHERE a.status = 'pending' ORDER BY a.created_at`,
+      );
       return rows.map(toApproval);
     },
   };

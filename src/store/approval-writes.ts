@@ -135,21 +135,42 @@ function deliveryColumns(rows: Array<{ approvalId: string; delivery: NewDelivery
  * Insert approvals. Returns, per item in order, the delivery id (or null) when inserted, or
  * `undefined` when an approval with the same `(source, idempotencyKey)` already existed.
  */
-export async function insertApprovals(q: Queryable, items: ApprovalInsert[]): Promise<Array<{ deliveryId: string | null } | undefined>> {
+export async function insertApprovals(
+  q: Queryable,
+  items: ApprovalInsert[],
+): Promise<Array<{ deliveryId: string | null } | undefined>> {
   const a = items.map((i) => i.approval);
   const rows = await many<{ id: string; delivery_id: string | null }>(
     q,
     INSERT_SQL,
     [
-    a.map((x) => x.id), a.map((x) => x.code), a.map((x) => x.source), a.map((x) => x.title), a.map((x) => x.reason),
-    a.map((x) => x.agent), a.map((x) => x.gate), a.map((x) => x.effectiveGate), a.map((x) => x.preview), a.map((x) => x.status),
-    a.map((x) => x.decidedBy), a.map((x) => x.decidedAt), a.map((x) => x.note), a.map((x) => x.onTimeout),
-    a.map((x) => JSON.stringify(x.approverRoles)), a.map((x) => x.quorum), a.map((x) => x.callbackUrl), a.map((x) => x.idempotencyKey),
-    a.map((x) => (x.metadata === null ? null : JSON.stringify(x.metadata))), a.map((x) => x.notify), a.map((x) => x.createdAt),
-    a.map((x) => x.deadlineAt), a.map((x) => x.objectionEndsAt), a.map((x) => x.version),
-    a.map((x) => x.objectionSeconds),
-    ...auditColumns(items.map((i) => ({ approvalId: i.approval.id, audit: i.audit }))),
-    ...deliveryColumns(items.map((i) => ({ approvalId: i.approval.id, delivery: i.delivery }))),
+      a.map((x) => x.id),
+      a.map((x) => x.code),
+      a.map((x) => x.source),
+      a.map((x) => x.title),
+      a.map((x) => x.reason),
+      a.map((x) => x.agent),
+      a.map((x) => x.gate),
+      a.map((x) => x.effectiveGate),
+      a.map((x) => x.preview),
+      a.map((x) => x.status),
+      a.map((x) => x.decidedBy),
+      a.map((x) => x.decidedAt),
+      a.map((x) => x.note),
+      a.map((x) => x.onTimeout),
+      a.map((x) => JSON.stringify(x.approverRoles)),
+      a.map((x) => x.quorum),
+      a.map((x) => x.callbackUrl),
+      a.map((x) => x.idempotencyKey),
+      a.map((x) => (x.metadata === null ? null : JSON.stringify(x.metadata))),
+      a.map((x) => x.notify),
+      a.map((x) => x.createdAt),
+      a.map((x) => x.deadlineAt),
+      a.map((x) => x.objectionEndsAt),
+      a.map((x) => x.version),
+      a.map((x) => x.objectionSeconds),
+      ...auditColumns(items.map((i) => ({ approvalId: i.approval.id, audit: i.audit }))),
+      ...deliveryColumns(items.map((i) => ({ approvalId: i.approval.id, delivery: i.delivery }))),
     ],
     "signoff_insert_approvals",
   );
@@ -161,20 +182,34 @@ export async function insertApprovals(q: Queryable, items: ApprovalInsert[]): Pr
  * Commit transitions; per item in order, the delivery id (or null) when committed, or
  * `undefined` when another writer changed the approval first.
  */
-export async function commitTransitions(q: Queryable, items: ApprovalCommit[]): Promise<Array<{ deliveryId: string | null } | undefined>> {
+export async function commitTransitions(
+  q: Queryable,
+  items: ApprovalCommit[],
+): Promise<Array<{ deliveryId: string | null } | undefined>> {
   const n = items.map((i) => i.next);
   const decided = items.filter((i) => i.decision);
   const rows = await many<{ id: string; delivery_id: string | null }>(
     q,
     COMMIT_SQL,
     [
-    n.map((x) => x.id), items.map((i) => i.expectedVersion), n.map((x) => x.status), n.map((x) => x.decidedBy),
-    n.map((x) => x.decidedAt), n.map((x) => x.note), n.map((x) => x.version),
-    n.map((x) => x.effectiveGate), n.map((x) => x.deadlineAt), n.map((x) => x.onTimeout),
-    decided.map((i) => i.next.id), decided.map((i) => i.decision!.operator), decided.map((i) => i.decision!.verdict),
-    decided.map((i) => i.decision!.note), decided.map((i) => i.decision!.channel), decided.map((i) => i.decision!.at),
-    ...auditColumns(items.map((i) => ({ approvalId: i.next.id, audit: i.audit }))),
-    ...deliveryColumns(items.map((i) => ({ approvalId: i.next.id, delivery: i.delivery }))),
+      n.map((x) => x.id),
+      items.map((i) => i.expectedVersion),
+      n.map((x) => x.status),
+      n.map((x) => x.decidedBy),
+      n.map((x) => x.decidedAt),
+      n.map((x) => x.note),
+      n.map((x) => x.version),
+      n.map((x) => x.effectiveGate),
+      n.map((x) => x.deadlineAt),
+      n.map((x) => x.onTimeout),
+      decided.map((i) => i.next.id),
+      decided.map((i) => i.decision!.operator),
+      decided.map((i) => i.decision!.verdict),
+      decided.map((i) => i.decision!.note),
+      decided.map((i) => i.decision!.channel),
+      decided.map((i) => i.decision!.at),
+      ...auditColumns(items.map((i) => ({ approvalId: i.next.id, audit: i.audit }))),
+      ...deliveryColumns(items.map((i) => ({ approvalId: i.next.id, delivery: i.delivery }))),
     ],
     "signoff_commit_transitions",
   );

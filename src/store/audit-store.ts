@@ -43,7 +43,15 @@ export interface ChainHead {
  */
 export type AuditVerification =
   | { ok: true; rows: number; head: ChainHead | null; awaitingSeal: number }
-  | { ok: false; rows: number; brokenSeq: number | null; problem: string; head: ChainHead | null; stale: LateEntries | null; awaitingSeal: number };
+  | {
+      ok: false;
+      rows: number;
+      brokenSeq: number | null;
+      problem: string;
+      head: ChainHead | null;
+      stale: LateEntries | null;
+      awaitingSeal: number;
+    };
 
 /** How `seal` batches, and who hears about entries that waited longer than the sealing interval. */
 export interface SealOptions {
@@ -146,7 +154,15 @@ async function checkChain(client: Queryable, batchSize: number): Promise<ChainCh
   let rows = 0;
   const broken = (seq: number, problem: string): ChainCheck => ({ rows, head: null, broken: { seq, problem } });
   for (;;) {
-    const batch = await many<Omit<HashedRow, "at"> & { at_ms: string; at_us: string; hash_version: number | null; prev_hash: string; hash: string }>(
+    const batch = await many<
+      Omit<HashedRow, "at"> & {
+        at_ms: string;
+        at_us: string;
+        hash_version: number | null;
+        prev_hash: string;
+        hash: string;
+      }
+    >(
       client,
       `SELECT chain_seq::text AS seq, id::text, ${AT_MS} AS at_ms, ${AT_US} AS at_us, actor, action, subject, data, hash_version, prev_hash, hash
          FROM audit_log WHERE chain_seq >= $1 ORDER BY audit_log.chain_seq LIMIT $2`,
@@ -156,11 +172,18 @@ async function checkChain(client: Queryable, batchSize: number): Promise<ChainCh
     for (const row of batch) {
       rows++;
       const seq = Number(row.seq);
-      if (BigInt(row.seq) !== expectedSeq) return broken(seq, `entry ${expectedSeq} is missing (deleted, or its seal was cleared)`);
-      if (row.prev_hash !== prevHash) return broken(seq, "prev_hash does not match the previous entry (an entry was removed or reordered)");
+      if (BigInt(row.seq) !== expectedSeq)
+        return broken(seq, `entry ${expectedSeq} is missing (deleted, or its seal was cleared)`);
+      if (row.prev_hash !== prevHash)
+        return broken(seq, "prev_hash does not match the previous entry (an entry was removed or reordered)");
       const version = row.hash_version ?? 1;
-      if (version !== 1 && version !== HASH_VERSION) return broken(seq, `sealed with hash version ${version}, unknown to this signoff (verify with the one that sealed it)`);
-      const expected = version === 1 ? hashV1(prevHash, { ...row, at: row.at_ms }) : hashV2(prevHash, { ...row, at: row.at_us });
+      if (version !== 1 && version !== HASH_VERSION)
+        return broken(
+          seq,
+          `sealed with hash version ${version}, unknown to this signoff (verify with the one that sealed it)`,
+        );
+      const expected =
+        version === 1 ? hashV1(prevHash, { ...row, at: row.at_ms }) : hashV2(prevHash, { ...row, at: row.at_us });
       if (expected !== row.hash) return broken(seq, "content does not match its hash (the entry was edited)");
       prevHash = row.hash;
       expectedSeq += 1n;
@@ -189,7 +212,11 @@ export function createAuditStore(db: Database) {
       for (;;) {
         const batch = await withTransaction(db, async (client) => {
           // Without it, two sealers would give the same seq to different rows, or chain from a stale head.
-          const locked = await maybeOne<{ ok: boolean }>(client, "SELECT pg_try_advisory_xact_lock(hashtext('signoff.audit.' || $1)) AS ok", [db.schema]);
+          const locked = await maybeOne<{ ok: boolean }>(
+            client,
+            "SELECT pg_try_advisory_xact_lock(hashtext('signoff.audit.' || $1)) AS ok",
+            [db.schema],
+          );
           if (!locked?.ok) return { n: 0, late: [] as number[] };
           const last = await maybeOne<{ seq: string; hash: string }>(
             client,
@@ -204,7 +231,10 @@ export function createAuditStore(db: Database) {
           if (rows.length === 0) return { n: 0, late: [] };
           let prevHash = last?.hash ?? GENESIS;
           let seq = BigInt(last?.seq ?? "0");
-          const ids: string[] = [], seqs: string[] = [], prevs: string[] = [], hashes: string[] = [];
+          const ids: string[] = [],
+            seqs: string[] = [],
+            prevs: string[] = [],
+            hashes: string[] = [];
           for (const row of rows) {
             seq += 1n;
             const hash = hashV2(prevHash, { ...row, seq: seq.toString() });
@@ -229,12 +259,26 @@ export function createAuditStore(db: Database) {
 
     /** Entries about one subject (an approval id, an operator), oldest first. */
     async listBySubject(subject: string): Promise<AuditRow[]> {
-      const rows = await many<{ seq: string; at: Date; actor: string; action: string; subject: string | null; data: string }>(
+      const rows = await many<{
+        seq: string;
+        at: Date;
+        actor: string;
+        action: string;
+        subject: string | null;
+        data: string;
+      }>(
         db.pool,
         "SELECT id::text AS seq, at, actor, action, subject, data FROM audit_log WHERE subject = $1 ORDER BY audit_log.id",
         [subject],
       );
-      return rows.map((r) => ({ seq: Number(r.seq), at: r.at, actor: r.actor, action: r.action, subject: r.subject, data: JSON.parse(r.data) }));
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        subject: r.subject,
+        data: JSON.parse(r.data),
+      }));
     },
 
     /**
@@ -256,7 +300,8 @@ export function createAuditStore(db: Database) {
         );
         const stale = unsealed.late > 0 ? { count: unsealed.late, firstId: Number(unsealed.first_late) } : null;
         const base = { rows: chain.rows, head: chain.head, awaitingSeal: unsealed.waiting };
-        if (chain.broken) return { ok: false, ...base, brokenSeq: chain.broken.seq, problem: chain.broken.problem, stale };
+        if (chain.broken)
+          return { ok: false, ...base, brokenSeq: chain.broken.seq, problem: chain.broken.problem, stale };
         if (stale) {
           const problem =
             `${plural(stale.count, "entry", "entries")} appended more than ${within / 1000} s ago ${stale.count === 1 ? "is" : "are"} unsealed ` +

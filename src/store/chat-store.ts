@@ -15,15 +15,24 @@ export interface CardRef extends MessageRef {
 /** Inbound dedupe and card references. */
 export function createChatStore(db: Database) {
   // Card writes and reads happen once per card per decision; batching keeps them cheap under load.
-  const saveBatch = createBatcher<CardRef, void>(async (refs) => {
-    await db.pool.query(
-      `INSERT INTO card_refs (channel, chat_id, message_id, approval_id, kind)
+  const saveBatch = createBatcher<CardRef, void>(
+    async (refs) => {
+      await db.pool.query(
+        `INSERT INTO card_refs (channel, chat_id, message_id, approval_id, kind)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[])
        ON CONFLICT (channel, chat_id, message_id) DO UPDATE SET approval_id = EXCLUDED.approval_id, kind = EXCLUDED.kind`,
-      [refs.map((r) => r.channel), refs.map((r) => r.chatId), refs.map((r) => r.messageId), refs.map((r) => r.approvalId), refs.map((r) => r.kind)],
-    );
-    return refs.map(() => undefined);
-  }, { keyOf: (r) => `${r.channel}|${r.chatId}|${r.messageId}` });
+        [
+          refs.map((r) => r.channel),
+          refs.map((r) => r.chatId),
+          refs.map((r) => r.messageId),
+          refs.map((r) => r.approvalId),
+          refs.map((r) => r.kind),
+        ],
+      );
+      return refs.map(() => undefined);
+    },
+    { keyOf: (r) => `${r.channel}|${r.chatId}|${r.messageId}` },
+  );
   // Every inbound message claims its id; under load one statement claims many. The same id twice
   // never shares a batch (keyOf), so "claimed" is unambiguous per caller.
   const claimBatch = createBatcher<{ channel: ChannelName; eventId: string }, boolean>(
@@ -41,14 +50,22 @@ export function createChatStore(db: Database) {
     { keyOf: (e) => `${e.channel}|${e.eventId}` },
   );
   const listBatch = createBatcher<string, CardRef[]>(async (approvalIds) => {
-    const rows = await many<{ approval_id: string; channel: ChannelName; chat_id: string; message_id: string; kind: CardRef["kind"] }>(
+    const rows = await many<{
+      approval_id: string;
+      channel: ChannelName;
+      chat_id: string;
+      message_id: string;
+      kind: CardRef["kind"];
+    }>(
       db.pool,
       "SELECT approval_id, channel, chat_id, message_id, kind FROM card_refs WHERE approval_id = ANY($1::uuid[]) ORDER BY created_at",
       [[...new Set(approvalIds)]],
       "signoff_list_card_refs",
     );
     return approvalIds.map((id) =>
-      rows.filter((r) => r.approval_id === id).map((r) => ({ channel: r.channel, chatId: r.chat_id, messageId: r.message_id, kind: r.kind, approvalId: id })),
+      rows
+        .filter((r) => r.approval_id === id)
+        .map((r) => ({ channel: r.channel, chatId: r.chat_id, messageId: r.message_id, kind: r.kind, approvalId: id })),
     );
   });
   return {

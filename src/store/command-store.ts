@@ -3,7 +3,13 @@
  * command row (with the exact JSON the source receives), the webhook delivery row and the audit
  * entries are written together, so a crash never leaves a changed task its source is not told of.
  */
-import { type CommandRecord, type Task, type TaskCommand, type TaskState, toCommandRecord } from "../domain/operations.js";
+import {
+  type CommandRecord,
+  type Task,
+  type TaskCommand,
+  type TaskState,
+  toCommandRecord,
+} from "../domain/operations.js";
 import { type AuditEntry, appendAudit } from "./audit-store.js";
 import { type Database, many, maybeOne, one, withTransaction } from "./db.js";
 import { type TaskRow, readTask, toTask } from "./task-store.js";
@@ -47,14 +53,26 @@ export function createCommandStore(db: Database) {
         if (!before) return { outcome: "not_found" };
         if (!input.allowedStates.includes(before.state)) return { outcome: "wrong_state", task: before };
         const after = toTask(
-          await one<TaskRow>(client, `UPDATE tasks SET ${CHANGE[input.command]} WHERE id = $1 AND $3::text IS NOT NULL RETURNING *`, [input.taskId, input.at, input.by]),
+          await one<TaskRow>(
+            client,
+            `UPDATE tasks SET ${CHANGE[input.command]} WHERE id = $1 AND $3::text IS NOT NULL RETURNING *`,
+            [input.taskId, input.at, input.by],
+          ),
         );
         const { id } = await one<{ id: string }>(
           client,
           `INSERT INTO commands (source, task_id, command, requested_by, created_at, body) VALUES ($1, $2, $3, $4, $5, '') RETURNING id::text`,
           [after.source, after.id, input.command, input.by, input.at],
         );
-        const command: CommandRecord = { id, command: input.command, taskId: after.id, source: after.source, requestedBy: input.by, createdAt: input.at, task: after };
+        const command: CommandRecord = {
+          id,
+          command: input.command,
+          taskId: after.id,
+          source: after.source,
+          requestedBy: input.by,
+          createdAt: input.at,
+          task: after,
+        };
         const body = JSON.stringify(toCommandRecord(command));
         await client.query("UPDATE commands SET body = $2 WHERE id = $1", [id, body]);
         const url = input.commandUrl(after.source);
@@ -76,7 +94,11 @@ export function createCommandStore(db: Database) {
      * A source's commands it has not acknowledged and that no webhook delivered, oldest first,
      * after the `after` cursor (a command id).
      */
-    async listUnacknowledged(source: string, after: string, limit: number): Promise<Array<{ id: string; body: Record<string, unknown> }>> {
+    async listUnacknowledged(
+      source: string,
+      after: string,
+      limit: number,
+    ): Promise<Array<{ id: string; body: Record<string, unknown> }>> {
       const rows = await many<{ id: string; body: string }>(
         db.pool,
         `SELECT c.id::text, c.body FROM commands c
@@ -99,7 +121,11 @@ export function createCommandStore(db: Database) {
 
     /** One command by id (tests, and the failures list's "what was it"). */
     async get(id: string): Promise<{ id: string; body: Record<string, unknown>; ackedAt: Date | null } | null> {
-      const row = await maybeOne<{ id: string; body: string; acked_at: Date | null }>(db.pool, "SELECT id::text, body, acked_at FROM commands WHERE id = $1::bigint", [id]);
+      const row = await maybeOne<{ id: string; body: string; acked_at: Date | null }>(
+        db.pool,
+        "SELECT id::text, body, acked_at FROM commands WHERE id = $1::bigint",
+        [id],
+      );
       return row ? { id: row.id, body: JSON.parse(row.body) as Record<string, unknown>, ackedAt: row.acked_at } : null;
     },
   };

@@ -18,7 +18,12 @@ export interface Database {
 }
 
 /** Open a pool whose connections use `schema` first in their search path. */
-export function createDatabase(options: { url: string; schema?: string; max?: number; connectTimeoutMs?: number }): Database {
+export function createDatabase(options: {
+  url: string;
+  schema?: string;
+  max?: number;
+  connectTimeoutMs?: number;
+}): Database {
   const schema = options.schema ?? "public";
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
   const pool = new pg.Pool({
@@ -64,7 +69,12 @@ export async function one<T extends pg.QueryResultRow>(q: Queryable, sql: string
 }
 
 /** Zero or one row (`name`: see {@link many}). */
-export async function maybeOne<T extends pg.QueryResultRow>(q: Queryable, sql: string, params: unknown[] = [], name?: string): Promise<T | null> {
+export async function maybeOne<T extends pg.QueryResultRow>(
+  q: Queryable,
+  sql: string,
+  params: unknown[] = [],
+  name?: string,
+): Promise<T | null> {
   const result = name ? await q.query<T>({ name, text: sql, values: params }) : await q.query<T>(sql, params);
   if (result.rows.length > 1) throw new Error(`expected at most one row, got ${result.rows.length}`);
   return result.rows[0] ?? null;
@@ -74,7 +84,12 @@ export async function maybeOne<T extends pg.QueryResultRow>(q: Queryable, sql: s
  * Any number of rows. Give `name` for hot statements: PostgreSQL then parses and plans them
  * once per connection instead of on every call.
  */
-export async function many<T extends pg.QueryResultRow>(q: Queryable, sql: string, params: unknown[] = [], name?: string): Promise<T[]> {
+export async function many<T extends pg.QueryResultRow>(
+  q: Queryable,
+  sql: string,
+  params: unknown[] = [],
+  name?: string,
+): Promise<T[]> {
   const result = name ? await q.query<T>({ name, text: sql, values: params }) : await q.query<T>(sql, params);
   return result.rows;
 }
@@ -86,8 +101,18 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 }
 
 /** Network failures and SQLSTATEs that mean "PostgreSQL is not reachable right now". */
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
-const UNREACHABLE_MESSAGE = /connection terminated|timeout exceeded when trying to connect|not queryable|connection error|the database system is (starting up|shutting down|in recovery mode)/i;
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+const UNREACHABLE_MESSAGE =
+  /connection terminated|timeout exceeded when trying to connect|not queryable|connection error|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /** Whether an error means PostgreSQL is down or unreachable (not a bad query or a bad row). */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -118,7 +143,8 @@ export async function waitForDatabase(db: Database, url: string, deadlineMs = 10
       return;
     } catch (error) {
       const retry = !isDatabaseMisconfigured(error) && isDatabaseUnavailable(error) && Date.now() < until;
-      if (!retry) throw new StartupError(`DATABASE_URL: cannot use PostgreSQL at ${describeUrl(url)}: ${reasonOf(error)}`);
+      if (!retry)
+        throw new StartupError(`DATABASE_URL: cannot use PostgreSQL at ${describeUrl(url)}: ${reasonOf(error)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }

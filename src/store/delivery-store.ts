@@ -53,7 +53,10 @@ export function createDeliveryStore(db: Database) {
       return row ? toDelivery(row) : null;
     },
     /** Record one attempt's outcome; `dead` when it was the last allowed attempt. */
-    async recordAttempt(id: string, outcome: { ok: true } | { ok: false; error: string; dead: boolean }): Promise<void> {
+    async recordAttempt(
+      id: string,
+      outcome: { ok: true } | { ok: false; error: string; dead: boolean },
+    ): Promise<void> {
       const status = outcome.ok ? "delivered" : outcome.dead ? "dead" : "pending";
       await db.pool.query(
         `UPDATE deliveries SET attempts = attempts + 1, status = $2, last_error = $3, updated_at = now()
@@ -63,17 +66,27 @@ export function createDeliveryStore(db: Database) {
     },
     /** Deliveries still to make (the reconciler re-enqueues them after a Redis loss). */
     async listPending(): Promise<Delivery[]> {
-      return (await many<DeliveryRow>(db.pool, `SELECT ${COLUMNS} FROM deliveries WHERE status = 'pending' ORDER BY id`)).map(toDelivery);
+      return (
+        await many<DeliveryRow>(db.pool, `SELECT ${COLUMNS} FROM deliveries WHERE status = 'pending' ORDER BY id`)
+      ).map(toDelivery);
     },
     /** Dead-lettered deliveries, newest first (shown under `failures`). */
     async listDead(limit = 50): Promise<Delivery[]> {
       return (
-        await many<DeliveryRow>(db.pool, `SELECT ${COLUMNS} FROM deliveries WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1`, [limit])
+        await many<DeliveryRow>(
+          db.pool,
+          `SELECT ${COLUMNS} FROM deliveries WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1`,
+          [limit],
+        )
       ).map(toDelivery);
     },
     /** All deliveries for one subject (tests and the API's record view). */
     async listBySubject(subjectId: string): Promise<Delivery[]> {
-      return (await many<DeliveryRow>(db.pool, `SELECT ${COLUMNS} FROM deliveries WHERE subject_id = $1 ORDER BY id`, [subjectId])).map(toDelivery);
+      return (
+        await many<DeliveryRow>(db.pool, `SELECT ${COLUMNS} FROM deliveries WHERE subject_id = $1 ORDER BY id`, [
+          subjectId,
+        ])
+      ).map(toDelivery);
     },
   };
 }

@@ -18,12 +18,19 @@ export function createDigestStore(db: Database) {
 
     /** Give a claim back when sending failed, so a retry may send it. */
     async release(operator: string, scheduledAt: Date): Promise<void> {
-      await db.pool.query("DELETE FROM digest_sends WHERE operator = $1 AND scheduled_at = $2", [operator, scheduledAt]);
+      await db.pool.query("DELETE FROM digest_sends WHERE operator = $1 AND scheduled_at = $2", [
+        operator,
+        scheduledAt,
+      ]);
     },
 
     /** How the digest of that slot was sent, if it was. */
     async sentVia(operator: string, scheduledAt: Date): Promise<string | null> {
-      const row = await maybeOne<{ trigger: string }>(db.pool, "SELECT trigger FROM digest_sends WHERE operator = $1 AND scheduled_at = $2", [operator, scheduledAt]);
+      const row = await maybeOne<{ trigger: string }>(
+        db.pool,
+        "SELECT trigger FROM digest_sends WHERE operator = $1 AND scheduled_at = $2",
+        [operator, scheduledAt],
+      );
       return row?.trigger ?? null;
     },
   };

@@ -18,7 +18,9 @@ export interface Migration {
 
 /** Read the migration files in order; a gap or duplicate number is a programming error. */
 export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  const files = readdirSync(dir).filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
   return files.map((file, index) => {
     const version = Number(file.slice(0, 3));
     if (version !== index + 1) throw new Error(`migration ${file} is out of sequence (expected ${index + 1})`);
@@ -37,12 +39,17 @@ export async function migrate(db: Database): Promise<number[]> {
     await client.query(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
     );
-    const done = new Set((await many<{ version: number }>(client, "SELECT version FROM schema_migrations")).map((r) => r.version));
+    const done = new Set(
+      (await many<{ version: number }>(client, "SELECT version FROM schema_migrations")).map((r) => r.version),
+    );
     const applied: number[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
       await client.query(migration.sql);
-      await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [migration.version, migration.name]);
+      await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+        migration.version,
+        migration.name,
+      ]);
       applied.push(migration.version);
     }
     return applied;

@@ -29,13 +29,23 @@ export interface DeadLetterRow {
   at: Date;
 }
 
-const toHealth = (r: HealthRow): HealthResult => ({ name: r.name, ok: r.ok, detail: r.detail, checkedAt: r.checked_at, since: r.since });
+const toHealth = (r: HealthRow): HealthResult => ({
+  name: r.name,
+  ok: r.ok,
+  detail: r.detail,
+  checkedAt: r.checked_at,
+  since: r.since,
+});
 
 /** The monitor store. */
 export function createMonitorStore(db: Database) {
   return {
     /** Record a heartbeat; the latest one per agent is kept. */
-    async beat(source: string, input: { agent: string; status?: string | undefined; detail?: string | undefined }, at: Date): Promise<void> {
+    async beat(
+      source: string,
+      input: { agent: string; status?: string | undefined; detail?: string | undefined },
+      at: Date,
+    ): Promise<void> {
       await db.pool.query(
         `INSERT INTO heartbeats (agent, source, status, detail, last_seen) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (agent) DO UPDATE SET source = EXCLUDED.source, status = EXCLUDED.status, detail = EXCLUDED.detail,
@@ -46,11 +56,22 @@ export function createMonitorStore(db: Database) {
 
     async listHeartbeats(): Promise<Heartbeat[]> {
       const rows = await many<HeartbeatRow>(db.pool, "SELECT * FROM heartbeats ORDER BY agent");
-      return rows.map((r) => ({ agent: r.agent, source: r.source, status: r.status, detail: r.detail, lastSeen: r.last_seen }));
+      return rows.map((r) => ({
+        agent: r.agent,
+        source: r.source,
+        status: r.status,
+        detail: r.detail,
+        lastSeen: r.last_seen,
+      }));
     },
 
     /** Store a check's result; `since` moves only when up/down changes. Returns the stored result. */
-    async recordHealth(name: string, ok: boolean, detail: string | null, at: Date): Promise<HealthResult & { changed: boolean }> {
+    async recordHealth(
+      name: string,
+      ok: boolean,
+      detail: string | null,
+      at: Date,
+    ): Promise<HealthResult & { changed: boolean }> {
       const row = await one<HealthRow & { changed: boolean }>(
         db.pool,
         `WITH prev AS (SELECT ok FROM health_results WHERE name = $1)
@@ -68,7 +89,14 @@ export function createMonitorStore(db: Database) {
      * (the approval's code and title, or the command and its task), and how many in all.
      */
     async listDeadLetters(since: Date, limit: number): Promise<{ total: number; items: DeadLetterRow[] }> {
-      const rows = await many<{ kind: "callback" | "command"; label: string | null; subject_id: string; last_error: string | null; updated_at: Date; total: number }>(
+      const rows = await many<{
+        kind: "callback" | "command";
+        label: string | null;
+        subject_id: string;
+        last_error: string | null;
+        updated_at: Date;
+        total: number;
+      }>(
         db.pool,
         `SELECT d.kind, d.subject_id, d.last_error, d.updated_at, count(*) OVER ()::int AS total,
                 CASE WHEN d.kind = 'callback' THEN a.code || ' ' || a.title ELSE c.command || ' ' || c.task_id END AS label
@@ -81,7 +109,12 @@ export function createMonitorStore(db: Database) {
       );
       return {
         total: rows[0]?.total ?? 0,
-        items: rows.map((r) => ({ kind: r.kind, label: r.label ?? r.subject_id, lastError: r.last_error, at: r.updated_at })),
+        items: rows.map((r) => ({
+          kind: r.kind,
+          label: r.label ?? r.subject_id,
+          lastError: r.last_error,
+          at: r.updated_at,
+        })),
       };
     },
 

@@ -75,7 +75,11 @@ const toCode = (r: CodeRow): PairingCode => ({
 });
 
 /** Outcome of admitting a stranger. */
-export type AdmitOutcome = { outcome: "paired"; operator: PairedOperator } | { outcome: "name_taken" } | { outcome: "already_paired" } | { outcome: "code_used" };
+export type AdmitOutcome =
+  | { outcome: "paired"; operator: PairedOperator }
+  | { outcome: "name_taken" }
+  | { outcome: "already_paired" }
+  | { outcome: "code_used" };
 
 /** The pairing store. */
 export function createPairingStore(db: Database) {
@@ -95,7 +99,10 @@ export function createPairingStore(db: Database) {
       notBefore: Date;
     }): Promise<{ outcome: "issued"; code: PairingCode } | { outcome: "replied_recently" | "code_taken" }> {
       return withTransaction(db, async (client) => {
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('signoff.pairing.' || $1 || '.' || $2))", [input.channel, input.senderId]);
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('signoff.pairing.' || $1 || '.' || $2))", [
+          input.channel,
+          input.senderId,
+        ]);
         const recent = await maybeOne<{ code: string }>(
           client,
           "SELECT code FROM pairing_codes WHERE channel = $1 AND sender_id = $2 AND created_at > $3 LIMIT 1",
@@ -118,9 +125,17 @@ export function createPairingStore(db: Database) {
     },
 
     /** Use the code and store the new operator, with its audit entries, in one transaction. */
-    admit(input: { code: string; operator: Omit<PairedOperator, "pairedAt">; at: Date; audit: AuditEntry[] }): Promise<AdmitOutcome> {
+    admit(input: {
+      code: string;
+      operator: Omit<PairedOperator, "pairedAt">;
+      at: Date;
+      audit: AuditEntry[];
+    }): Promise<AdmitOutcome> {
       return withTransaction(db, async (client) => {
-        const used = await client.query("UPDATE pairing_codes SET used_by = $2, used_at = $3 WHERE code = $1 AND used_by IS NULL", [input.code, input.operator.pairedBy, input.at]);
+        const used = await client.query(
+          "UPDATE pairing_codes SET used_by = $2, used_at = $3 WHERE code = $1 AND used_by IS NULL",
+          [input.code, input.operator.pairedBy, input.at],
+        );
         if (used.rowCount !== 1) return { outcome: "code_used" as const };
         const o = input.operator;
         try {
@@ -138,7 +153,9 @@ export function createPairingStore(db: Database) {
             // Keep the code unused: the owner can pair again with another name.
             await client.query("ROLLBACK TO SAVEPOINT admit");
             await client.query("UPDATE pairing_codes SET used_by = NULL, used_at = NULL WHERE code = $1", [input.code]);
-            return isUniqueViolation(error, "paired_operators_pkey") ? { outcome: "name_taken" as const } : { outcome: "already_paired" as const };
+            return isUniqueViolation(error, "paired_operators_pkey")
+              ? { outcome: "name_taken" as const }
+              : { outcome: "already_paired" as const };
           }
           throw error;
         }
@@ -151,7 +168,11 @@ export function createPairingStore(db: Database) {
 
     /** The paired operator behind any of these sender ids on `channel`. */
     async findPaired(channel: string, senderIds: readonly string[]): Promise<PairedOperator | null> {
-      const row = await maybeOne<PairedRow>(db.pool, "SELECT * FROM paired_operators WHERE channel = $1 AND sender_id = ANY($2::text[]) LIMIT 1", [channel, senderIds]);
+      const row = await maybeOne<PairedRow>(
+        db.pool,
+        "SELECT * FROM paired_operators WHERE channel = $1 AND sender_id = ANY($2::text[]) LIMIT 1",
+        [channel, senderIds],
+      );
       return row ? toPaired(row) : null;
     },
   };

@@ -22,14 +22,20 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
   return {
     async isPaused(): Promise<boolean> {
       if (cached && cached.until > Date.now()) return cached.paused;
-      const row = await maybeOne<{ value: { paused: boolean } }>(db.pool, "SELECT value FROM settings WHERE key = 'pause'");
+      const row = await maybeOne<{ value: { paused: boolean } }>(
+        db.pool,
+        "SELECT value FROM settings WHERE key = 'pause'",
+      );
       const paused = row?.value.paused ?? false;
       cached = { paused, until: Date.now() + cacheMs };
       return paused;
     },
     /** The stored pause switch, uncached, with who set it and when. */
     async pauseState(): Promise<PauseState> {
-      const row = await maybeOne<{ value: { paused: boolean; by?: string; at?: string } }>(db.pool, "SELECT value FROM settings WHERE key = 'pause'");
+      const row = await maybeOne<{ value: { paused: boolean; by?: string; at?: string } }>(
+        db.pool,
+        "SELECT value FROM settings WHERE key = 'pause'",
+      );
       const value = row?.value;
       return { paused: value?.paused ?? false, by: value?.by ?? null, at: value?.at ? new Date(value.at) : null };
     },

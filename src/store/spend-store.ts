@@ -37,14 +37,10 @@ export function createSpendStore(db: Database) {
 
   return {
     async record(source: string, spend: NewSpend): Promise<void> {
-      await db.pool.query("INSERT INTO spend (source, amount, currency, agent, model, at) VALUES ($1, $2, $3, $4, $5, $6)", [
-        source,
-        spend.amount,
-        spend.currency,
-        spend.agent ?? null,
-        spend.model ?? null,
-        spend.at,
-      ]);
+      await db.pool.query(
+        "INSERT INTO spend (source, amount, currency, agent, model, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [source, spend.amount, spend.currency, spend.agent ?? null, spend.model ?? null, spend.at],
+      );
     },
 
     /** Totals per currency in [from, to), largest first. */
@@ -58,7 +54,11 @@ export function createSpendStore(db: Database) {
     },
 
     async summary(from: Date, to: Date): Promise<SpendSummary> {
-      const [totals, byAgent, byModel] = await Promise.all([this.totals(from, to), lines("agent", from, to), lines("model", from, to)]);
+      const [totals, byAgent, byModel] = await Promise.all([
+        this.totals(from, to),
+        lines("agent", from, to),
+        lines("model", from, to),
+      ]);
       return { totals, byAgent, byModel };
     },
 

@@ -79,7 +79,17 @@ export function createTaskStore(db: Database) {
            state_since = CASE WHEN t.state = EXCLUDED.state THEN t.state_since ELSE EXCLUDED.updated_at END
          WHERE t.source = EXCLUDED.source
          RETURNING t.*, (xmax = 0) AS inserted`,
-        [input.id, source, input.title, input.state, input.agent ?? null, input.priority ?? null, input.attempts ?? null, input.error ?? null, now],
+        [
+          input.id,
+          source,
+          input.title,
+          input.state,
+          input.agent ?? null,
+          input.priority ?? null,
+          input.attempts ?? null,
+          input.error ?? null,
+          now,
+        ],
       );
       if (!row) return { outcome: "conflict" };
       return { outcome: row.inserted ? "created" : "updated", task: toTask(row) };
@@ -89,18 +99,30 @@ export function createTaskStore(db: Database) {
 
     /** How many tasks are in each state (states with none are absent). */
     async countByState(): Promise<Partial<Record<TaskState, number>>> {
-      const rows = await many<{ state: TaskState; n: number }>(db.pool, "SELECT state, count(*)::int AS n FROM tasks GROUP BY state");
+      const rows = await many<{ state: TaskState; n: number }>(
+        db.pool,
+        "SELECT state, count(*)::int AS n FROM tasks GROUP BY state",
+      );
       return Object.fromEntries(rows.map((r) => [r.state, r.n]));
     },
 
     /** The tasks longest in `state`, highest priority first among equals. */
     async oldestIn(state: TaskState, limit: number): Promise<Task[]> {
-      const rows = await many<TaskRow>(db.pool, "SELECT * FROM tasks WHERE state = $1 ORDER BY state_since, priority DESC, id LIMIT $2", [state, limit]);
+      const rows = await many<TaskRow>(
+        db.pool,
+        "SELECT * FROM tasks WHERE state = $1 ORDER BY state_since, priority DESC, id LIMIT $2",
+        [state, limit],
+      );
       return rows.map(toTask);
     },
 
     /** Tasks that entered `state` in [from, to), newest first, and how many there are in all. */
-    async enteredBetween(state: TaskState, from: Date, to: Date, limit: number): Promise<{ total: number; tasks: Task[] }> {
+    async enteredBetween(
+      state: TaskState,
+      from: Date,
+      to: Date,
+      limit: number,
+    ): Promise<{ total: number; tasks: Task[] }> {
       const rows = await many<TaskRow & { total: number }>(
         db.pool,
         `SELECT *, count(*) OVER ()::int AS total FROM tasks
@@ -112,7 +134,11 @@ export function createTaskStore(db: Database) {
 
     /** How many tasks entered `state` in [from, to) and are still in it. */
     async countEnteredBetween(state: TaskState, from: Date, to: Date): Promise<number> {
-      const row = await maybeOne<{ n: number }>(db.pool, "SELECT count(*)::int AS n FROM tasks WHERE state = $1 AND state_since >= $2 AND state_since < $3", [state, from, to]);
+      const row = await maybeOne<{ n: number }>(
+        db.pool,
+        "SELECT count(*)::int AS n FROM tasks WHERE state = $1 AND state_since >= $2 AND state_since < $3",
+        [state, from, to],
+      );
       return row?.n ?? 0;
     },
 

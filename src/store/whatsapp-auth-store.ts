@@ -79,14 +79,25 @@ export function createWhatsAppAuthStore(db: Database, options: { account?: strin
     account,
 
     async loadCreds() {
-      const row = await maybeOne<{ creds: string; creds_sha256: string; previous: string | null; previous_sha256: string | null; updated_at: Date }>(
+      const row = await maybeOne<{
+        creds: string;
+        creds_sha256: string;
+        previous: string | null;
+        previous_sha256: string | null;
+        updated_at: Date;
+      }>(
         db.pool,
         "SELECT creds, creds_sha256, previous, previous_sha256, updated_at FROM whatsapp_auth_creds WHERE account = $1",
         [account],
       );
       if (!row) return { current: null, previous: null, currentDamaged: false, updatedAt: null };
       const current = verified(row.creds, row.creds_sha256);
-      return { current, previous: verified(row.previous, row.previous_sha256), currentDamaged: current === null, updatedAt: row.updated_at };
+      return {
+        current,
+        previous: verified(row.previous, row.previous_sha256),
+        currentDamaged: current === null,
+        updatedAt: row.updated_at,
+      };
     },
 
     async saveCreds(json) {
@@ -186,11 +197,17 @@ export function createWhatsAppMessageStore(db: Database, options: { account?: st
         "SELECT chat_id, message, follow_up_key FROM whatsapp_sent_messages WHERE account = $1 AND message_id = $2",
         [account, messageId],
       );
-      return row ? { messageId, chatId: row.chat_id, message: row.message, followUpKey: row.follow_up_key ?? undefined } : null;
+      return row
+        ? { messageId, chatId: row.chat_id, message: row.message, followUpKey: row.follow_up_key ?? undefined }
+        : null;
     },
 
     async hasFollowUp(followUpKey) {
-      const row = await maybeOne(db.pool, "SELECT 1 FROM whatsapp_sent_messages WHERE account = $1 AND follow_up_key = $2", [account, followUpKey]);
+      const row = await maybeOne(
+        db.pool,
+        "SELECT 1 FROM whatsapp_sent_messages WHERE account = $1 AND follow_up_key = $2",
+        [account, followUpKey],
+      );
       return row !== null;
     },
 

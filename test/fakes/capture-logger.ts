@@ -23,7 +23,13 @@ export function captureLogger(): { logger: TelegramLogger; lines: LogLine[]; dum
     const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
       lines.push({ level, obj: { ...bindings, ...obj }, ...(msg === undefined ? {} : { msg }) });
     };
-    return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: (b) => make({ ...bindings, ...b }) };
+    return {
+      debug: at("debug"),
+      info: at("info"),
+      warn: at("warn"),
+      error: at("error"),
+      child: (b) => make({ ...bindings, ...b }),
+    };
   };
   const dump = () =>
     JSON.stringify(lines, (_key, value: unknown) =>

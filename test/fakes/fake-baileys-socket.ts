@@ -22,7 +22,13 @@ import {
   type WAMessage,
 } from "@whiskeysockets/baileys";
 import type { Clock, MakeSocket, WhatsAppSocket } from "../../src/bot/whatsapp/whatsapp-socket.js";
-import type { KeyWrite, SentMessage, StoredCreds, WhatsAppAuthStore, WhatsAppMessageStore } from "../../src/store/whatsapp-auth-store.js";
+import type {
+  KeyWrite,
+  SentMessage,
+  StoredCreds,
+  WhatsAppAuthStore,
+  WhatsAppMessageStore,
+} from "../../src/store/whatsapp-auth-store.js";
 
 /** One recorded `sendMessage` call and what it answered. */
 export interface SentRecord {
@@ -90,10 +96,16 @@ function createFakeSocket(config: UserFacingSocketConfig): FakeSocket {
           : {
               extendedTextMessage: {
                 text: c.text ?? "",
-                ...(quoted ? { contextInfo: { stanzaId: quoted.key.id ?? null, quotedMessage: quoted.message ?? null } } : {}),
+                ...(quoted
+                  ? { contextInfo: { stanzaId: quoted.key.id ?? null, quotedMessage: quoted.message ?? null } }
+                  : {}),
               },
             };
-      const result: WAMessage = { key: { remoteJid: jid, fromMe: true, id: newMessageId() }, message, messageTimestamp: Math.floor(Date.now() / 1000) };
+      const result: WAMessage = {
+        key: { remoteJid: jid, fromMe: true, id: newMessageId() },
+        message,
+        messageTimestamp: Math.floor(Date.now() / 1000),
+      };
       sock.sent.push({ jid, content, options, result });
       return result;
     },
@@ -158,16 +170,37 @@ export interface MessageOptions {
 function keyOf(phone: string, o: MessageOptions): WAMessage["key"] {
   const pn = `${phone}@s.whatsapp.net`;
   if (o.remoteJid) return { remoteJid: o.remoteJid, fromMe: o.fromMe ?? false, id: o.id ?? newMessageId() };
-  if (o.lid) return { remoteJid: o.lid, ...(o.hidePn ? {} : { remoteJidAlt: pn }), addressingMode: "lid", fromMe: o.fromMe ?? false, id: o.id ?? newMessageId() };
+  if (o.lid)
+    return {
+      remoteJid: o.lid,
+      ...(o.hidePn ? {} : { remoteJidAlt: pn }),
+      addressingMode: "lid",
+      fromMe: o.fromMe ?? false,
+      id: o.id ?? newMessageId(),
+    };
   return { remoteJid: pn, fromMe: o.fromMe ?? false, id: o.id ?? newMessageId() };
 }
 
 /** A text message from `phone` (digits), optionally quoting `quotedId`. */
 export function textMessage(phone: string, text: string, o: MessageOptions & { quotedId?: string } = {}): WAMessage {
   const message = o.quotedId
-    ? { extendedTextMessage: { text, contextInfo: { stanzaId: o.quotedId, participant: "bot@s.whatsapp.net", quotedMessage: { conversation: "card" } } } }
+    ? {
+        extendedTextMessage: {
+          text,
+          contextInfo: {
+            stanzaId: o.quotedId,
+            participant: "bot@s.whatsapp.net",
+            quotedMessage: { conversation: "card" },
+          },
+        },
+      }
     : { conversation: text };
-  return { key: keyOf(phone, o), message, messageTimestamp: Math.floor(Date.now() / 1000), pushName: o.pushName ?? phone };
+  return {
+    key: keyOf(phone, o),
+    message,
+    messageTimestamp: Math.floor(Date.now() / 1000),
+    pushName: o.pushName ?? phone,
+  };
 }
 
 /** A reaction from `phone` on message `targetId` (ours); an empty emoji removes it. */
@@ -175,7 +208,13 @@ export function reactionMessage(phone: string, targetId: string, emoji: string, 
   const key = keyOf(phone, o);
   return {
     key,
-    message: { reactionMessage: { key: { remoteJid: key.remoteJid ?? null, fromMe: true, id: targetId }, text: emoji, senderTimestampMs: Date.now() } },
+    message: {
+      reactionMessage: {
+        key: { remoteJid: key.remoteJid ?? null, fromMe: true, id: targetId },
+        text: emoji,
+        senderTimestampMs: Date.now(),
+      },
+    },
     messageTimestamp: Math.floor(Date.now() / 1000),
   };
 }
@@ -210,7 +249,9 @@ export function createFakeClock(start = Date.UTC(2025, 0, 1, 8, 0, 0)): FakeCloc
       const until = now + ms;
       for (;;) {
         await settle();
-        const due = [...timers.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
+        const due = [...timers.entries()]
+          .filter(([, t]) => t.at <= until)
+          .sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
         if (!due) break;
         timers.delete(due[0]);
         now = due[1].at;
@@ -228,7 +269,12 @@ export function linkedCreds(phone = "64200000001"): AuthenticationCreds {
   return {
     ...initAuthCreds(),
     me: { id: `${phone}:7@s.whatsapp.net`, name: "signoff" },
-    account: { details: Buffer.from("details"), accountSignatureKey: Buffer.alloc(32, 1), accountSignature: Buffer.alloc(64, 2), deviceSignature: Buffer.alloc(64, 3) },
+    account: {
+      details: Buffer.from("details"),
+      accountSignatureKey: Buffer.alloc(32, 1),
+      accountSignature: Buffer.alloc(64, 2),
+      deviceSignature: Buffer.alloc(64, 3),
+    },
   };
 }
 

@@ -8,16 +8,46 @@ import type { InlineKeyboardMarkup } from "grammy/types";
 export type Params = Record<string, unknown>;
 export type Json = Record<string, unknown>;
 
-const HTML_TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"]);
+const HTML_TAGS = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "span",
+  "tg-spoiler",
+  "a",
+  "tg-emoji",
+  "code",
+  "pre",
+  "blockquote",
+]);
 // Form fields that must stay strings even when they look like numbers or JSON.
-const STRING_FIELDS = new Set(["text", "caption", "data", "callback_query_id", "url", "secret_token", "emoji", "description"]);
+const STRING_FIELDS = new Set([
+  "text",
+  "caption",
+  "data",
+  "callback_query_id",
+  "url",
+  "secret_token",
+  "emoji",
+  "description",
+]);
 /** Telegram's answer to an edit that changes nothing. */
 export const NOT_MODIFIED =
   "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
 
 /** A Bot API failure the server answers with (`error_code`, `description`, `parameters`). */
 export class ApiFailure extends Error {
-  constructor(readonly code: number, description: string, readonly parameters?: Json) {
+  constructor(
+    readonly code: number,
+    description: string,
+    readonly parameters?: Json,
+  ) {
     super(description);
   }
 }
@@ -42,7 +72,8 @@ export function checkText(p: Params): string {
 
 export function checkMarkup(markup: unknown): InlineKeyboardMarkup | undefined {
   if (markup === undefined) return undefined;
-  const rows = (markup as { inline_keyboard?: Array<Array<{ text?: string; callback_data?: string }>> }).inline_keyboard;
+  const rows = (markup as { inline_keyboard?: Array<Array<{ text?: string; callback_data?: string }>> })
+    .inline_keyboard;
   if (!Array.isArray(rows)) return markup as InlineKeyboardMarkup;
   for (const button of rows.flat()) {
     if (!button.text) throw bad("text buttons are unallowed in the inline keyboard");
@@ -65,7 +96,8 @@ export function checkHtml(text: string): string {
     if (m[1] === "") open.push(name);
     else if (open.pop() !== name) throw bad(`can't parse entities: Unexpected end tag at byte offset ${at}`);
   }
-  if (open.length > 0) throw bad(`can't parse entities: Can't find end tag corresponding to start tag "${open[open.length - 1]}"`);
+  if (open.length > 0)
+    throw bad(`can't parse entities: Can't find end tag corresponding to start tag "${open[open.length - 1]}"`);
   return text.replace(/<[^>]*>/g, "").replace(/&(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/gi, "_");
 }
 

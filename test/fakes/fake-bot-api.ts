@@ -16,7 +16,19 @@ import type { AddressInfo } from "node:net";
 import type { Update } from "grammy/types";
 import type { FailureResponse, FakeBotApiOptions, FakeCall, FakeMessage, PushedUpdate } from "./fake-bot-api-types.js";
 import { FloodLimits } from "./fake-flood-limits.js";
-import { ApiFailure, bad, checkMarkup, checkText, commandsKey, NOT_MODIFIED, now, readParams, parseQuery, type Json, type Params } from "./fake-bot-api-wire.js";
+import {
+  ApiFailure,
+  bad,
+  checkMarkup,
+  checkText,
+  commandsKey,
+  NOT_MODIFIED,
+  now,
+  readParams,
+  parseQuery,
+  type Json,
+  type Params,
+} from "./fake-bot-api-wire.js";
 
 export * from "./fake-bot-api-types.js";
 
@@ -24,7 +36,9 @@ export * from "./fake-bot-api-types.js";
 const OPT_IN_UPDATES = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
 // Bot reactions Telegram accepts (ReactionTypeEmoji in the Bot API docs).
 const BOT_REACTIONS = new Set(
-  "👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡".split(" "),
+  "👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡".split(
+    " ",
+  ),
 );
 
 /** Starts a fake Bot API server on a random loopback port. */
@@ -198,7 +212,13 @@ export class FakeBotApi {
     const m = this.mustFind(o.chatId, o.messageId);
     const id = `${this.botUser.id}${String(this.nextCallbackId++).padStart(6, "0")}`;
     this.callbackQueries.set(id, { chatId: o.chatId, messageId: o.messageId, answers: [] });
-    const query = { id, from: this.user(o.fromId ?? o.chatId), chat_instance: `ci${o.chatId}`, message: this.toMessage(m), data: o.data };
+    const query = {
+      id,
+      from: this.user(o.fromId ?? o.chatId),
+      chat_instance: `ci${o.chatId}`,
+      message: this.toMessage(m),
+      data: o.data,
+    };
     return { update_id: this.nextUpdateId++, callback_query: query } as unknown as Update;
   }
 
@@ -265,7 +285,9 @@ export class FakeBotApi {
   }
 
   private takeFailure(method: string): FailureResponse | undefined {
-    const f = this.failures.find((x) => x.left > 0 && (x.method === method || (x.method === "*" && method !== "getUpdates")));
+    const f = this.failures.find(
+      (x) => x.left > 0 && (x.method === method || (x.method === "*" && method !== "getUpdates")),
+    );
     if (!f) return undefined;
     f.left--;
     return f.response;
@@ -294,14 +316,16 @@ export class FakeBotApi {
       }
       case "answerCallbackQuery": {
         const q = this.callbackQueries.get(String(p.callback_query_id));
-        if (!q || q.answers.length > 0) throw bad("query is too old and response timeout expired or query ID is invalid");
+        if (!q || q.answers.length > 0)
+          throw bad("query is too old and response timeout expired or query ID is invalid");
         if (typeof p.text === "string" && p.text.length > 200) throw bad("MESSAGE_TOO_LONG");
         q.answers.push(p);
         return true;
       }
       case "setMyCommands": {
         const commands = (p.commands as Array<{ command: string; description: string }> | undefined) ?? [];
-        if (commands.some((c) => !/^[a-z0-9_]{1,32}$/.test(c.command) || !c.description)) throw bad("BOT_COMMAND_INVALID");
+        if (commands.some((c) => !/^[a-z0-9_]{1,32}$/.test(c.command) || !c.description))
+          throw bad("BOT_COMMAND_INVALID");
         this.commands.set(commandsKey(p), commands);
         return true;
       }
@@ -313,7 +337,11 @@ export class FakeBotApi {
       case "setWebhook":
         if (typeof p.url !== "string") throw bad("bad webhook: URL must be provided");
         if (p.url === "") return this.deleteWebhook(p);
-        this.webhook = { url: p.url, secretToken: p.secret_token as string | undefined, allowedUpdates: p.allowed_updates as string[] | undefined };
+        this.webhook = {
+          url: p.url,
+          secretToken: p.secret_token as string | undefined,
+          allowedUpdates: p.allowed_updates as string[] | undefined,
+        };
         if (p.allowed_updates) this.allowedUpdates = p.allowed_updates as string[];
         if (p.drop_pending_updates) this.queue.length = 0;
         return true;
@@ -338,7 +366,11 @@ export class FakeBotApi {
   }
 
   private async getUpdates(p: Params, res: ServerResponse): Promise<Update[]> {
-    if (this.webhook) throw new ApiFailure(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+    if (this.webhook)
+      throw new ApiFailure(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      );
     if (Array.isArray(p.allowed_updates)) this.allowedUpdates = p.allowed_updates as string[];
     const offset = Number(p.offset ?? 0);
     if (offset > 0) this.dropWhile((u) => u.update_id < offset);
@@ -356,7 +388,11 @@ export class FakeBotApi {
     try {
       for (;;) {
         const ready = this.deliverable(limit);
-        if (terminated) throw new ApiFailure(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+        if (terminated)
+          throw new ApiFailure(
+            409,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+          );
         if (ready.length > 0 || this.closed || res.destroyed || Date.now() >= deadline) return ready;
         await new Promise<void>((resolve) => {
           const wake = () => {
@@ -395,7 +431,9 @@ export class FakeBotApi {
     if (!Number.isInteger(chatId) || chatId === 0) throw bad("chat not found");
     const text = checkText(p);
     const markup = checkMarkup(p.reply_markup);
-    const replyParams = p.reply_parameters as { message_id?: number; allow_sending_without_reply?: boolean } | undefined;
+    const replyParams = p.reply_parameters as
+      | { message_id?: number; allow_sending_without_reply?: boolean }
+      | undefined;
     const replyTo = Number(replyParams?.message_id ?? p.reply_to_message_id ?? 0) || undefined;
     if (replyTo !== undefined && !this.find(chatId, replyTo) && !replyParams?.allow_sending_without_reply) {
       throw bad("message to be replied not found");

@@ -49,7 +49,8 @@ export class FloodLimits {
       wait(chatStamps, this.limits.perChatPerSecond, 1000),
       chatId < 0 ? wait(chatStamps, this.limits.perGroupPerMinute, 60_000) : 0,
     );
-    if (retryAfter > 0) throw new ApiFailure(429, `Too Many Requests: retry after ${retryAfter}`, { retry_after: retryAfter });
+    if (retryAfter > 0)
+      throw new ApiFailure(429, `Too Many Requests: retry after ${retryAfter}`, { retry_after: retryAfter });
   }
 
   /** Records an accepted message. */

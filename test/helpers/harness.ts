@@ -62,7 +62,9 @@ export function testConfig(options: TestInstanceOptions & { schema: string; pref
 }
 
 /** Start a signoff for a test. `schema`/`prefix` may be reused to simulate a restart. */
-export async function startTestSignoff(options: TestInstanceOptions = {}): Promise<Signoff & { schema: string; prefix: string }> {
+export async function startTestSignoff(
+  options: TestInstanceOptions = {},
+): Promise<Signoff & { schema: string; prefix: string }> {
   const schema = options.schema ?? uniqueName("t");
   const prefix = options.prefix ?? uniqueName("q");
   const sink = new Writable({
@@ -93,7 +95,12 @@ export async function cleanupTestInstance(schema: string, prefix: string): Promi
 }
 
 /** Poll until `fn` returns a truthy value or time runs out (then throws naming `what`). */
-export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -103,7 +110,8 @@ export async function eventually<T>(fn: () => Promise<T> | T, what: string, time
     } catch (error) {
       last = error;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -118,7 +126,10 @@ export async function api(
 ): Promise<{ status: number; body: any }> {
   const response = await fetch(`${signoff.url}${path}`, {
     method,
-    headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
   });
   const text = await response.text();

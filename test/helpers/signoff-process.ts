@@ -15,7 +15,10 @@ export function writeProcessConfig(approvals: Record<string, number>): string {
   const file = join(dir, "signoff.yaml");
   const tokenSha256 = createHash("sha256").update(SOURCE_TOKEN).digest("hex");
   const approvalLines = Object.entries(approvals).map(([k, v]) => `  ${k}: ${v}`);
-  writeFileSync(file, ["sources:", "  - name: forge", `    tokenSha256: ${tokenSha256}`, "approvals:", ...approvalLines, ""].join("\n"));
+  writeFileSync(
+    file,
+    ["sources:", "  - name: forge", `    tokenSha256: ${tokenSha256}`, "approvals:", ...approvalLines, ""].join("\n"),
+  );
   return file;
 }
 
@@ -39,7 +42,9 @@ export function startSignoffProcess(options: { schema: string; prefix: string; c
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   const started = new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const line = output.split("\n").find((l) => l.includes('"signoff started"'));

@@ -12,7 +12,9 @@ let s: Signoff & { schema: string; prefix: string };
 let strict: Signoff & { schema: string; prefix: string };
 beforeAll(async () => {
   s = await startTestSignoff();
-  strict = await startTestSignoff({ file: { callbacks: { allowHosts: ["hooks.example.com", "*.internal.example.com"] } } });
+  strict = await startTestSignoff({
+    file: { callbacks: { allowHosts: ["hooks.example.com", "*.internal.example.com"] } },
+  });
 });
 afterAll(async () => {
   for (const x of [s, strict]) {
@@ -21,7 +23,8 @@ afterAll(async () => {
   }
 });
 
-const countApprovals = async () => (await sql<{ n: number }>(s.schema, "SELECT count(*)::int AS n FROM approvals"))[0]!.n;
+const countApprovals = async () =>
+  (await sql<{ n: number }>(s.schema, "SELECT count(*)::int AS n FROM approvals"))[0]!.n;
 
 /** POST a raw JSON text (so escapes such as a lone surrogate reach the server as sent). */
 const postRaw = (instance: { url: string }, path: string, json: string) => api(instance, "POST", path, json);
@@ -29,14 +32,24 @@ const postRaw = (instance: { url: string }, path: string, json: string) => api(i
 const problemPaths = (body: { problems?: Array<{ path: string }> }) => (body.problems ?? []).map((p) => p.path);
 
 describe("text the database cannot store", () => {
-  const base = { title: "deploy", gate: "hard", preview: "DROP TABLE x;", reason: "why", agent: "forge", idempotencyKey: "k1" };
-  it.each(["title", "reason", "agent", "preview", "idempotencyKey"])("NUL in %s is a 400 naming it; nothing written", async (field) => {
-    const before = await countApprovals();
-    const res = await api(s, "POST", "/api/approvals", { ...base, [field]: "a\u0000b" });
-    expect(res.status).toBe(400);
-    expect(problemPaths(res.body)).toContain(field);
-    expect(await countApprovals()).toBe(before);
-  });
+  const base = {
+    title: "deploy",
+    gate: "hard",
+    preview: "DROP TABLE x;",
+    reason: "why",
+    agent: "forge",
+    idempotencyKey: "k1",
+  };
+  it.each(["title", "reason", "agent", "preview", "idempotencyKey"])(
+    "NUL in %s is a 400 naming it; nothing written",
+    async (field) => {
+      const before = await countApprovals();
+      const res = await api(s, "POST", "/api/approvals", { ...base, [field]: "a\u0000b" });
+      expect(res.status).toBe(400);
+      expect(problemPaths(res.body)).toContain(field);
+      expect(await countApprovals()).toBe(before);
+    },
+  );
 
   it.each([
     ["a lone high surrogate in title", `{"title":"x\\ud800y","gate":"medium"}`, "title"],
@@ -44,7 +57,11 @@ describe("text the database cannot store", () => {
     ["NUL inside metadata", `{"title":"x","gate":"medium","metadata":{"a":{"b":"\\u0000"}}}`, "metadata"],
     ["a lone surrogate inside metadata", `{"title":"x","gate":"medium","metadata":{"a":["ok","\\ud83d"]}}`, "metadata"],
     ["NUL in a metadata key", `{"title":"x","gate":"medium","metadata":{"k\\u0000":1}}`, "metadata"],
-    ["NUL in an approver role", `{"title":"x","gate":"medium","approvers":{"roles":["own\\u0000er"]}}`, "approvers.roles.0"],
+    [
+      "NUL in an approver role",
+      `{"title":"x","gate":"medium","approvers":{"roles":["own\\u0000er"]}}`,
+      "approvers.roles.0",
+    ],
   ])("%s is a 400 naming the field", async (_what, json, field) => {
     const before = await countApprovals();
     const res = await postRaw(s, "/api/approvals", json);
@@ -54,7 +71,11 @@ describe("text the database cannot store", () => {
   });
 
   it("a well-formed surrogate pair (an emoji) is fine", async () => {
-    const res = await postRaw(s, "/api/approvals", `{"title":"ship \\ud83d\\ude80","gate":"auto","metadata":{"icon":"\\ud83d\\ude80"}}`);
+    const res = await postRaw(
+      s,
+      "/api/approvals",
+      `{"title":"ship \\ud83d\\ude80","gate":"auto","metadata":{"icon":"\\ud83d\\ude80"}}`,
+    );
     expect(res.status).toBe(201);
     expect(res.body.title).toBe("ship 🚀");
   });
@@ -86,7 +107,11 @@ describe("metadata size and depth", () => {
   });
 
   it("more than 16 KiB is a 400 (counted in bytes)", async () => {
-    const res = await api(s, "POST", "/api/approvals", { title: "x", gate: "medium", metadata: { blob: "é".repeat(9_000) } });
+    const res = await api(s, "POST", "/api/approvals", {
+      title: "x",
+      gate: "medium",
+      metadata: { blob: "é".repeat(9_000) },
+    });
     expect(res.status).toBe(400);
     expect(problemPaths(res.body)).toEqual(["metadata"]);
   });
@@ -103,7 +128,12 @@ describe("approvers nobody can satisfy", () => {
 
   it("a quorum above the eligible operators: 400 naming approvers.quorum", async () => {
     // ops-lead: only bob; owner + approver by default: adam, eve, bob.
-    const one = await api(s, "POST", "/api/approvals", { title: "x", gate: "hard", preview: "p", approvers: { roles: ["ops-lead"], quorum: 2 } });
+    const one = await api(s, "POST", "/api/approvals", {
+      title: "x",
+      gate: "hard",
+      preview: "p",
+      approvers: { roles: ["ops-lead"], quorum: 2 },
+    });
     expect(one.status).toBe(400);
     expect(problemPaths(one.body)).toEqual(["approvers.quorum"]);
     const four = await api(s, "POST", "/api/approvals", { title: "x", gate: "medium", approvers: { quorum: 4 } });
@@ -113,7 +143,9 @@ describe("approvers nobody can satisfy", () => {
   });
 
   it("auto and prohibited need nobody, so any approvers are accepted", async () => {
-    expect((await api(s, "POST", "/api/approvals", { title: "x", gate: "auto", approvers: { roles: ["cfo"] } })).status).toBe(201);
+    expect(
+      (await api(s, "POST", "/api/approvals", { title: "x", gate: "auto", approvers: { roles: ["cfo"] } })).status,
+    ).toBe(201);
   });
 });
 
@@ -133,13 +165,24 @@ describe("callbackUrl", () => {
   });
 
   it("ordinary hosts are accepted without an allow list", async () => {
-    expect((await api(s, "POST", "/api/approvals", { title: "x", gate: "auto", callbackUrl: "http://127.0.0.1:9/cb" })).status).toBe(201);
+    expect(
+      (await api(s, "POST", "/api/approvals", { title: "x", gate: "auto", callbackUrl: "http://127.0.0.1:9/cb" }))
+        .status,
+    ).toBe(201);
   });
 
   it("callbacks.allowHosts admits only the hosts it names", async () => {
     const ok = ["https://hooks.example.com/cb", "https://ci.internal.example.com/cb"];
-    for (const url of ok) expect((await api(strict, "POST", "/api/approvals", { title: "x", gate: "auto", callbackUrl: url })).status, url).toBe(201);
-    for (const url of ["https://evil.example.com/cb", "https://internal.example.com.evil.net/cb", "http://127.0.0.1:9/cb"]) {
+    for (const url of ok)
+      expect(
+        (await api(strict, "POST", "/api/approvals", { title: "x", gate: "auto", callbackUrl: url })).status,
+        url,
+      ).toBe(201);
+    for (const url of [
+      "https://evil.example.com/cb",
+      "https://internal.example.com.evil.net/cb",
+      "http://127.0.0.1:9/cb",
+    ]) {
       const res = await api(strict, "POST", "/api/approvals", { title: "x", gate: "auto", callbackUrl: url });
       expect(res.status, url).toBe(400);
       expect(res.body.problems[0]).toMatchObject({ path: "callbackUrl", message: expect.stringMatching(/allowHosts/) });

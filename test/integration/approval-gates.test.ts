@@ -17,7 +17,10 @@ afterAll(async () => {
 });
 
 const cardFor = async (chat: string, code: string) =>
-  eventually(() => s.webchat!.history(chat).find((m) => m.from === "bot" && m.text.includes(code) && m.buttons.length > 0), `card ${code} in ${chat}'s chat`);
+  eventually(
+    () => s.webchat!.history(chat).find((m) => m.from === "bot" && m.text.includes(code) && m.buttons.length > 0),
+    `card ${code} in ${chat}'s chat`,
+  );
 
 describe("auto gate", () => {
   it("is approved at once by policy, with no card", async () => {
@@ -35,7 +38,10 @@ describe("low gate", () => {
     const res = await api(s, "POST", "/api/approvals", { title: "restart worker", gate: "low", objectionSeconds: 0.4 });
     expect(res.status).toBe(201);
     expect(res.body.status).toBe("pending");
-    const notice = await eventually(() => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)), "notice");
+    const notice = await eventually(
+      () => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)),
+      "notice",
+    );
     expect(notice.text).toContain("Proceeding in");
     const done = await eventually(async () => {
       const r = await api(s, "GET", `/api/approvals/${res.body.id}`);
@@ -44,12 +50,18 @@ describe("low gate", () => {
     expect(done.decidedBy).toBe("objection-window");
     expect(new Date(done.decidedAt).getTime()).toBeGreaterThanOrEqual(new Date(done.objectionEndsAt).getTime() - 25);
     // the notice is edited to show the outcome
-    await eventually(() => s.webchat!.history("eve").find((m) => m.id === notice.id && m.text.includes("Approved")), "notice edit");
+    await eventually(
+      () => s.webchat!.history("eve").find((m) => m.id === notice.id && m.text.includes("Approved")),
+      "notice edit",
+    );
   });
 
   it("is rejected when ❌ arrives inside the window", async () => {
     const res = await api(s, "POST", "/api/approvals", { title: "drop cache", gate: "low", objectionSeconds: 2 });
-    const notice = await eventually(() => s.webchat!.history("adam").find((m) => m.text.includes(res.body.code)), "notice");
+    const notice = await eventually(
+      () => s.webchat!.history("adam").find((m) => m.text.includes(res.body.code)),
+      "notice",
+    );
     await s.webchat!.operatorReacts("adam", notice.id, "❌");
     const r = await api(s, "GET", `/api/approvals/${res.body.id}`);
     expect(r.body).toMatchObject({ status: "rejected", decidedBy: "adam" });
@@ -69,7 +81,12 @@ describe("medium gate", () => {
   });
 
   it("applies onTimeout approve when asked", async () => {
-    const res = await api(s, "POST", "/api/approvals", { title: "bump deps", gate: "medium", deadlineSeconds: 0.3, onTimeout: "approve" });
+    const res = await api(s, "POST", "/api/approvals", {
+      title: "bump deps",
+      gate: "medium",
+      deadlineSeconds: 0.3,
+      onTimeout: "approve",
+    });
     const r = await api(s, "GET", `/api/approvals/${res.body.id}?wait=5`);
     expect(r.body).toMatchObject({ status: "approved", decidedBy: "timeout" });
   });
@@ -79,25 +96,45 @@ describe("medium gate", () => {
     const card = await cardFor("adam", a.code);
     expect(card.text).toContain("Reply ✅ approve | ❌ reject | 📝 modify");
     await s.webchat!.operatorSays("adam", "❌ not now", card.id);
-    expect((await api(s, "GET", `/api/approvals/${a.id}`)).body).toMatchObject({ status: "rejected", decidedBy: "adam", note: "not now" });
+    expect((await api(s, "GET", `/api/approvals/${a.id}`)).body).toMatchObject({
+      status: "rejected",
+      decidedBy: "adam",
+      note: "not now",
+    });
 
     const b = (await api(s, "POST", "/api/approvals", { title: "scale up", gate: "medium" })).body;
     const cardB = await cardFor("eve", b.code);
     const toast = await s.webchat!.operatorPresses("eve", cardB.id, cardB.buttons[0]!.data);
     expect(toast).toContain("Approved");
-    expect((await api(s, "GET", `/api/approvals/${b.id}`)).body).toMatchObject({ status: "approved", decidedBy: "eve" });
+    expect((await api(s, "GET", `/api/approvals/${b.id}`)).body).toMatchObject({
+      status: "approved",
+      decidedBy: "eve",
+    });
     // every card of b, on every operator's chat, shows the outcome
     for (const chat of ["adam", "eve", "bob"]) {
-      await eventually(() => s.webchat!.history(chat).find((m) => m.text.includes(b.code) && m.text.includes("Approved") && m.text.includes("by eve")), `${chat}'s card edit`);
+      await eventually(
+        () =>
+          s
+            .webchat!.history(chat)
+            .find((m) => m.text.includes(b.code) && m.text.includes("Approved") && m.text.includes("by eve")),
+        `${chat}'s card edit`,
+      );
     }
 
     const c = (await api(s, "POST", "/api/approvals", { title: "rename bucket", gate: "medium" })).body;
     await s.webchat!.operatorSays("bob", `modify ${c.code.toLowerCase()} use staging first`);
-    expect((await api(s, "GET", `/api/approvals/${c.id}`)).body).toMatchObject({ status: "changes_requested", note: "use staging first", decidedBy: "bob" });
+    expect((await api(s, "GET", `/api/approvals/${c.id}`)).body).toMatchObject({
+      status: "changes_requested",
+      note: "use staging first",
+      decidedBy: "bob",
+    });
 
     const d = (await api(s, "POST", "/api/approvals", { title: "only one", gate: "medium" })).body;
     await s.webchat!.operatorSays("adam", "yes");
-    expect((await api(s, "GET", `/api/approvals/${d.id}`)).body).toMatchObject({ status: "approved", decidedBy: "adam" });
+    expect((await api(s, "GET", `/api/approvals/${d.id}`)).body).toMatchObject({
+      status: "approved",
+      decidedBy: "adam",
+    });
   });
 
   it("tells a late answer who decided, and changes nothing", async () => {
@@ -105,7 +142,10 @@ describe("medium gate", () => {
     const card = await cardFor("bob", a.code);
     await s.webchat!.operatorReacts("bob", card.id, "👍🏽");
     await s.webchat!.operatorSays("eve", `reject ${a.code}`);
-    const reply = await eventually(() => s.webchat!.history("eve").find((m) => m.from === "bot" && m.text.includes("already approved by bob")), "already-decided reply");
+    const reply = await eventually(
+      () => s.webchat!.history("eve").find((m) => m.from === "bot" && m.text.includes("already approved by bob")),
+      "already-decided reply",
+    );
     expect(reply.text).toContain(a.code);
     const record = (await api(s, "GET", `/api/approvals/${a.id}`)).body;
     expect(record).toMatchObject({ status: "approved", decidedBy: "bob" });
@@ -125,7 +165,12 @@ describe("medium gate", () => {
 describe("hard gate", () => {
   it("needs a quorum from the named roles; one approver twice counts once", async () => {
     const a = (
-      await api(s, "POST", "/api/approvals", { title: "delete prod db", gate: "hard", preview: "DROP DATABASE x;", approvers: { roles: ["owner", "ops-lead"], quorum: 2 } })
+      await api(s, "POST", "/api/approvals", {
+        title: "delete prod db",
+        gate: "hard",
+        preview: "DROP DATABASE x;",
+        approvers: { roles: ["owner", "ops-lead"], quorum: 2 },
+      })
     ).body;
     const card = await cardFor("adam", a.code);
     expect(card.text).toContain("DROP DATABASE x;");
@@ -143,13 +188,33 @@ describe("hard gate", () => {
   });
 
   it("is rejected by a single ❌ and denied at the deadline", async () => {
-    const a = (await api(s, "POST", "/api/approvals", { title: "wipe", gate: "hard", preview: "rm -rf /data", approvers: { quorum: 2 } })).body;
+    const a = (
+      await api(s, "POST", "/api/approvals", {
+        title: "wipe",
+        gate: "hard",
+        preview: "rm -rf /data",
+        approvers: { quorum: 2 },
+      })
+    ).body;
     await s.webchat!.operatorSays("adam", `approve ${a.code}`);
     await s.webchat!.operatorSays("eve", `reject ${a.code} no`);
-    expect((await api(s, "GET", `/api/approvals/${a.id}`)).body).toMatchObject({ status: "rejected", decidedBy: "eve" });
+    expect((await api(s, "GET", `/api/approvals/${a.id}`)).body).toMatchObject({
+      status: "rejected",
+      decidedBy: "eve",
+    });
 
-    const b = (await api(s, "POST", "/api/approvals", { title: "wipe later", gate: "hard", preview: "rm -rf /old", deadlineSeconds: 0.3 })).body;
-    expect((await api(s, "GET", `/api/approvals/${b.id}?wait=5`)).body).toMatchObject({ status: "rejected", decidedBy: "timeout" });
+    const b = (
+      await api(s, "POST", "/api/approvals", {
+        title: "wipe later",
+        gate: "hard",
+        preview: "rm -rf /old",
+        deadlineSeconds: 0.3,
+      })
+    ).body;
+    expect((await api(s, "GET", `/api/approvals/${b.id}?wait=5`)).body).toMatchObject({
+      status: "rejected",
+      decidedBy: "timeout",
+    });
   });
 });
 
@@ -157,9 +222,15 @@ describe("prohibited gate", () => {
   it("is refused at once and owners and approvers get an advisory", async () => {
     const res = await api(s, "POST", "/api/approvals", { title: "transfer funds", gate: "prohibited" });
     expect(res.body).toMatchObject({ status: "rejected", decidedBy: "policy" });
-    const advisory = await eventually(() => s.webchat!.history("adam").find((m) => m.text.includes(res.body.code)), "advisory to owner");
+    const advisory = await eventually(
+      () => s.webchat!.history("adam").find((m) => m.text.includes(res.body.code)),
+      "advisory to owner",
+    );
     expect(advisory.text).toContain("do it yourself");
-    await eventually(() => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)), "advisory to an approver");
+    await eventually(
+      () => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)),
+      "advisory to an approver",
+    );
     expect(s.webchat!.history("vic").some((m) => m.text.includes(res.body.code))).toBe(false); // a viewer could not have approved
   });
 });
@@ -193,13 +264,23 @@ describe("pause", () => {
 
 describe("pause reaching a waiting low request", () => {
   it("escalates it to medium at the end of its window: it waits for a person, its notice becomes a card", async () => {
-    const res = await api(s, "POST", "/api/approvals", { title: "restart during pause", gate: "low", objectionSeconds: 0.6 });
+    const res = await api(s, "POST", "/api/approvals", {
+      title: "restart during pause",
+      gate: "low",
+      objectionSeconds: 0.6,
+    });
     expect(res.body.effectiveGate).toBe("low");
-    const notice = await eventually(() => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)), "notice");
+    const notice = await eventually(
+      () => s.webchat!.history("eve").find((m) => m.text.includes(res.body.code)),
+      "notice",
+    );
     await s.settings.setPaused(true, "adam");
     try {
       const card = await eventually(
-        () => s.webchat!.history("eve").find((m) => m.id === notice.id && m.text.includes("Approval needed") && m.buttons.length === 3),
+        () =>
+          s
+            .webchat!.history("eve")
+            .find((m) => m.id === notice.id && m.text.includes("Approval needed") && m.buttons.length === 3),
         "the notice turned into a card",
       );
       const record = (await api(s, "GET", `/api/approvals/${res.body.id}`)).body;
@@ -207,7 +288,10 @@ describe("pause reaching a waiting low request", () => {
       expect(record.deadlineAt).toBeTruthy();
       expect((await s.audit.listBySubject(res.body.id)).map((e) => e.action)).toContain("approval.escalated");
       await s.webchat!.operatorPresses("eve", card.id, card.buttons[0]!.data);
-      expect((await api(s, "GET", `/api/approvals/${res.body.id}`)).body).toMatchObject({ status: "approved", decidedBy: "eve" });
+      expect((await api(s, "GET", `/api/approvals/${res.body.id}`)).body).toMatchObject({
+        status: "approved",
+        decidedBy: "eve",
+      });
     } finally {
       await s.settings.setPaused(false, "adam");
     }
@@ -233,7 +317,10 @@ describe("API surface", () => {
     const cancelled = await api(s, "POST", `/api/approvals/${a.id}/cancel`, {});
     expect(cancelled.body).toMatchObject({ status: "cancelled", decidedBy: "forge" });
     expect((await api(s, "POST", `/api/approvals/${a.id}/cancel`, {})).status).toBe(409);
-    await eventually(() => s.webchat!.history("eve").find((m) => m.text.includes(a.code) && m.text.includes("Cancelled")), "cancelled card");
+    await eventually(
+      () => s.webchat!.history("eve").find((m) => m.text.includes(a.code) && m.text.includes("Cancelled")),
+      "cancelled card",
+    );
   });
 
   it("lists pending approvals and 404s unknown ids", async () => {
@@ -258,7 +345,10 @@ describe("API surface", () => {
   it("reports health and metrics", async () => {
     const h = await api(s, "GET", "/api/health", undefined, null);
     expect(h.status).toBe(200);
-    expect(h.body).toMatchObject({ status: "healthy", checks: { postgres: { status: "up" }, redis: { status: "up" }, webchat: { status: "up" } } });
+    expect(h.body).toMatchObject({
+      status: "healthy",
+      checks: { postgres: { status: "up" }, redis: { status: "up" }, webchat: { status: "up" } },
+    });
     const m = await fetch(`${s.url}/metrics`).then((r) => r.text());
     expect(m).toMatch(/signoff_approvals_created_total\{gate="medium"\} \d+/);
     expect(m).toMatch(/signoff_approvals_pending \d+/);
@@ -271,7 +361,13 @@ describe("web chat", () => {
     new Promise<number>((resolve, reject) => {
       const url = new URL(path, s.url);
       const req = httpRequest(
-        { hostname: url.hostname, port: url.port, path: url.pathname, method, headers: { host, ...(body ? { "content-type": "application/json" } : {}) } },
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method,
+          headers: { host, ...(body ? { "content-type": "application/json" } : {}) },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -285,7 +381,9 @@ describe("web chat", () => {
     expect(await withHost("/chat/api/operators", "127.0.0.1:3000")).toBe(200);
     expect(await withHost("/chat/api/operators", "localhost")).toBe(200);
     expect(await withHost("/chat/api/operators", "evil.example.com")).toBe(403);
-    expect(await withHost("/chat/api/adam/send", "evil.example.com:3000", "POST", JSON.stringify({ text: "pending" }))).toBe(403);
+    expect(
+      await withHost("/chat/api/adam/send", "evil.example.com:3000", "POST", JSON.stringify({ text: "pending" })),
+    ).toBe(403);
     expect(await withHost("/api/health", "evil.example.com")).toBe(200); // the API itself is not the web chat
   });
 });

@@ -55,8 +55,10 @@ describe("opposite answers at the same moment", () => {
     // together. Who asks first alternates, so either side can win.
     const answers = await Promise.all(
       ids.flatMap((approvalId, i) => {
-        const approve = () => s.service.answer({ approvalId, operator: adam, verdict: "approve", note: null, channel: "webchat" });
-        const reject = () => s.service.answer({ approvalId, operator: eve, verdict: "reject", note: "no", channel: "webchat" });
+        const approve = () =>
+          s.service.answer({ approvalId, operator: adam, verdict: "approve", note: null, channel: "webchat" });
+        const reject = () =>
+          s.service.answer({ approvalId, operator: eve, verdict: "reject", note: "no", channel: "webchat" });
         return i % 2 ? [reject(), approve()] : [approve(), reject()];
       }),
     );
@@ -103,11 +105,15 @@ describe("opposite answers at the same moment", () => {
       if (callbacks.length !== 1) problems.push(`${id}: ${callbacks.length} callback deliveries`);
       if (rows.length === 1) {
         if (approval?.status !== expected || approval.decided_by !== rows[0]!.operator) {
-          problems.push(`${id}: status ${approval?.status} by ${approval?.decided_by}, decision ${rows[0]!.verdict} by ${rows[0]!.operator}`);
+          problems.push(
+            `${id}: status ${approval?.status} by ${approval?.decided_by}, decision ${rows[0]!.verdict} by ${rows[0]!.operator}`,
+          );
         }
-        if (audit.some((a) => a.status !== expected || a.actor !== rows[0]!.operator)) problems.push(`${id}: audit disagrees with the decision`);
+        if (audit.some((a) => a.status !== expected || a.actor !== rows[0]!.operator))
+          problems.push(`${id}: audit disagrees with the decision`);
         if (callbacks.some((c) => c.status !== expected)) problems.push(`${id}: callback disagrees with the decision`);
-        if (winners.length === 1 && winners[0]!.approval.status !== expected) problems.push(`${id}: the winner was told ${winners[0]!.approval.status}`);
+        if (winners.length === 1 && winners[0]!.approval.status !== expected)
+          problems.push(`${id}: the winner was told ${winners[0]!.approval.status}`);
         if (rows[0]!.operator === "adam") adamWon++;
       }
     });

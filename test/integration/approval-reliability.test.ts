@@ -10,7 +10,15 @@ import { verifySignature } from "../../src/jobs/signing.js";
 import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
 import type { Signoff } from "../../src/main.js";
 import { startCallbackReceiver } from "../helpers/callback-receiver.js";
-import { DATABASE_URL, REDIS_URL, SIGNING_SECRET, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+import {
+  DATABASE_URL,
+  REDIS_URL,
+  SIGNING_SECRET,
+  api,
+  cleanupTestInstance,
+  eventually,
+  startTestSignoff,
+} from "../helpers/harness.js";
 
 let s: Signoff & { schema: string; prefix: string };
 const toClean: Array<[string, string]> = [];
@@ -41,7 +49,14 @@ describe("races", () => {
       const rounds = 25;
       const ids: string[] = [];
       for (let i = 0; i < rounds; i++) {
-        const a = (await api(s, "POST", "/api/approvals", { title: `race ${i}`, gate: "medium", deadlineSeconds: 0.25, callbackUrl: receiver.url })).body;
+        const a = (
+          await api(s, "POST", "/api/approvals", {
+            title: `race ${i}`,
+            gate: "medium",
+            deadlineSeconds: 0.25,
+            callbackUrl: receiver.url,
+          })
+        ).body;
         ids.push(a.id);
         const adam = s.directory.byName("adam")!;
         const eve = s.directory.byName("eve")!;
@@ -56,7 +71,11 @@ describe("races", () => {
       await eventually(() => receiver.successes().length >= rounds, "all callbacks", 15_000);
       await new Promise((r) => setTimeout(r, 500)); // room for a (wrong) second callback to arrive
       for (const id of ids) {
-        const decisions = await sql<{ n: number }>(s.schema, "SELECT count(*)::int AS n FROM audit_log WHERE subject = $1 AND action = 'approval.decided'", [id]);
+        const decisions = await sql<{ n: number }>(
+          s.schema,
+          "SELECT count(*)::int AS n FROM audit_log WHERE subject = $1 AND action = 'approval.decided'",
+          [id],
+        );
         expect(decisions[0]!.n, `audit decisions for ${id}`).toBe(1);
         const record = (await api(s, "GET", `/api/approvals/${id}`)).body;
         expect(["approved", "rejected"]).toContain(record.status);
@@ -75,7 +94,9 @@ describe("callbacks", () => {
   it("a receiver failing twice then succeeding gets the record once, validly signed", async () => {
     const receiver = await startCallbackReceiver((n) => (n <= 2 ? 500 : 200));
     try {
-      const a = (await api(s, "POST", "/api/approvals", { title: "callback retry", gate: "auto", callbackUrl: receiver.url })).body;
+      const a = (
+        await api(s, "POST", "/api/approvals", { title: "callback retry", gate: "auto", callbackUrl: receiver.url })
+      ).body;
       await eventually(() => receiver.successes().length === 1, "successful delivery");
       await new Promise((r) => setTimeout(r, 300));
       expect(receiver.received.map((r) => r.status)).toEqual([500, 500, 200]);
@@ -97,8 +118,17 @@ describe("callbacks", () => {
   it("a receiver that always fails ends as a dead-letter record", async () => {
     const receiver = await startCallbackReceiver(() => 503);
     try {
-      const a = (await api(s, "POST", "/api/approvals", { title: "callback dead", gate: "prohibited", callbackUrl: receiver.url })).body;
-      const dead = await eventually(async () => (await s.deliveries.listDead()).find((d) => d.subjectId === a.id), "dead letter");
+      const a = (
+        await api(s, "POST", "/api/approvals", {
+          title: "callback dead",
+          gate: "prohibited",
+          callbackUrl: receiver.url,
+        })
+      ).body;
+      const dead = await eventually(
+        async () => (await s.deliveries.listDead()).find((d) => d.subjectId === a.id),
+        "dead letter",
+      );
       expect(dead).toMatchObject({ status: "dead", attempts: 4, lastError: "HTTP 503" });
       expect(receiver.received).toHaveLength(4);
     } finally {
@@ -142,7 +172,10 @@ describe("bad input", () => {
 
 describe("audit log", () => {
   const tamper = (statement: string) =>
-    sql(s.schema, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; ${statement}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+    sql(
+      s.schema,
+      `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; ${statement}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`,
+    );
 
   it("verifies, and editing one row makes verify fail naming that row", async () => {
     for (let i = 0; i < 8; i++) await api(s, "POST", "/api/approvals", { title: `audited ${i}`, gate: "auto" });
@@ -150,15 +183,22 @@ describe("audit log", () => {
     const ok = await s.audit.verify();
     expect(ok, JSON.stringify(ok)).toMatchObject({ ok: true });
     expect(ok.rows).toBeGreaterThan(12);
-    const rows = await sql<{ seq: string }>(s.schema, "SELECT chain_seq::text AS seq FROM audit_log ORDER BY chain_seq");
+    const rows = await sql<{ seq: string }>(
+      s.schema,
+      "SELECT chain_seq::text AS seq FROM audit_log ORDER BY chain_seq",
+    );
     expect(rows).toHaveLength(ok.rows); // sealed everything
     // Past seq 10 on purpose: ordering seq as text once hid rows 2-9 from verify.
     const victim = Number(rows[Math.max(11, Math.floor(rows.length / 2))]!.seq);
     // The table refuses edits and deletes; an attacker with owner rights would disable the trigger first.
-    await expect(sql(s.schema, "UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = $1", [victim])).rejects.toThrow(/append-only/);
+    await expect(
+      sql(s.schema, "UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = $1", [victim]),
+    ).rejects.toThrow(/append-only/);
     await expect(sql(s.schema, "DELETE FROM audit_log WHERE chain_seq = $1", [victim])).rejects.toThrow(/append-only/);
     await expect(sql(s.schema, "TRUNCATE audit_log")).rejects.toThrow(/append-only/);
-    const [original] = await sql<{ actor: string }>(s.schema, "SELECT actor FROM audit_log WHERE chain_seq = $1", [victim]);
+    const [original] = await sql<{ actor: string }>(s.schema, "SELECT actor FROM audit_log WHERE chain_seq = $1", [
+      victim,
+    ]);
     await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE chain_seq = ${victim}`);
     const broken = await s.audit.verify();
     expect(broken).toMatchObject({ ok: false, brokenSeq: victim });
@@ -180,7 +220,11 @@ describe("audit log", () => {
     const code = await runCli(["audit", "verify"], (l) => out.push(l));
     expect(code).toBe(1);
     expect(out.join("\n")).toMatch(/BROKEN at seq \d+/);
-    expect(await s.audit.verify()).toMatchObject({ ok: false, brokenSeq: victim + 1, problem: expect.stringMatching(/missing/) });
+    expect(await s.audit.verify()).toMatchObject({
+      ok: false,
+      brokenSeq: victim + 1,
+      problem: expect.stringMatching(/missing/),
+    });
   });
 });
 
@@ -193,7 +237,10 @@ describe("Redis loss", () => {
       const ids: string[] = [];
       for (let i = 0; i < 10; i++) {
         const gate = i % 2 ? "low" : "medium";
-        const body = gate === "low" ? { title: `survivor ${i}`, gate, objectionSeconds: 1.5, callbackUrl: receiver.url } : { title: `survivor ${i}`, gate, deadlineSeconds: 1.5, callbackUrl: receiver.url };
+        const body =
+          gate === "low"
+            ? { title: `survivor ${i}`, gate, objectionSeconds: 1.5, callbackUrl: receiver.url }
+            : { title: `survivor ${i}`, gate, deadlineSeconds: 1.5, callbackUrl: receiver.url };
         ids.push((await api(first, "POST", "/api/approvals", body)).body.id);
       }
       await first.close();
@@ -208,7 +255,10 @@ describe("Redis loss", () => {
       try {
         expect(second.reconcileReport).toMatchObject({ pendingApprovals: 10, timersEnsured: 10, reannounced: 1 });
         const code = (await second.service.get(ids[0]!))!.code;
-        await eventually(() => second.webchat!.history("adam").find((m) => m.text.includes(code)), "the lost card, announced again");
+        await eventually(
+          () => second.webchat!.history("adam").find((m) => m.text.includes(code)),
+          "the lost card, announced again",
+        );
         await eventually(() => receiver.successes().length === 10, "10 callbacks after restart", 10_000);
         await new Promise((r) => setTimeout(r, 500));
         expect(receiver.received).toHaveLength(10);
@@ -231,7 +281,9 @@ describe("Redis loss", () => {
     const receiver = await startCallbackReceiver(() => 500);
     let second: Awaited<ReturnType<typeof startTestSignoff>> | null = null;
     try {
-      const a = (await api(first, "POST", "/api/approvals", { title: "lost delivery", gate: "auto", callbackUrl: receiver.url })).body;
+      const a = (
+        await api(first, "POST", "/api/approvals", { title: "lost delivery", gate: "auto", callbackUrl: receiver.url })
+      ).body;
       await eventually(() => receiver.received.length >= 1, "first failing attempt");
       await first.close();
       const redis = new Redis(REDIS_URL);

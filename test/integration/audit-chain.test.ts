@@ -27,14 +27,23 @@ async function freshStore() {
 }
 
 const entries = (n: number, from = 0): AuditEntry[] =>
-  Array.from({ length: n }, (_, i) => ({ actor: `op${(from + i) % 3}`, action: "approval.vote", subject: `a-${from + i}`, data: { i: from + i } }));
+  Array.from({ length: n }, (_, i) => ({
+    actor: `op${(from + i) % 3}`,
+    action: "approval.vote",
+    subject: `a-${from + i}`,
+    data: { i: from + i },
+  }));
 
 /** What an attacker does: the trigger off, a statement, the trigger back on. */
 const tamper = (db: Database, statement: string) =>
-  db.pool.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; ${statement}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+  db.pool.query(
+    `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; ${statement}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`,
+  );
 
 const unsealedCount = async (db: Database) =>
-  Number((await db.pool.query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE chain_seq IS NULL")).rows[0]!.n);
+  Number(
+    (await db.pool.query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE chain_seq IS NULL")).rows[0]!.n,
+  );
 
 describe("verify only reads", () => {
   it("entries whose seal was cleared stay unsealed after verify and are not counted as verified", async () => {
@@ -57,14 +66,25 @@ describe("verify only reads", () => {
     const { db, audit } = await freshStore();
     await audit.append(entries(30));
     await audit.seal();
-    const ids = (await db.pool.query<{ id: string }>("SELECT id::text FROM audit_log WHERE chain_seq > 20 ORDER BY id")).rows.map((r) => Number(r.id));
+    const ids = (
+      await db.pool.query<{ id: string }>("SELECT id::text FROM audit_log WHERE chain_seq > 20 ORDER BY id")
+    ).rows.map((r) => Number(r.id));
     // The realistic attack: entries sealed long ago have their seal cleared (and one is edited).
-    await tamper(db, "UPDATE audit_log SET chain_seq = NULL, prev_hash = NULL, hash = NULL, hash_version = NULL, actor = 'mallory' WHERE chain_seq > 20");
+    await tamper(
+      db,
+      "UPDATE audit_log SET chain_seq = NULL, prev_hash = NULL, hash = NULL, hash_version = NULL, actor = 'mallory' WHERE chain_seq > 20",
+    );
     await tamper(db, "UPDATE audit_log SET appended_at = now() - interval '10 minutes'");
     await audit.append(entries(2, 100)); // new entries, normal: awaiting seal
 
     const result = await audit.verify();
-    expect(result).toMatchObject({ ok: false, brokenSeq: null, rows: 20, awaitingSeal: 2, stale: { count: 10, firstId: ids[0] } });
+    expect(result).toMatchObject({
+      ok: false,
+      brokenSeq: null,
+      rows: 20,
+      awaitingSeal: 2,
+      stale: { count: 10, firstId: ids[0] },
+    });
     expect((result as { problem: string }).problem).toMatch(/10 entries .*unsealed|unsealed.*10 entries/);
     expect(await unsealedCount(db)).toBe(12);
 
@@ -79,7 +99,10 @@ describe("verify only reads", () => {
     const { db, audit } = await freshStore();
     await audit.append(entries(12));
     await audit.seal();
-    await tamper(db, "UPDATE audit_log SET chain_seq = NULL, prev_hash = NULL, hash = NULL, appended_at = now() - interval '1 hour' WHERE chain_seq = 5");
+    await tamper(
+      db,
+      "UPDATE audit_log SET chain_seq = NULL, prev_hash = NULL, hash = NULL, appended_at = now() - interval '1 hour' WHERE chain_seq = 5",
+    );
     const result = await audit.verify();
     expect(result).toMatchObject({ ok: false, brokenSeq: 6, stale: { count: 1 } });
     expect((result as { problem: string }).problem).toMatch(/entry 5 is missing/);
@@ -118,17 +141,30 @@ describe("the append-only trigger", () => {
   it("lets sealing set the chain columns, and refuses a seal that moves when the entry was appended", async () => {
     const { db, audit } = await freshStore();
     await audit.append(entries(2));
-    const [a, b] = (await db.pool.query<{ id: string }>("SELECT id::text FROM audit_log ORDER BY id")).rows.map((r) => r.id);
+    const [a, b] = (await db.pool.query<{ id: string }>("SELECT id::text FROM audit_log ORDER BY id")).rows.map(
+      (r) => r.id,
+    );
     await expect(
-      db.pool.query("UPDATE audit_log SET chain_seq = 1, prev_hash = 'p', hash = 'h', appended_at = now() - interval '1 day' WHERE id = $1", [a]),
+      db.pool.query(
+        "UPDATE audit_log SET chain_seq = 1, prev_hash = 'p', hash = 'h', appended_at = now() - interval '1 day' WHERE id = $1",
+        [a],
+      ),
     ).rejects.toThrow(/append-only/);
-    await db.pool.query("UPDATE audit_log SET chain_seq = 2, prev_hash = 'p', hash = 'h', hash_version = 2 WHERE id = $1", [b]);
+    await db.pool.query(
+      "UPDATE audit_log SET chain_seq = 2, prev_hash = 'p', hash = 'h', hash_version = 2 WHERE id = $1",
+      [b],
+    );
   });
 });
 
 /** The first hash formula, exactly as signoff sealed with it before hash versions existed. */
-function hashV1(prev: string, r: { seq: string; id: string; at: string; actor: string; action: string; subject: string | null; data: string }) {
-  return createHash("sha256").update([prev, r.seq, r.id, r.at, r.actor, r.action, r.subject ?? "", r.data].join("\u001f")).digest("hex");
+function hashV1(
+  prev: string,
+  r: { seq: string; id: string; at: string; actor: string; action: string; subject: string | null; data: string },
+) {
+  return createHash("sha256")
+    .update([prev, r.seq, r.id, r.at, r.actor, r.action, r.subject ?? "", r.data].join("\u001f"))
+    .digest("hex");
 }
 
 async function sealLikeBefore(client: pg.Client): Promise<void> {
@@ -141,7 +177,12 @@ async function sealLikeBefore(client: pg.Client): Promise<void> {
   let prev = "0".repeat(64);
   for (const [i, row] of rows.entries()) {
     const hash = hashV1(prev, { ...row, seq: String(i + 1) });
-    await client.query("UPDATE audit_log SET chain_seq = $1, prev_hash = $2, hash = $3 WHERE id = $4", [i + 1, prev, hash, row.id]);
+    await client.query("UPDATE audit_log SET chain_seq = $1, prev_hash = $2, hash = $3 WHERE id = $4", [
+      i + 1,
+      prev,
+      hash,
+      row.id,
+    ]);
     prev = hash;
   }
 }
@@ -155,7 +196,9 @@ describe("chains sealed before hash versions", () => {
       // The database as releases before hash versions left it: earlier migrations, a chain sealed the old way.
       const upgrade = readMigrations().find((m) => m.name.endsWith("_audit_seal_versions"))!.version;
       await client.query(`CREATE SCHEMA ${schema}`);
-      await client.query("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+      await client.query(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
       for (const m of readMigrations().filter((m) => m.version < upgrade)) {
         await client.query(m.sql);
         await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);

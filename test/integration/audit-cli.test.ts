@@ -43,7 +43,8 @@ beforeEach(async () => {
   process.env.DATABASE_SCHEMA = db.schema;
 });
 
-const entries = (n: number): AuditEntry[] => Array.from({ length: n }, (_, i) => ({ actor: "adam", action: "approval.vote", subject: `a-${i}`, data: { i } }));
+const entries = (n: number): AuditEntry[] =>
+  Array.from({ length: n }, (_, i) => ({ actor: "adam", action: "approval.vote", subject: `a-${i}`, data: { i } }));
 
 async function verify(): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -69,7 +70,8 @@ describe("signoff audit verify", () => {
     const audit = createAuditStore(db);
     await audit.append(entries(9));
     await audit.seal();
-    const first = (await db.pool.query<{ id: string }>("SELECT id::text FROM audit_log WHERE chain_seq = 7")).rows[0]!.id;
+    const first = (await db.pool.query<{ id: string }>("SELECT id::text FROM audit_log WHERE chain_seq = 7")).rows[0]!
+      .id;
     await db.pool.query(
       `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
        UPDATE audit_log SET chain_seq = NULL, prev_hash = NULL, hash = NULL, appended_at = now() - interval '2 hours' WHERE chain_seq >= 7;

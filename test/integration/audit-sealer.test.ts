@@ -25,7 +25,12 @@ const connect = (schema: string) => {
 };
 
 const entries = (n: number, from: number): AuditEntry[] =>
-  Array.from({ length: n }, (_, i) => ({ actor: "adam", action: "approval.vote", subject: `a-${from + i}`, data: { i: from + i } }));
+  Array.from({ length: n }, (_, i) => ({
+    actor: "adam",
+    action: "approval.vote",
+    subject: `a-${from + i}`,
+    data: { i: from + i },
+  }));
 
 describe("sealing", () => {
   it("twelve concurrent sealers in two processes, with writers still appending, build one intact chain", async () => {
@@ -43,7 +48,9 @@ describe("sealing", () => {
       }
     });
     // Small batches: each sealer takes and releases the lock many times, so they interleave.
-    const sealers = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => stores[i % 2]!.seal({ batchSize: 50 })));
+    const sealers = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => stores[i % 2]!.seal({ batchSize: 50 })),
+    );
     await Promise.all(writers);
     // Two sealers on one head would number different rows alike (or re-seal sealed ones): refused.
     expect(sealers.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []))).toEqual([]);
@@ -52,8 +59,15 @@ describe("sealing", () => {
 
     expect(sealed + rest).toBe(appended);
     const result = await stores[0]!.verify();
-    expect(result, JSON.stringify(result)).toMatchObject({ ok: true, rows: appended, awaitingSeal: 0, head: { seq: appended } });
-    const seqs = await a.pool.query<{ n: string; max: string }>("SELECT count(DISTINCT chain_seq) AS n, max(chain_seq) AS max FROM audit_log");
+    expect(result, JSON.stringify(result)).toMatchObject({
+      ok: true,
+      rows: appended,
+      awaitingSeal: 0,
+      head: { seq: appended },
+    });
+    const seqs = await a.pool.query<{ n: string; max: string }>(
+      "SELECT count(DISTINCT chain_seq) AS n, max(chain_seq) AS max FROM audit_log",
+    );
     expect(seqs.rows[0]).toEqual({ n: String(appended), max: String(appended) });
   });
 
@@ -62,7 +76,9 @@ describe("sealing", () => {
     await migrate(db);
     const audit = createAuditStore(db);
     await audit.append(entries(3, 50_000));
-    const first = await db.pool.query<{ id: string }>("SELECT min(id)::text AS id FROM audit_log WHERE chain_seq IS NULL");
+    const first = await db.pool.query<{ id: string }>(
+      "SELECT min(id)::text AS id FROM audit_log WHERE chain_seq IS NULL",
+    );
     // As if signoff had been stopped for a while before sealing them.
     await db.pool.query(
       "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET appended_at = now() - interval '5 minutes' WHERE chain_seq IS NULL; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;",

@@ -19,7 +19,11 @@ describe("kill -9 during a callback", () => {
     let second: ReturnType<typeof startSignoffProcess> | null = null;
     try {
       const url = await first.started;
-      await api({ url }, "POST", "/api/approvals", { title: "crash mid-callback", gate: "auto", callbackUrl: receiver.url });
+      await api({ url }, "POST", "/api/approvals", {
+        title: "crash mid-callback",
+        gate: "auto",
+        callbackUrl: receiver.url,
+      });
       await eventually(() => receiver.hangingCount() === 1, "the callback in flight");
       first.child.kill("SIGKILL");
       expect((await first.exited).signal).toBe("SIGKILL");
@@ -33,7 +37,9 @@ describe("kill -9 during a callback", () => {
       process.stdout.write(`restart: process up after ${startedAfter} ms, callback resent after ${resumedAfter} ms\n`);
       expect(resumedAfter).toBeLessThan(15_000);
       expect(receiver.received).toHaveLength(2);
-      expect(receiver.received[1]!.headers["x-signoff-delivery"]).toBe(receiver.received[0]!.headers["x-signoff-delivery"]);
+      expect(receiver.received[1]!.headers["x-signoff-delivery"]).toBe(
+        receiver.received[0]!.headers["x-signoff-delivery"],
+      );
     } finally {
       first.child.kill("SIGKILL");
       if (second) {

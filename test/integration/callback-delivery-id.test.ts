@@ -16,7 +16,15 @@ let commandHooks: Awaited<ReturnType<typeof startScriptedReceiver>>;
 beforeAll(async () => {
   commandHooks = await startScriptedReceiver((n) => (n <= 2 ? 503 : 200));
   s = await startOpsSignoff({
-    file: { sources: [{ name: "forge", tokenSha256: createHash("sha256").update(SOURCE_TOKEN).digest("hex"), commandUrl: commandHooks.url }] },
+    file: {
+      sources: [
+        {
+          name: "forge",
+          tokenSha256: createHash("sha256").update(SOURCE_TOKEN).digest("hex"),
+          commandUrl: commandHooks.url,
+        },
+      ],
+    },
   });
 });
 afterAll(async () => {
@@ -25,23 +33,38 @@ afterAll(async () => {
   await commandHooks?.close();
 });
 
-const deliveryIds = (requests: Array<{ headers: Record<string, unknown> }>) => requests.map((r) => r.headers["x-signoff-delivery"]);
+const deliveryIds = (requests: Array<{ headers: Record<string, unknown> }>) =>
+  requests.map((r) => r.headers["x-signoff-delivery"]);
 
 describe("X-Signoff-Delivery", () => {
   it("a callback failing twice then succeeding carries the same delivery id three times; another approval gets another id", async () => {
     const receiver = await startScriptedReceiver((n) => (n <= 2 ? 500 : 200));
     try {
-      const first = (await api(s, "POST", "/api/approvals", { title: "callback id", gate: "auto", callbackUrl: receiver.url })).body;
+      const first = (
+        await api(s, "POST", "/api/approvals", { title: "callback id", gate: "auto", callbackUrl: receiver.url })
+      ).body;
       await eventually(() => receiver.successes().length === 1, "first callback delivered");
-      const delivery = await eventually(async () => (await s.deliveries.listBySubject(first.id)).find((d) => d.status === "delivered"), "marked delivered");
+      const delivery = await eventually(
+        async () => (await s.deliveries.listBySubject(first.id)).find((d) => d.status === "delivered"),
+        "marked delivered",
+      );
       expect(delivery).toMatchObject({ status: "delivered", attempts: 3 });
       expect(receiver.received.map((r) => r.reply)).toEqual([500, 500, 200]);
       expect(deliveryIds(receiver.received)).toEqual([delivery!.id, delivery!.id, delivery!.id]);
       for (const r of receiver.received) {
-        expect(verifySignature(SIGNING_SECRET, r.body, String(r.headers["x-signoff-timestamp"]), String(r.headers["x-signoff-signature"]))).toBe(true);
+        expect(
+          verifySignature(
+            SIGNING_SECRET,
+            r.body,
+            String(r.headers["x-signoff-timestamp"]),
+            String(r.headers["x-signoff-signature"]),
+          ),
+        ).toBe(true);
       }
 
-      const second = (await api(s, "POST", "/api/approvals", { title: "callback id 2", gate: "auto", callbackUrl: receiver.url })).body;
+      const second = (
+        await api(s, "POST", "/api/approvals", { title: "callback id 2", gate: "auto", callbackUrl: receiver.url })
+      ).body;
       await eventually(() => receiver.successes().length === 2, "second callback delivered");
       const secondRequest = receiver.received.find((r) => JSON.parse(r.body).id === second.id)!;
       const [secondDelivery] = await s.deliveries.listBySubject(second.id);
@@ -58,7 +81,10 @@ describe("X-Signoff-Delivery", () => {
     expect(await ask(s, "adam", "kill task D-1")).toContain("Killed D-1");
     await eventually(() => commandHooks.successes().length === 1, "command delivered");
     const commandId = JSON.parse(commandHooks.received[0]!.body).id as string;
-    const delivery = await eventually(async () => (await s.deliveries.listBySubject(commandId)).find((d) => d.status === "delivered"), "command marked delivered");
+    const delivery = await eventually(
+      async () => (await s.deliveries.listBySubject(commandId)).find((d) => d.status === "delivered"),
+      "command marked delivered",
+    );
     expect(delivery).toMatchObject({ kind: "command", status: "delivered", attempts: 3 });
     expect(deliveryIds(commandHooks.received)).toEqual([delivery!.id, delivery!.id, delivery!.id]);
   });

@@ -12,7 +12,15 @@ import { createRedis } from "../../src/jobs/redis.js";
 import { createLogger } from "../../src/logger.js";
 import { startSignoff, type Signoff } from "../../src/main.js";
 import { startScriptedReceiver } from "../helpers/scripted-receiver.js";
-import { REDIS_URL, SIGNING_SECRET, api, cleanupTestInstance, eventually, testConfig, uniqueName } from "../helpers/harness.js";
+import {
+  REDIS_URL,
+  SIGNING_SECRET,
+  api,
+  cleanupTestInstance,
+  eventually,
+  testConfig,
+  uniqueName,
+} from "../helpers/harness.js";
 
 const TIMEOUT_MS = 30_000; // far longer than any wait below: only the abort can end a hanging request
 const schema = uniqueName("t");
@@ -23,7 +31,11 @@ let queue: Queue;
 const logger = createLogger("silent");
 
 beforeAll(async () => {
-  const config = testConfig({ schema, prefix, file: { approvals: { callbackAttempts: 4, callbackBackoffMs: 50, callbackTimeoutMs: TIMEOUT_MS } } });
+  const config = testConfig({
+    schema,
+    prefix,
+    file: { approvals: { callbackAttempts: 4, callbackBackoffMs: 50, callbackTimeoutMs: TIMEOUT_MS } },
+  });
   s = await startSignoff({ config, logger, workers: false }); // the test runs the delivery workers itself
   queueConnection = createRedis(REDIS_URL);
   queue = new Queue(DELIVERY_QUEUE, { connection: queueConnection, prefix });
@@ -37,7 +49,12 @@ afterAll(async () => {
 
 function startWorker(): { worker: DeliveryWorker; stop(): Promise<number> } {
   const connection = createRedis(REDIS_URL);
-  const worker = createDeliveryWorker(connection, prefix, { deliveries: s.deliveries, signingSecret: SIGNING_SECRET, timeoutMs: TIMEOUT_MS, logger });
+  const worker = createDeliveryWorker(connection, prefix, {
+    deliveries: s.deliveries,
+    signingSecret: SIGNING_SECRET,
+    timeoutMs: TIMEOUT_MS,
+    logger,
+  });
   let stopped: Promise<number> | null = null;
   return {
     worker,
@@ -54,7 +71,9 @@ function startWorker(): { worker: DeliveryWorker; stop(): Promise<number> } {
 }
 
 async function createCallback(url: string) {
-  const approval = (await api(s, "POST", "/api/approvals", { title: "hanging receiver", gate: "auto", callbackUrl: url })).body;
+  const approval = (
+    await api(s, "POST", "/api/approvals", { title: "hanging receiver", gate: "auto", callbackUrl: url })
+  ).body;
   const delivery = await eventually(async () => (await s.deliveries.listBySubject(approval.id))[0], "delivery row");
   return { approval, delivery };
 }
@@ -96,14 +115,21 @@ describe("shutdown during a delivery", () => {
       const { delivery } = await createCallback(receiver.url);
       await eventually(() => receiver.hangingCount() === 1, "the fourth (last) attempt hanging");
       await first.stop();
-      expect(await s.deliveries.get(delivery.id)).toMatchObject({ status: "pending", attempts: 3, lastError: "HTTP 500" });
+      expect(await s.deliveries.get(delivery.id)).toMatchObject({
+        status: "pending",
+        attempts: 3,
+        lastError: "HTTP 500",
+      });
       expect((await s.deliveries.listDead()).map((d) => d.id)).not.toContain(delivery.id);
       const job = (await queue.getJob(`delivery-${delivery.id}`))!;
       expect(job.attemptsMade).toBe(3);
 
       const second = startWorker();
       try {
-        await eventually(async () => (await s.deliveries.get(delivery.id))?.status === "delivered", "delivered after the restart");
+        await eventually(
+          async () => (await s.deliveries.get(delivery.id))?.status === "delivered",
+          "delivered after the restart",
+        );
         expect(await s.deliveries.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 4 });
         expect(receiver.received.map((r) => r.reply)).toEqual([500, 500, 500, "hang", 200]);
       } finally {
@@ -122,7 +148,10 @@ describe("shutdown during a delivery", () => {
       await first.worker.waitUntilReady();
       first.worker.abortInFlight();
       const { delivery } = await createCallback(receiver.url);
-      await eventually(async () => (await queue.getJob(`delivery-${delivery.id}`))?.processedOn, "the worker taking the job");
+      await eventually(
+        async () => (await queue.getJob(`delivery-${delivery.id}`))?.processedOn,
+        "the worker taking the job",
+      );
       await new Promise((r) => setTimeout(r, 300));
       await first.stop();
       expect(receiver.received).toHaveLength(0);

@@ -47,7 +47,9 @@ function busiestWindow(slots: number[], windowMs: number): number {
 describe("per chat", () => {
   it("gives one chat one slot per second, in call order, and does not hold up other chats", async () => {
     const waits = await Promise.all(Array.from({ length: 5 }, () => limiter.reserve("111", false, t0)));
-    expect(waits, "slots for one chat must be 1 s apart, in the order reserve was called").toEqual([0, 1000, 2000, 3000, 4000]);
+    expect(waits, "slots for one chat must be 1 s apart, in the order reserve was called").toEqual([
+      0, 1000, 2000, 3000, 4000,
+    ]);
     // Another chat is only kept off the global gap around chat 111's slot at t0.
     expect(await limiter.reserve("222", false, t0)).toBe(GAP);
     // Time passing frees the chat again.
@@ -65,7 +67,9 @@ describe("per chat", () => {
 
 describe("globally", () => {
   it("keeps every 1 s window at ≤ 30 for a notice to 600 chats and uses the budget (≈ 20 s)", async () => {
-    const waits = await Promise.all(Array.from({ length: 600 }, (_, i) => limiter.reserve(String(1000 + i), false, t0)));
+    const waits = await Promise.all(
+      Array.from({ length: 600 }, (_, i) => limiter.reserve(String(1000 + i), false, t0)),
+    );
     const slots = waits.map((w) => t0 + w);
     expect(new Set(slots).size, "two chats got the same slot").toBe(600);
     expect(busiestWindow(slots, 1000)).toBe(30);
@@ -97,10 +101,14 @@ describe("globally", () => {
     const gaps = slots.slice(1).map((s, i) => s - (slots[i] ?? 0));
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(GAP);
     for (const chat of chats) {
-      const mine = booked.filter((b) => b.chat === chat).map((b) => b.slot).sort((a, b) => a - b);
+      const mine = booked
+        .filter((b) => b.chat === chat)
+        .map((b) => b.slot)
+        .sort((a, b) => a - b);
       const spacing = mine.slice(1).map((s, i) => s - (mine[i] ?? 0));
       expect(Math.min(...spacing), `chat ${chat} got two slots within 1 s`).toBeGreaterThanOrEqual(1000);
-      if (chat.startsWith("-")) expect(busiestWindow(mine, 60_000), `group ${chat} over 20/min`).toBeLessThanOrEqual(20);
+      if (chat.startsWith("-"))
+        expect(busiestWindow(mine, 60_000), `group ${chat} over 20/min`).toBeLessThanOrEqual(20);
     }
   });
 });

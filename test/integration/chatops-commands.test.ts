@@ -60,19 +60,31 @@ describe("source API validation", () => {
     const spend = await api(s, "POST", "/api/spend", { amount: -1, currency: "dollars", at: "yesterday" });
     expect(spend.status).toBe(400);
     expect(spend.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(["amount", "at", "currency"]);
-    expect((await api(s, "POST", "/api/spend", { amount: 1, at: new Date(Date.now() + 3 * 86_400_000).toISOString() })).body.problems).toEqual([
-      { path: "at", message: "more than a day in the future" },
-    ]);
+    expect(
+      (await api(s, "POST", "/api/spend", { amount: 1, at: new Date(Date.now() + 3 * 86_400_000).toISOString() })).body
+        .problems,
+    ).toEqual([{ path: "at", message: "more than a day in the future" }]);
     expect((await s.ops.spend.totals(new Date(0), new Date(Date.now() + 10 * 86_400_000))).length).toBe(0);
 
-    expect((await api(s, "POST", "/api/heartbeats", {})).body.problems).toEqual([{ path: "agent", message: expect.any(String) }]);
-    expect((await api(s, "POST", "/api/notify", { text: "hi", severity: "meh" })).body.problems[0].path).toBe("severity");
+    expect((await api(s, "POST", "/api/heartbeats", {})).body.problems).toEqual([
+      { path: "agent", message: expect.any(String) },
+    ]);
+    expect((await api(s, "POST", "/api/notify", { text: "hi", severity: "meh" })).body.problems[0].path).toBe(
+      "severity",
+    );
     expect((await api(s, "GET", "/api/commands?after=abc")).status).toBe(400);
     expect((await api(s, "POST", "/api/commands/ack", { ids: [] })).status).toBe(400);
   });
 
   it("needs a token, and a task id belongs to the source that created it", async () => {
-    for (const [method, path] of [["POST", "/api/tasks"], ["POST", "/api/spend"], ["POST", "/api/heartbeats"], ["POST", "/api/notify"], ["GET", "/api/commands"], ["POST", "/api/commands/ack"]] as const) {
+    for (const [method, path] of [
+      ["POST", "/api/tasks"],
+      ["POST", "/api/spend"],
+      ["POST", "/api/heartbeats"],
+      ["POST", "/api/notify"],
+      ["GET", "/api/commands"],
+      ["POST", "/api/commands/ack"],
+    ] as const) {
       expect((await api(s, method, path, method === "POST" ? {} : undefined, null)).status, path).toBe(401);
     }
     expect((await api(s, "POST", "/api/tasks", { id: "OWN-1", title: "mine", state: "ready" })).status).toBe(201);
@@ -103,25 +115,48 @@ describe("roles", () => {
   it("an owner kills: the task changes, the source gets a signed webhook, the kill is audited", async () => {
     await api(s, "POST", "/api/tasks", { id: "F-2", title: "Index docs", state: "in-progress", agent: "forge" });
     expect(await ask(s, "bob", "kill task F-2")).toBe("You can't kill: it needs one of these roles: owner.");
-    expect(await ask(s, "adam", "Kill task f-2!")).toBe("🛑 Killed F-2 Index docs (now failed). forge is told by webhook.");
+    expect(await ask(s, "adam", "Kill task f-2!")).toBe(
+      "🛑 Killed F-2 Index docs (now failed). forge is told by webhook.",
+    );
     const task = (await s.ops.tasks.get("F-2"))!;
     expect(task).toMatchObject({ state: "failed", error: "killed by adam" });
 
-    const hook = await eventually(() => forgeHooks.successes().find((r) => JSON.parse(r.body).taskId === "F-2"), "kill webhook");
+    const hook = await eventually(
+      () => forgeHooks.successes().find((r) => JSON.parse(r.body).taskId === "F-2"),
+      "kill webhook",
+    );
     const body = JSON.parse(hook.body);
-    expect(body).toMatchObject({ command: "kill", taskId: "F-2", source: "forge", requestedBy: "adam", task: { id: "F-2", state: "failed" } });
-    expect(verifySignature(SIGNING_SECRET, hook.body, String(hook.headers["x-signoff-timestamp"]), String(hook.headers["x-signoff-signature"]))).toBe(true);
+    expect(body).toMatchObject({
+      command: "kill",
+      taskId: "F-2",
+      source: "forge",
+      requestedBy: "adam",
+      task: { id: "F-2", state: "failed" },
+    });
+    expect(
+      verifySignature(
+        SIGNING_SECRET,
+        hook.body,
+        String(hook.headers["x-signoff-timestamp"]),
+        String(hook.headers["x-signoff-signature"]),
+      ),
+    ).toBe(true);
     expect(await auditOf("task:F-2")).toEqual([
       { actor: "bob", action: "command.refused" },
       { actor: "adam", action: "task.kill" },
     ]);
     // Delivered by webhook, so the pull does not offer it again.
-    await eventually(async () => (await s.deliveries.listBySubject(body.id))[0]?.status === "delivered", "delivery marked delivered");
+    await eventually(
+      async () => (await s.deliveries.listBySubject(body.id))[0]?.status === "delivered",
+      "delivery marked delivered",
+    );
     expect((await api(s, "GET", "/api/commands")).body.commands).toEqual([]);
   });
 
   it("an approver may retry; a command on the wrong state or an unknown task changes nothing", async () => {
-    expect(await ask(s, "bob", "retry task F-2")).toBe("🔁 Retrying F-2 Index docs (now ready). forge is told by webhook.");
+    expect(await ask(s, "bob", "retry task F-2")).toBe(
+      "🔁 Retrying F-2 Index docs (now ready). forge is told by webhook.",
+    );
     expect(await ask(s, "adam", "retry task F-2")).toBe("F-2 is ready: there is nothing to retry.");
     expect(await ask(s, "adam", "kill task NOPE-9")).toBe('I don\'t know a task NOPE-9. Say "queue" to see tasks.');
     expect(await ask(s, "adam", "kill")).toBe('Which task? Say "kill task <id>".');
@@ -133,7 +168,9 @@ describe("commands by pull", () => {
   it("a source without a webhook pulls each command until it acknowledges it", async () => {
     await api(s, "POST", "/api/tasks", { id: "P-1", title: "Nightly report", state: "ready", priority: 3 }, PULLER);
     await api(s, "POST", "/api/tasks", { id: "P-2", title: "Backfill", state: "failed", error: "oom" }, PULLER);
-    expect(await ask(s, "adam", "prioritize task p-1")).toBe("⏫ Prioritised P-1 Nightly report (now ready, priority 4). puller is told when it next pulls its commands.");
+    expect(await ask(s, "adam", "prioritize task p-1")).toBe(
+      "⏫ Prioritised P-1 Nightly report (now ready, priority 4). puller is told when it next pulls its commands.",
+    );
 
     const first = await api(s, "GET", "/api/commands", undefined, PULLER);
     expect(first.body.commands).toHaveLength(1);
@@ -148,33 +185,52 @@ describe("commands by pull", () => {
     const after = await api(s, "GET", `/api/commands?after=${first.body.cursor}`, undefined, PULLER);
     expect(after.body.commands.map((c: { taskId: string }) => c.taskId)).toEqual(["P-2"]);
 
-    expect((await api(s, "POST", "/api/commands/ack", { ids: [first.body.cursor] }, SOURCE_TOKEN)).body.acknowledged).toBe(0); // not forge's
-    expect((await api(s, "POST", "/api/commands/ack", { ids: both.body.commands.map((c: { id: string }) => c.id) }, PULLER)).body.acknowledged).toBe(2);
+    expect(
+      (await api(s, "POST", "/api/commands/ack", { ids: [first.body.cursor] }, SOURCE_TOKEN)).body.acknowledged,
+    ).toBe(0); // not forge's
+    expect(
+      (await api(s, "POST", "/api/commands/ack", { ids: both.body.commands.map((c: { id: string }) => c.id) }, PULLER))
+        .body.acknowledged,
+    ).toBe(2);
     expect((await api(s, "GET", "/api/commands", undefined, PULLER)).body.commands).toEqual([]);
   });
 
   it("a webhook that keeps failing is dead-lettered, listed under failures, and still pullable", async () => {
     await api(s, "POST", "/api/tasks", { id: "FL-1", title: "Flaky job", state: "ready" }, FLAKY);
     await ask(s, "adam", "kill task FL-1");
-    await eventually(async () => (await s.ops.monitor.listDeadLetters(new Date(0), 10)).items.some((d) => d.label === "kill FL-1"), "dead command delivery", 15_000);
+    await eventually(
+      async () => (await s.ops.monitor.listDeadLetters(new Date(0), 10)).items.some((d) => d.label === "kill FL-1"),
+      "dead command delivery",
+      15_000,
+    );
     expect(flakyHooks.received.length).toBe(4); // callbackAttempts in the test config
     expect(await ask(s, "adam", "failures")).toMatch(/• command kill FL-1: HTTP 500 · \d\d:\d\d/);
-    expect((await api(s, "GET", "/api/commands", undefined, FLAKY)).body.commands.map((c: { taskId: string }) => c.taskId)).toEqual(["FL-1"]);
+    expect(
+      (await api(s, "GET", "/api/commands", undefined, FLAKY)).body.commands.map((c: { taskId: string }) => c.taskId),
+    ).toEqual(["FL-1"]);
   });
 });
 
 describe("pause and resume", () => {
   it("flip the persisted pause the approval service reads, tell the others, and are audited", async () => {
-    expect(await ask(s, "adam", "pause")).toBe('⏸ Paused. Auto and low requests now need a person; say "resume" to end it.');
+    expect(await ask(s, "adam", "pause")).toBe(
+      '⏸ Paused. Auto and low requests now need a person; say "resume" to end it.',
+    );
     expect((await s.settings.pauseState()).paused).toBe(true);
     expect(await s.settings.isPaused()).toBe(true);
-    await eventually(() => s.webchat!.history("vic").find((m) => m.text.startsWith("⏸ adam paused autonomy at")), "pause notice to vic");
-    const low = (await api(s, "POST", "/api/approvals", { title: "restart cache", gate: "low", objectionSeconds: 30 })).body;
+    await eventually(
+      () => s.webchat!.history("vic").find((m) => m.text.startsWith("⏸ adam paused autonomy at")),
+      "pause notice to vic",
+    );
+    const low = (await api(s, "POST", "/api/approvals", { title: "restart cache", gate: "low", objectionSeconds: 30 }))
+      .body;
     expect(low.effectiveGate).toBe("medium");
     expect(await ask(s, "bob", "/pause")).toMatch(/^⏸ Already paused by adam since \d\d:\d\d\.$/);
 
     expect(await ask(s, "eve", "resume")).toBe("▶️ Resumed. Auto and low requests proceed on their own again.");
-    const after = (await api(s, "POST", "/api/approvals", { title: "restart cache again", gate: "low", objectionSeconds: 30 })).body;
+    const after = (
+      await api(s, "POST", "/api/approvals", { title: "restart cache again", gate: "low", objectionSeconds: 30 })
+    ).body;
     expect(after.effectiveGate).toBe("low");
     expect(await auditOf("autonomy")).toEqual([
       { actor: "vic", action: "command.refused" },
@@ -191,7 +247,10 @@ describe("notices and the spend alert", () => {
     expect(res.status).toBe(202);
     expect(res.body.queued).toBe(4);
     for (const chat of ["adam", "eve", "bob", "vic"]) {
-      await eventually(() => s.webchat!.history(chat).find((m) => m.text === "⚠️ forge: Deploy finished"), `notice in ${chat}'s chat`);
+      await eventually(
+        () => s.webchat!.history(chat).find((m) => m.text === "⚠️ forge: Deploy finished"),
+        `notice in ${chat}'s chat`,
+      );
     }
   });
 
@@ -200,7 +259,9 @@ describe("notices and the spend alert", () => {
     expect((await api(s, "POST", "/api/spend", { amount: 30 })).body.alerted).toBe(false);
     expect((await api(s, "POST", "/api/spend", { amount: 25, agent: "forge" })).body.alerted).toBe(true);
     const alert = await eventually(() => alerts()[0], "spend alert");
-    expect(alert.text).toMatch(/^💸 Spend alert: \$55\.00 spent today \(\w{3} \d+ \w{3}\), over the daily threshold of \$50\.00\.$/);
+    expect(alert.text).toMatch(
+      /^💸 Spend alert: \$55\.00 spent today \(\w{3} \d+ \w{3}\), over the daily threshold of \$50\.00\.$/,
+    );
     expect((await api(s, "POST", "/api/spend", { amount: 10 })).body.alerted).toBe(false);
     clock.advance(86_400_000);
     expect((await api(s, "POST", "/api/spend", { amount: 60 })).body.alerted).toBe(true);

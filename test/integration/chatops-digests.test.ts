@@ -59,16 +59,32 @@ describe("digest schedule", () => {
       await cleanupTestInstance(uniqueName("none"), prefix);
     });
     // What signoff registers: the next run is what our schedule code says.
-    await ops.sync([{ operator: "adam", cron: "0 8 * * *", timezone: "Pacific/Auckland" }, { operator: "eve", cron: "30 7 * * 1-5", timezone: "Europe/Berlin" }], []);
+    await ops.sync(
+      [
+        { operator: "adam", cron: "0 8 * * *", timezone: "Pacific/Auckland" },
+        { operator: "eve", cron: "30 7 * * 1-5", timezone: "Europe/Berlin" },
+      ],
+      [],
+    );
     const now = Date.now();
-    for (const [id, cron, tz] of [["digest:adam", "0 8 * * *", "Pacific/Auckland"], ["digest:eve", "30 7 * * 1-5", "Europe/Berlin"]] as const) {
+    for (const [id, cron, tz] of [
+      ["digest:adam", "0 8 * * *", "Pacific/Auckland"],
+      ["digest:eve", "30 7 * * 1-5", "Europe/Berlin"],
+    ] as const) {
       const scheduler = (await ops.queue.getJobScheduler(id))!;
       expect(scheduler).toMatchObject({ pattern: cron, tz });
       expect(scheduler.next).toBe(nextDigestRuns(cron, tz, new Date(now - 5_000), 1)[0]!.getTime());
     }
     // And on both sides of a DST change (NZ, April 2030), from fixed start dates.
-    for (const [start, next] of [["2030-04-05T12:00:00Z", "2030-04-05T19:00:00.000Z"], ["2030-04-06T12:00:00Z", "2030-04-06T20:00:00.000Z"]] as const) {
-      await ops.queue.upsertJobScheduler(`dst-${start}`, { pattern: "0 8 * * *", tz: "Pacific/Auckland", startDate: start }, { name: "digest", data: { kind: "digest", operator: "x" } });
+    for (const [start, next] of [
+      ["2030-04-05T12:00:00Z", "2030-04-05T19:00:00.000Z"],
+      ["2030-04-06T12:00:00Z", "2030-04-06T20:00:00.000Z"],
+    ] as const) {
+      await ops.queue.upsertJobScheduler(
+        `dst-${start}`,
+        { pattern: "0 8 * * *", tz: "Pacific/Auckland", startDate: start },
+        { name: "digest", data: { kind: "digest", operator: "x" } },
+      );
       expect(new Date((await ops.queue.getJobScheduler(`dst-${start}`))!.next!).toISOString()).toBe(next);
       expect(nextDigestRuns("0 8 * * *", "Pacific/Auckland", new Date(start), 1)[0]!.toISOString()).toBe(next);
     }
@@ -88,7 +104,10 @@ describe("schedulers follow the config", () => {
     });
     const { schema, prefix } = first;
     cleanups.push(() => cleanupTestInstance(schema, prefix));
-    const schedulers = async (s: OpsSignoff) => (await s.ops.queue.queue.getJobSchedulers()).map((j) => ({ key: j.key, pattern: j.pattern, tz: j.tz, every: j.every })).sort((a, b) => a.key.localeCompare(b.key));
+    const schedulers = async (s: OpsSignoff) =>
+      (await s.ops.queue.queue.getJobSchedulers())
+        .map((j) => ({ key: j.key, pattern: j.pattern, tz: j.tz, every: j.every }))
+        .sort((a, b) => a.key.localeCompare(b.key));
     expect(await schedulers(first)).toEqual([
       { key: "digest:adam", pattern: "0 8 * * *", tz: "Pacific/Auckland", every: undefined },
       { key: "digest:eve", pattern: "0 8 * * *", tz: "Europe/Berlin", every: undefined }, // `digest: true` = 08:00 local
@@ -99,10 +118,17 @@ describe("schedulers follow the config", () => {
     const second = await startOpsSignoff({
       schema,
       prefix,
-      file: { operators: [{ name: "adam", roles: ["owner"], timezone: "Pacific/Auckland", digest: "30 7 * * 1-5" }, { name: "eve", roles: ["approver"] }] },
+      file: {
+        operators: [
+          { name: "adam", roles: ["owner"], timezone: "Pacific/Auckland", digest: "30 7 * * 1-5" },
+          { name: "eve", roles: ["approver"] },
+        ],
+      },
     });
     try {
-      expect(await schedulers(second)).toEqual([{ key: "digest:adam", pattern: "30 7 * * 1-5", tz: "Pacific/Auckland", every: undefined }]);
+      expect(await schedulers(second)).toEqual([
+        { key: "digest:adam", pattern: "30 7 * * 1-5", tz: "Pacific/Auckland", every: undefined },
+      ]);
     } finally {
       await second.close();
     }
@@ -123,7 +149,9 @@ describe("missed digests", () => {
     const { schema, prefix } = first;
     cleanups.push(() => cleanupTestInstance(schema, prefix));
     try {
-      expect(await settle(first, "adam")).toEqual(["🌙 Digest · Sun 5 Apr: all quiet since Sat 4 Apr 08:00. Nothing to report."]);
+      expect(await settle(first, "adam")).toEqual([
+        "🌙 Digest · Sun 5 Apr: all quiet since Sat 4 Apr 08:00. Nothing to report.",
+      ]);
       expect(await first.ops.digestStore.sentVia("adam", new Date("2026-04-04T20:00:00Z"))).toBe("catch-up");
       expect(botMessages(first, "eve")).toEqual([]);
       expect(await first.ops.digests.sendScheduled("eve", "catch-up")).toBe("too_late");
@@ -143,19 +171,27 @@ describe("missed digests", () => {
 
   it("the scheduled job sends the digest with its sections, once per slot", async () => {
     const clock = testClock(new Date("2026-03-11T21:00:20Z"));
-    const s = await startOpsSignoff({ now: clock.now, file: { operators: [{ name: "bob", roles: ["approver"], timezone: "UTC", digest: "0 21 * * *" }] } });
+    const s = await startOpsSignoff({
+      now: clock.now,
+      file: { operators: [{ name: "bob", roles: ["approver"], timezone: "UTC", digest: "0 21 * * *" }] },
+    });
     cleanups.push(async () => {
       await s.close();
       await cleanupTestInstance(s.schema, s.prefix);
     });
     await settle(s, "bob"); // the start's catch-up already sent 21:00's digest (20 s late)
-    expect(botMessages(s, "bob").map((m) => m.text)).toEqual(["🌙 Digest · Wed 11 Mar: all quiet since Tue 10 Mar 21:00. Nothing to report."]);
+    expect(botMessages(s, "bob").map((m) => m.text)).toEqual([
+      "🌙 Digest · Wed 11 Mar: all quiet since Tue 10 Mar 21:00. Nothing to report.",
+    ]);
 
     clock.advance(86_400_000); // next evening: the BullMQ job (as its scheduler would add it) runs
     await api(s, "POST", "/api/tasks", { id: "D-1", title: "Ship it", state: "done" });
     await s.ops.queue.queue.add("digest", { kind: "digest", operator: "bob" });
     await eventually(() => botMessages(s, "bob").length === 2, "the scheduled digest");
-    expect(botMessages(s, "bob")[1]!.text.split("\n")).toEqual(["☀️ Digest · Thu 12 Mar (since Wed 11 Mar 21:00)", "✅ 1 task done"]);
+    expect(botMessages(s, "bob")[1]!.text.split("\n")).toEqual([
+      "☀️ Digest · Thu 12 Mar (since Wed 11 Mar 21:00)",
+      "✅ 1 task done",
+    ]);
     await s.ops.queue.queue.add("digest", { kind: "digest", operator: "bob" }); // a duplicate run of the slot
     expect(await settle(s, "bob", 500)).toHaveLength(2);
   });

@@ -19,18 +19,27 @@ export function testClock(start: Date) {
 export type OpsSignoff = Signoff & { schema: string; prefix: string };
 
 /** Start signoff with the standard test operators and source, plus `file` overrides. */
-export async function startOpsSignoff(options: { schema?: string; prefix?: string; file?: Record<string, unknown>; now?: () => Date } = {}): Promise<OpsSignoff> {
+export async function startOpsSignoff(
+  options: { schema?: string; prefix?: string; file?: Record<string, unknown>; now?: () => Date } = {},
+): Promise<OpsSignoff> {
   const schema = options.schema ?? uniqueName("t");
   const prefix = options.prefix ?? uniqueName("q");
   const config = testConfig({ schema, prefix, ...(options.file ? { file: options.file } : {}) });
-  const signoff = await startSignoff({ config, logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"), ...(options.now ? { now: options.now } : {}) });
+  const signoff = await startSignoff({
+    config,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    ...(options.now ? { now: options.now } : {}),
+  });
   return Object.assign(signoff, { schema, prefix });
 }
 
 /** Say `text` in `chat`'s web chat and return the bot's reply to it. */
 export async function ask(s: Signoff, chat: string, text: string): Promise<string> {
   const sent = await s.webchat!.operatorSays(chat, text);
-  const reply = await eventually(() => s.webchat!.history(chat).find((m) => m.from === "bot" && m.replyTo === sent.id), `reply to ${JSON.stringify(text)} in ${chat}'s chat`);
+  const reply = await eventually(
+    () => s.webchat!.history(chat).find((m) => m.from === "bot" && m.replyTo === sent.id),
+    `reply to ${JSON.stringify(text)} in ${chat}'s chat`,
+  );
   return reply.text;
 }
 

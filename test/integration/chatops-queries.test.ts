@@ -57,7 +57,13 @@ beforeAll(async () => {
   await task(HOUR, { id: "T-6", title: "Review PR 42", state: "review" });
   await task(3 * HOUR, { id: "T-7", title: "Deploy web", state: "in-progress", agent: "forge" });
   await task(2 * HOUR, { id: "T-7", title: "Deploy web", state: "done" }); // state_since moves; agent kept
-  await task(4 * HOUR, { id: "T-8", title: "Migrate db", state: "failed", agent: "forge", error: "timeout talking to db" });
+  await task(4 * HOUR, {
+    id: "T-8",
+    title: "Migrate db",
+    state: "failed",
+    agent: "forge",
+    error: "timeout talking to db",
+  });
 
   clock.set(T0);
   const spend = async (amount: number, iso: string, extra: Record<string, unknown> = {}) =>
@@ -208,7 +214,12 @@ describe("help and unknown text", () => {
 
   it("an owner is also told how to answer and steer", async () => {
     const help = await ask(s, "adam", "what can I say?");
-    for (const line of ["• approve K7QF · reject K7QF reason · modify K7QF what to change", "• kill task <id>: stop it and tell its source", "• pause: auto and low requests need a person until resume", "• pair <code> as <role>: let someone who messaged the bot in"]) {
+    for (const line of [
+      "• approve K7QF · reject K7QF reason · modify K7QF what to change",
+      "• kill task <id>: stop it and tell its source",
+      "• pause: auto and low requests need a person until resume",
+      "• pair <code> as <role>: let someone who messaged the bot in",
+    ]) {
       expect(help.split("\n")).toContain(line);
     }
   });
@@ -227,9 +238,26 @@ describe("health checks", () => {
       await s.ops.runHealthCheck("litellm");
       await s.ops.runHealthCheck("redis-main");
       const results = await s.ops.monitor.listHealth();
-      expect(results.map((h) => ({ name: h.name, ok: h.ok, since: h.since.toISOString(), checkedAt: h.checkedAt.toISOString() }))).toEqual([
-        { name: "litellm", ok: false, since: at(6 * HOUR).toISOString(), checkedAt: new Date(T0.getTime() + HOUR).toISOString() },
-        { name: "redis-main", ok: true, since: at(6 * HOUR).toISOString(), checkedAt: new Date(T0.getTime() + HOUR).toISOString() },
+      expect(
+        results.map((h) => ({
+          name: h.name,
+          ok: h.ok,
+          since: h.since.toISOString(),
+          checkedAt: h.checkedAt.toISOString(),
+        })),
+      ).toEqual([
+        {
+          name: "litellm",
+          ok: false,
+          since: at(6 * HOUR).toISOString(),
+          checkedAt: new Date(T0.getTime() + HOUR).toISOString(),
+        },
+        {
+          name: "redis-main",
+          ok: true,
+          since: at(6 * HOUR).toISOString(),
+          checkedAt: new Date(T0.getTime() + HOUR).toISOString(),
+        },
       ]);
       expect(results[1]!.detail).toMatch(/^connected in \d+ ms$/);
     } finally {

@@ -14,7 +14,12 @@ let s: OpsSignoff;
 
 beforeAll(async () => {
   s = await startOpsSignoff({ now: clock.now });
-  await api(s, "POST", "/api/tasks", { id: "SECRET-1", title: "Rotate production keys", state: "in-progress", agent: "forge" });
+  await api(s, "POST", "/api/tasks", {
+    id: "SECRET-1",
+    title: "Rotate production keys",
+    state: "in-progress",
+    agent: "forge",
+  });
   await api(s, "POST", "/api/approvals", { title: "Wire transfer to vendor", gate: "medium" });
 });
 
@@ -28,7 +33,9 @@ const codeIn = (text: string) => /: ([2-9A-HJ-NP-Z]{6}) \(valid for 60 minutes\)
 
 async function strangerAudit(): Promise<string[]> {
   await s.audit.seal();
-  const { rows } = await s.db.pool.query<{ action: string }>("SELECT action FROM audit_log WHERE actor LIKE 'webchat:%' ORDER BY id");
+  const { rows } = await s.db.pool.query<{ action: string }>(
+    "SELECT action FROM audit_log WHERE actor LIKE 'webchat:%' ORDER BY id",
+  );
   return rows.map((r) => r.action);
 }
 
@@ -39,9 +46,17 @@ describe("a stranger", () => {
     await s.webchat!.operatorSays("sam", "pending");
     const replies = await settle(s, "sam");
     expect(replies).toHaveLength(1);
-    expect(replies[0]).toMatch(/^Hello! I only talk to people I know\. If you should have access, give this code to an owner: [2-9A-HJ-NP-Z]{6} \(valid for 60 minutes\)\.$/);
-    for (const secret of ["SECRET", "Rotate", "Wire", "forge", "$", "pending", "approval"]) expect(replies[0]).not.toContain(secret);
-    expect(await strangerAudit()).toEqual(["stranger.message", "stranger.pairing_code", "stranger.message", "stranger.message"]);
+    expect(replies[0]).toMatch(
+      /^Hello! I only talk to people I know\. If you should have access, give this code to an owner: [2-9A-HJ-NP-Z]{6} \(valid for 60 minutes\)\.$/,
+    );
+    for (const secret of ["SECRET", "Rotate", "Wire", "forge", "$", "pending", "approval"])
+      expect(replies[0]).not.toContain(secret);
+    expect(await strangerAudit()).toEqual([
+      "stranger.message",
+      "stranger.pairing_code",
+      "stranger.message",
+      "stranger.message",
+    ]);
 
     clock.advance(23 * HOUR);
     await s.webchat!.operatorSays("sam", "hello?");
@@ -55,7 +70,9 @@ describe("a stranger", () => {
     await s.webchat!.operatorSays("kim", "hi");
     const code = codeIn((await settle(s, "kim"))[0]!)!;
     expect(await ask(s, "vic", `pair ${code} as viewer`)).toBe("You can't pair: it needs one of these roles: owner.");
-    expect(await ask(s, "adam", "pair ZZZZZ9 as viewer")).toBe("No pairing code ZZZZZ9. Codes are given to people who message the bot.");
+    expect(await ask(s, "adam", "pair ZZZZZ9 as viewer")).toBe(
+      "No pairing code ZZZZZ9. Codes are given to people who message the bot.",
+    );
     expect(await ask(s, "adam", "pair me please")).toContain('Say "pair <code> as <role>"');
     clock.advance(HOUR + 60_000);
     expect(await ask(s, "adam", `pair ${code.toLowerCase()} as viewer`)).toBe(`Pairing code ${code} has expired.`);
@@ -67,13 +84,19 @@ describe("a stranger", () => {
     const code = codeIn((await settle(s, "lee"))[0]!)!;
     expect(await ask(s, "adam", `pair ${code} as viewer`)).toBe("✅ Paired lee (webchat) as viewer.");
     expect(await ask(s, "adam", `pair ${code} as viewer`)).toBe(`Pairing code ${code} was already used.`);
-    expect((await settle(s, "lee")).at(-1)).toBe('👋 You\'re in as lee (viewer), added by adam. Say "help" to see what you can ask.');
+    expect((await settle(s, "lee")).at(-1)).toBe(
+      '👋 You\'re in as lee (viewer), added by adam. Say "help" to see what you can ask.',
+    );
 
     const status = await ask(s, "lee", "status");
     expect(status).toMatch(/^📊 Status · \d\d:\d\d\nApprovals: 1 pending\nTasks: 1 in progress\n/);
-    expect(await ask(s, "lee", "kill task SECRET-1")).toBe("You can't kill: it needs one of these roles: owner, approver.");
+    expect(await ask(s, "lee", "kill task SECRET-1")).toBe(
+      "You can't kill: it needs one of these roles: owner, approver.",
+    );
     await s.audit.seal();
-    expect((await s.audit.listBySubject("lee")).map((e) => ({ actor: e.actor, action: e.action, data: e.data }))).toEqual([
+    expect(
+      (await s.audit.listBySubject("lee")).map((e) => ({ actor: e.actor, action: e.action, data: e.data })),
+    ).toEqual([
       { actor: "adam", action: "operator.paired", data: { channel: "webchat", senderId: "lee", roles: ["viewer"] } },
     ]);
 
@@ -93,7 +116,15 @@ describe("a stranger", () => {
     await s.ops.pairingStore.admit({
       code,
       at: clock.now(),
-      operator: { name: "max", roles: ["approver"], channel: "webchat", senderId: "max", chatId: "max", displayName: "max", pairedBy: "adam" },
+      operator: {
+        name: "max",
+        roles: ["approver"],
+        channel: "webchat",
+        senderId: "max",
+        chatId: "max",
+        displayName: "max",
+        pairedBy: "adam",
+      },
       audit: [],
     });
     expect(s.directory.byName("max")).toBeUndefined();

@@ -34,13 +34,26 @@ const text = (n: number, chatId = "42"): OutboxJob => ({ op: "text", channel: "t
 
 function start(perform: (job: OutboxJob) => Promise<void>, patienceMs?: number) {
   const outbox = createOutboxQueue(producer, prefix, new Set(["telegram"]));
-  const limiter = createChatRateLimiter(producer, { prefix: `${prefix}:rate`, perChatIntervalMs: 50, globalPerSecond: 1000 });
-  const worker = createOutboxWorker(workerConnection, prefix, perform, { warn() {} }, {
-    pacing: { telegram: { limiter, isGroup: () => false } },
-    concurrency: 5,
-    ...(patienceMs ? { patienceMs } : {}),
+  const limiter = createChatRateLimiter(producer, {
+    prefix: `${prefix}:rate`,
+    perChatIntervalMs: 50,
+    globalPerSecond: 1000,
   });
-  closers.push(() => outbox.queue.close(), () => worker.close());
+  const worker = createOutboxWorker(
+    workerConnection,
+    prefix,
+    perform,
+    { warn() {} },
+    {
+      pacing: { telegram: { limiter, isGroup: () => false } },
+      concurrency: 5,
+      ...(patienceMs ? { patienceMs } : {}),
+    },
+  );
+  closers.push(
+    () => outbox.queue.close(),
+    () => worker.close(),
+  );
   return outbox;
 }
 
@@ -89,7 +102,12 @@ describe("outbox", () => {
     const outbox = start(async (job) => {
       sent.push(job.op === "text" ? job.text : `${job.op}`);
     });
-    const edit: OutboxJob = { op: "edit", approvalId: "a1", version: 2, ref: { channel: "telegram", chatId: "42", messageId: "7", kind: "card" } };
+    const edit: OutboxJob = {
+      op: "edit",
+      approvalId: "a1",
+      version: 2,
+      ref: { channel: "telegram", chatId: "42", messageId: "7", kind: "card" },
+    };
     await outbox.enqueue(edit);
     await outbox.enqueue(edit); // the presenter and a late announce can both ask for the same edit
     await outbox.enqueue(text(9));
@@ -106,8 +124,16 @@ describe("outbox", () => {
     });
     const other = createRedis(REDIS_URL, { autoPipelining: true });
     const otherOutbox = createOutboxQueue(other, prefix, new Set(["telegram"]));
-    closers.push(() => other.quit(), () => otherOutbox.queue.close());
-    const edit: OutboxJob = { op: "edit", approvalId: "a2", version: 3, ref: { channel: "telegram", chatId: "42", messageId: "8", kind: "card" } };
+    closers.push(
+      () => other.quit(),
+      () => otherOutbox.queue.close(),
+    );
+    const edit: OutboxJob = {
+      op: "edit",
+      approvalId: "a2",
+      version: 3,
+      ref: { channel: "telegram", chatId: "42", messageId: "8", kind: "card" },
+    };
     // Every process that saw the decision refreshes the card at once (presenter, late announce, reconciler).
     await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? otherOutbox : outbox).enqueue(edit)));
     await outbox.enqueue(text(10));
@@ -124,7 +150,13 @@ describe("outbox", () => {
     const outbox = start(async (job) => {
       sent.push(job.op === "announce" ? job.announcement : job.op);
     });
-    const card: OutboxJob = { op: "announce", approvalId: "a3", announcement: "card", channel: "telegram", chatId: "42" };
+    const card: OutboxJob = {
+      op: "announce",
+      approvalId: "a3",
+      announcement: "card",
+      channel: "telegram",
+      chatId: "42",
+    };
     await outbox.enqueue(card);
     await eventually(() => sent.length === 1, "the first announcement");
     await outbox.enqueue({ ...card, announcement: "notice" }); // same job id, asked for after the first went out

@@ -40,7 +40,10 @@ describe("the signoff process", () => {
     const p = startProcess({});
     const started = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
-        const line = p.output().split("\n").find((l) => l.includes('"signoff started"'));
+        const line = p
+          .output()
+          .split("\n")
+          .find((l) => l.includes('"signoff started"'));
         if (line) {
           clearInterval(timer);
           resolve(JSON.parse(line).url as string);

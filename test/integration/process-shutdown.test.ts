@@ -18,7 +18,8 @@ async function deliveryOf(approvalId: string): Promise<{ id: string; status: str
   const client = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
   await client.connect();
   try {
-    return (await client.query("SELECT id::text, status, attempts FROM deliveries WHERE subject_id = $1", [approvalId])).rows[0];
+    return (await client.query("SELECT id::text, status, attempts FROM deliveries WHERE subject_id = $1", [approvalId]))
+      .rows[0];
   } finally {
     await client.end();
   }
@@ -31,7 +32,13 @@ describe("SIGTERM with a receiver that never answers", () => {
     const first = startSignoffProcess({ schema, prefix, configFile });
     try {
       const url = await first.started;
-      const approval = (await api({ url }, "POST", "/api/approvals", { title: "hanging receiver", gate: "auto", callbackUrl: receiver.url })).body;
+      const approval = (
+        await api({ url }, "POST", "/api/approvals", {
+          title: "hanging receiver",
+          gate: "auto",
+          callbackUrl: receiver.url,
+        })
+      ).body;
       await eventually(() => receiver.hangingCount() === 1, "the receiver holding the callback open");
 
       const t0 = Date.now();

@@ -27,7 +27,16 @@ function run(env: Record<string, string>): Promise<{ code: number | null; output
   const started = Date.now();
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: join(import.meta.dirname, "..", ".."),
-    env: { PATH: process.env.PATH, DATABASE_URL, REDIS_URL, DATABASE_SCHEMA: schema, SIGNOFF_QUEUE_PREFIX: prefix, HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL,
+      REDIS_URL,
+      DATABASE_SCHEMA: schema,
+      SIGNOFF_QUEUE_PREFIX: prefix,
+      HTTP_PORT: "0",
+      LOG_LEVEL: "info",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -80,7 +89,11 @@ describe("start-up on a busy port", () => {
     const r = await run({ HTTP_PORT: String(port) });
     expect(r.code).not.toBe(0);
     expect(r.output).toMatch(/HTTP_PORT \/ HTTP_HOST: binding 127\.0\.0\.1:\d+ is already in use/);
-    const schemas = await sql<{ n: number }>("public", "SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = $1", [schema]);
+    const schemas = await sql<{ n: number }>(
+      "public",
+      "SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = $1",
+      [schema],
+    );
     expect(schemas[0]!.n).toBe(0); // nothing was migrated
   });
 });

@@ -24,10 +24,22 @@ afterAll(async () => {
 describe("Redis keys lost while running", () => {
   it("every pending timer is re-created and fires once, within seconds of its due time", async () => {
     const created: Array<{ id: string }> = [];
-    for (let i = 0; i < 5; i++) created.push((await api(s, "POST", "/api/approvals", { title: `medium ${i}`, gate: "medium", deadlineSeconds: 2 })).body);
-    for (let i = 0; i < 5; i++) created.push((await api(s, "POST", "/api/approvals", { title: `low ${i}`, gate: "low", objectionSeconds: 2 })).body);
+    for (let i = 0; i < 5; i++)
+      created.push(
+        (await api(s, "POST", "/api/approvals", { title: `medium ${i}`, gate: "medium", deadlineSeconds: 2 })).body,
+      );
+    for (let i = 0; i < 5; i++)
+      created.push(
+        (await api(s, "POST", "/api/approvals", { title: `low ${i}`, gate: "low", objectionSeconds: 2 })).body,
+      );
     // Every low notice reached the web chat, so their windows run.
-    await eventually(async () => (await Promise.all(created.map((c) => s.service.get(c.id)))).every((a) => a!.gate !== "low" || a!.noticeDeliveredAt), "notices delivered");
+    await eventually(
+      async () =>
+        (await Promise.all(created.map((c) => s.service.get(c.id)))).every(
+          (a) => a!.gate !== "low" || a!.noticeDeliveredAt,
+        ),
+      "notices delivered",
+    );
     const lost = await deleteKeysWithPrefix(redis, s.prefix);
     expect(lost).toBeGreaterThan(10); // the timers and the sentinel were there
     const started = Date.now();

@@ -20,7 +20,15 @@ beforeAll(async () => {
   const channel = createTelegramChannel({
     token: fake.token,
     apiRoot: fake.apiRoot,
-    logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
+    logger: {
+      debug() {},
+      info() {},
+      warn() {},
+      error() {},
+      child() {
+        return this;
+      },
+    },
     pollingTimeoutSeconds: 1,
   });
   s = await startTestSignoff({ channels: [channel], webchat: false });
@@ -33,11 +41,21 @@ afterAll(async () => {
 
 const botMessages = (chat: number) => fake.sent(chat);
 const cardIn = (chat: number, code: string) =>
-  eventually(() => botMessages(chat).find((m) => m.text.includes(code) && (m.replyMarkup?.inline_keyboard.flat().length ?? 0) > 0), `card ${code} in chat ${chat}`, 15_000);
+  eventually(
+    () =>
+      botMessages(chat).find((m) => m.text.includes(code) && (m.replyMarkup?.inline_keyboard.flat().length ?? 0) > 0),
+    `card ${code} in chat ${chat}`,
+    15_000,
+  );
 const record = async (id: string) => (await api(s, "GET", `/api/approvals/${id}`)).body;
-const decided = (id: string) => eventually(async () => ((await record(id)).status !== "pending" ? record(id) : null), `decision of ${id}`, 15_000);
+const decided = (id: string) =>
+  eventually(async () => ((await record(id)).status !== "pending" ? record(id) : null), `decision of ${id}`, 15_000);
 const edited = (chat: number, messageId: number, word: string) =>
-  eventually(() => botMessages(chat).find((m) => m.messageId === messageId && m.text.includes(word) && m.edits > 0), `edit of ${messageId} in ${chat} to "${word}"`, 15_000);
+  eventually(
+    () => botMessages(chat).find((m) => m.messageId === messageId && m.text.includes(word) && m.edits > 0),
+    `edit of ${messageId} in ${chat} to "${word}"`,
+    15_000,
+  );
 
 async function newMedium(title: string) {
   const a = (await api(s, "POST", "/api/approvals", { title, gate: "medium" })).body;
@@ -54,7 +72,13 @@ describe("Telegram approvals", () => {
     const approve = adamCard.replyMarkup!.inline_keyboard.flat()[0]! as { callback_data: string };
     const press = fake.userPressesButton({ chatId: ADAM, messageId: adamCard.messageId, data: approve.callback_data });
     expect(await decided(a.id)).toMatchObject({ status: "approved", decidedBy: "adam" });
-    const answers = await eventually(() => fake.callbackQueries.get(press.callbackQueryId!)?.answers.length ? fake.callbackQueries.get(press.callbackQueryId!)!.answers : null, "callback answer");
+    const answers = await eventually(
+      () =>
+        fake.callbackQueries.get(press.callbackQueryId!)?.answers.length
+          ? fake.callbackQueries.get(press.callbackQueryId!)!.answers
+          : null,
+      "callback answer",
+    );
     expect(answers).toHaveLength(1);
     expect(String(answers[0]!.text)).toContain("Approved");
     const adamEdited = await edited(ADAM, adamCard.messageId, "Approved");
@@ -81,13 +105,18 @@ describe("Telegram approvals", () => {
     fake.userSendsText({ chatId: ADAM, text: "no" });
     expect(await decided(four.a.id)).toMatchObject({ status: "rejected", decidedBy: "adam" });
     // the decider gets a one-line confirmation
-    await eventually(() => botMessages(ADAM).find((m) => m.text.startsWith("❌ Rejected") && m.text.includes(four.a.code)), "confirmation");
+    await eventually(
+      () => botMessages(ADAM).find((m) => m.text.startsWith("❌ Rejected") && m.text.includes(four.a.code)),
+      "confirmation",
+    );
   });
 
   it("a low-gate notice proceeds after its window; ❌ in the window rejects", async () => {
-    const go = (await api(s, "POST", "/api/approvals", { title: "restart worker", gate: "low", objectionSeconds: 1 })).body;
+    const go = (await api(s, "POST", "/api/approvals", { title: "restart worker", gate: "low", objectionSeconds: 1 }))
+      .body;
     expect(await decided(go.id)).toMatchObject({ status: "approved", decidedBy: "objection-window" });
-    const stop = (await api(s, "POST", "/api/approvals", { title: "drop cache", gate: "low", objectionSeconds: 6 })).body;
+    const stop = (await api(s, "POST", "/api/approvals", { title: "drop cache", gate: "low", objectionSeconds: 6 }))
+      .body;
     const notice = await eventually(() => botMessages(EVE).find((m) => m.text.includes(stop.code)), "notice", 15_000);
     fake.userSendsText({ chatId: EVE, text: "❌", replyToMessageId: notice.messageId });
     expect(await decided(stop.id)).toMatchObject({ status: "rejected", decidedBy: "eve" });

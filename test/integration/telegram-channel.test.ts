@@ -28,7 +28,13 @@ let channel: Channel;
 let events: InboundEvent[];
 
 function makeChannel(apiRoot = fake.apiRoot, token = fake.token): Channel {
-  return createTelegramChannel({ token, apiRoot, logger: log.logger, pollingTimeoutSeconds: 2, requestTimeoutMs: 3000 });
+  return createTelegramChannel({
+    token,
+    apiRoot,
+    logger: log.logger,
+    pollingTimeoutSeconds: 2,
+    requestTimeoutMs: 3000,
+  });
 }
 
 beforeEach(async () => {
@@ -52,7 +58,10 @@ describe("inbound", () => {
   });
 
   it("turns a text, a reply, a reaction and a button press into InboundEvents", async () => {
-    const card = await channel.send(String(USER), { text: "<b>K7QF</b> deploy?", buttons: [{ label: "✅", data: "a:K7QF" }] });
+    const card = await channel.send(String(USER), {
+      text: "<b>K7QF</b> deploy?",
+      buttons: [{ label: "✅", data: "a:K7QF" }],
+    });
 
     const text = fake.userSendsText({ chatId: USER, text: "status" });
     const reply = fake.userSendsText({ chatId: USER, text: "✅ ship it", replyToMessageId: Number(card.messageId) });
@@ -61,11 +70,29 @@ describe("inbound", () => {
     await fake.waitFor(() => events.length >= 4, 3000, "four inbound events");
 
     const common = { channel: "telegram", chatId: String(USER), sender: expect.objectContaining({ id: String(USER) }) };
-    expect(events[0]).toMatchObject({ ...common, kind: "text", eventId: `tg:${text.updateId}`, messageId: String(text.messageId), text: "status" });
+    expect(events[0]).toMatchObject({
+      ...common,
+      kind: "text",
+      eventId: `tg:${text.updateId}`,
+      messageId: String(text.messageId),
+      text: "status",
+    });
     expect(events[0]).not.toHaveProperty("replyToMessageId");
     expect(events[1]).toMatchObject({ ...common, kind: "text", text: "✅ ship it", replyToMessageId: card.messageId });
-    expect(events[2]).toMatchObject({ ...common, kind: "reaction", eventId: `tg:${reaction.updateId}`, messageId: card.messageId, emoji: "👍" });
-    expect(events[3]).toMatchObject({ ...common, kind: "button", eventId: `tg:${press.updateId}`, messageId: card.messageId, data: "a:K7QF" });
+    expect(events[2]).toMatchObject({
+      ...common,
+      kind: "reaction",
+      eventId: `tg:${reaction.updateId}`,
+      messageId: card.messageId,
+      emoji: "👍",
+    });
+    expect(events[3]).toMatchObject({
+      ...common,
+      kind: "button",
+      eventId: `tg:${press.updateId}`,
+      messageId: card.messageId,
+      data: "a:K7QF",
+    });
     expect(events[0]?.receivedAt).toBeInstanceOf(Date);
     // Telegram only sends message_reaction updates to bots that ask for them.
     expect(fake.allowedUpdates).toEqual(expect.arrayContaining(["message", "callback_query", "message_reaction"]));
@@ -77,7 +104,12 @@ describe("inbound", () => {
     fake.userReacts({ chatId: GROUP, fromId: USER, messageId: own.messageId ?? 0, emoji: "" });
     await fake.waitFor(() => events.length >= 3, 3000, "three inbound events");
 
-    expect(events[0]).toMatchObject({ kind: "text", chatId: String(GROUP), sender: { id: String(USER) }, text: "/status@signoff_test_bot" });
+    expect(events[0]).toMatchObject({
+      kind: "text",
+      chatId: String(GROUP),
+      sender: { id: String(USER) },
+      text: "/status@signoff_test_bot",
+    });
     expect(events.slice(1).map((e) => (e.kind === "reaction" ? e.emoji : e.kind))).toEqual(["👎", ""]);
   });
 });
@@ -126,7 +158,11 @@ describe("outbound", () => {
 
     expect(ref).toEqual({ channel: "telegram", chatId: String(USER), messageId: expect.stringMatching(/^\d+$/) });
     const [card, replied, orphaned] = fake.sent(USER);
-    expect(card).toMatchObject({ messageId: Number(ref.messageId), text: "<b>K7QF</b> deploy to prod", parseMode: "HTML" });
+    expect(card).toMatchObject({
+      messageId: Number(ref.messageId),
+      text: "<b>K7QF</b> deploy to prod",
+      parseMode: "HTML",
+    });
     expect(card?.replyMarkup).toEqual({
       inline_keyboard: [
         [
@@ -154,7 +190,10 @@ describe("outbound", () => {
   it("edits text and buttons, removes buttons with an empty list, and ignores 'not modified'", async () => {
     const ref = await channel.send(String(USER), { text: "pending", buttons: [{ label: "✅", data: "a:1" }] });
     await channel.edit(ref, { text: "pending (1/2)", buttons: [{ label: "✅", data: "a:2" }] });
-    expect(fake.sent(USER)[0]).toMatchObject({ text: "pending (1/2)", replyMarkup: { inline_keyboard: [[{ text: "✅", callback_data: "a:2" }]] } });
+    expect(fake.sent(USER)[0]).toMatchObject({
+      text: "pending (1/2)",
+      replyMarkup: { inline_keyboard: [[{ text: "✅", callback_data: "a:2" }]] },
+    });
 
     await channel.edit(ref, { text: "<b>approved</b> by adam", buttons: [] });
     await channel.edit(ref, { text: "<b>approved</b> by adam", buttons: [] }); // Telegram: 400 not modified
@@ -307,8 +346,14 @@ describe("fake Bot API contract", () => {
   };
 
   it("answers 401 for a wrong token and 404 for an unknown method", async () => {
-    expect(await call("getMe", {}, "1:wrong")).toMatchObject({ status: 401, body: { ok: false, error_code: 401, description: "Unauthorized" } });
-    expect(await call("sendPigeon")).toMatchObject({ status: 404, body: { ok: false, description: "Not Found: method not found" } });
+    expect(await call("getMe", {}, "1:wrong")).toMatchObject({
+      status: 401,
+      body: { ok: false, error_code: 401, description: "Unauthorized" },
+    });
+    expect(await call("sendPigeon")).toMatchObject({
+      status: 404,
+      body: { ok: false, description: "Not Found: method not found" },
+    });
   });
 
   it("holds getUpdates until an update arrives and drops updates below the offset", async () => {
@@ -342,7 +387,10 @@ describe("fake Bot API contract", () => {
       const update = fake.buildText({ chatId: USER, text: "via webhook" });
       expect(await fake.postWebhook(url, update)).toEqual({ status: 200, body: "ok" });
       expect(seen?.secret).toBe("s3cret");
-      expect(JSON.parse(seen?.body ?? "{}")).toMatchObject({ update_id: update.update_id, message: { text: "via webhook" } });
+      expect(JSON.parse(seen?.body ?? "{}")).toMatchObject({
+        update_id: update.update_id,
+        message: { text: "via webhook" },
+      });
     } finally {
       await new Promise<void>((r) => hook.close(() => r()));
     }

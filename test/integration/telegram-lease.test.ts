@@ -80,9 +80,15 @@ describe("polling behind a lease", () => {
     await sleep(500); // five of b's attempts to take the lease
 
     expect(polls("b"), "the standby process polled").toHaveLength(0);
-    expect(fake.calls.filter((c) => c.status === 409), "two pollers fought over getUpdates").toHaveLength(0);
+    expect(
+      fake.calls.filter((c) => c.status === 409),
+      "two pollers fought over getUpdates",
+    ).toHaveLength(0);
     expect(a.channel.health()).toMatchObject({ ok: true, detail: { mode: "polling", leaseHeld: true, running: true } });
-    expect(b.channel.health()).toEqual({ ok: true, detail: { mode: "polling", leaseHeld: false, running: false, lastUpdateAt: null } });
+    expect(b.channel.health()).toEqual({
+      ok: true,
+      detail: { mode: "polling", leaseHeld: false, running: false, lastUpdateAt: null },
+    });
 
     fake.userSendsText({ chatId: USER, text: "status" });
     await fake.waitFor(() => a.events.length === 1, 3000, "the update at the holder");
@@ -105,7 +111,10 @@ describe("polling behind a lease", () => {
     // Far sooner than the 5 s ttl: only a released lease allows that.
     await fake.waitFor(() => polls("b").length > 0, 1500, "b to take over after a released the lease");
     expect(Date.now() - stoppedAt).toBeLessThan(1500);
-    expect(polls("a").filter((c) => c.at > stoppedAt), "a polled after stop").toHaveLength(0);
+    expect(
+      polls("a").filter((c) => c.at > stoppedAt),
+      "a polled after stop",
+    ).toHaveLength(0);
     expect(b.channel.health().detail).toMatchObject({ leaseHeld: true, running: true });
     expect(a.lease.held).toBe(false);
 
@@ -129,10 +138,15 @@ describe("polling behind a lease", () => {
     expect(tookMs, "b took too long to take over").toBeLessThan(ttlMs + 700);
 
     const firstPollOfB = polls("b")[0]?.at ?? 0;
-    expect(polls("a").filter((c) => c.at >= firstPollOfB), "a still polled after b took over").toHaveLength(0);
+    expect(
+      polls("a").filter((c) => c.at >= firstPollOfB),
+      "a still polled after b took over",
+    ).toHaveLength(0);
     expect(a.lease.held).toBe(false);
     expect(a.channel.health().detail).toMatchObject({ leaseHeld: false, running: false });
-    expect(log.lines.some((l) => l.obj.process === "a" && l.msg === "telegram polling lease lost; stopping polling")).toBe(true);
+    expect(
+      log.lines.some((l) => l.obj.process === "a" && l.msg === "telegram polling lease lost; stopping polling"),
+    ).toBe(true);
 
     fake.userSendsText({ chatId: USER, text: "after takeover" });
     await fake.waitFor(() => b.events.length === 1, 3000, "the update at the new holder");

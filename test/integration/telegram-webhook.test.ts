@@ -50,7 +50,9 @@ afterEach(async () => {
 /** Rejects when `promise` takes longer than `ms`, so a hanging request fails fast. */
 async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
+  );
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
@@ -64,7 +66,9 @@ describe("webhook mode", () => {
     const calls = fake.callsTo("setWebhook");
     expect(calls).toHaveLength(1);
     expect(calls[0]?.params).toMatchObject({ url, secret_token: SECRET, drop_pending_updates: false });
-    expect(calls[0]?.params.allowed_updates).toEqual(expect.arrayContaining(["message", "callback_query", "message_reaction"]));
+    expect(calls[0]?.params.allowed_updates).toEqual(
+      expect.arrayContaining(["message", "callback_query", "message_reaction"]),
+    );
     expect(channel.health()).toEqual({ ok: true, detail: { mode: "webhook", running: true, lastUpdateAt: null } });
     await new Promise((r) => setTimeout(r, 150));
     expect(fake.callsTo("getUpdates"), "webhook mode must not poll").toHaveLength(0);
@@ -84,7 +88,12 @@ describe("webhook mode", () => {
 
     expect((await fake.postWebhook(url, update)).status).toBe(200);
     await fake.waitFor(() => events.length === 1, 2000, "the update to reach onInbound");
-    expect(events[0]).toMatchObject({ kind: "text", text: "status", chatId: String(USER), eventId: `tg:${update.update_id}` });
+    expect(events[0]).toMatchObject({
+      kind: "text",
+      text: "status",
+      chatId: String(USER),
+      eventId: `tg:${update.update_id}`,
+    });
     expect(typeof channel.health().detail.lastUpdateAt).toBe("string");
   });
 
@@ -100,12 +109,14 @@ describe("webhook mode", () => {
     });
 
     // The handler of a1 is still blocked: the answer must not wait for it.
-    const a1 = await within(1000, fake.postWebhook(url, fake.buildText({ chatId: USER, text: "a1" })), "the webhook answer").catch(
-      (err: unknown) => {
-        release(); // let afterEach's stop() finish
-        throw err;
-      },
-    );
+    const a1 = await within(
+      1000,
+      fake.postWebhook(url, fake.buildText({ chatId: USER, text: "a1" })),
+      "the webhook answer",
+    ).catch((err: unknown) => {
+      release(); // let afterEach's stop() finish
+      throw err;
+    });
     const a2 = await fake.postWebhook(url, fake.buildText({ chatId: USER, text: "a2" }));
     const b1 = await fake.postWebhook(url, fake.buildText({ chatId: USER + 1, text: "b1" }));
     expect([a1.status, a2.status, b1.status]).toEqual([200, 200, 200]);
@@ -126,7 +137,8 @@ describe("webhook mode", () => {
       await new Promise((r) => setTimeout(r, 5));
     });
     const texts = Array.from({ length: 8 }, (_, i) => `m${i}`);
-    for (const text of texts) expect((await fake.postWebhook(url, fake.buildText({ chatId: USER, text }))).status).toBe(200);
+    for (const text of texts)
+      expect((await fake.postWebhook(url, fake.buildText({ chatId: USER, text }))).status).toBe(200);
     await fake.waitFor(() => seen.length === texts.length, 2000, "all updates handled");
     expect(seen).toEqual(texts);
   });
@@ -137,7 +149,9 @@ describe("webhook mode", () => {
     await channel.start(record);
     expect(await channel.handleWebhook({ message: {} }, SECRET)).toEqual({ status: 400 });
     expect(await channel.handleWebhook("nope", SECRET)).toEqual({ status: 400 });
-    expect(await channel.handleWebhook({ update_id: 1 }, undefined), "the secret is checked first").toEqual({ status: 401 });
+    expect(await channel.handleWebhook({ update_id: 1 }, undefined), "the secret is checked first").toEqual({
+      status: 401,
+    });
     await channel.stop();
     expect(await channel.handleWebhook(update, SECRET)).toEqual({ status: 503 });
     expect(channel.health().ok).toBe(false);
@@ -171,7 +185,12 @@ describe("one event id however the update arrives", () => {
     const viaWebhook = events.splice(0);
     await channel.stop();
 
-    const poller = createTelegramChannel({ token: fake.token, apiRoot: fake.apiRoot, logger: log.logger, pollingTimeoutSeconds: 1 });
+    const poller = createTelegramChannel({
+      token: fake.token,
+      apiRoot: fake.apiRoot,
+      logger: log.logger,
+      pollingTimeoutSeconds: 1,
+    });
     try {
       await poller.start(record);
       for (const update of updates) fake.pushUpdate(update);

@@ -17,12 +17,18 @@ afterAll(async () => {
 /** Say something in a chat and wait for the bot's answer to it. */
 async function say(s: Signoff, chat: string, text: string) {
   const sent = await s.webchat!.operatorSays(chat, text);
-  await eventually(() => s.webchat!.history(chat).find((m) => m.from === "bot" && m.replyTo === sent.id), `answer to ${JSON.stringify(text)}`);
+  await eventually(
+    () => s.webchat!.history(chat).find((m) => m.from === "bot" && m.replyTo === sent.id),
+    `answer to ${JSON.stringify(text)}`,
+  );
   return sent;
 }
 
 const cardIn = (s: Signoff, chat: string, code: string) =>
-  eventually(() => s.webchat!.history(chat).find((m) => m.from === "bot" && m.text.includes(code) && m.buttons.length > 0), `card ${code} in ${chat}'s chat`);
+  eventually(
+    () => s.webchat!.history(chat).find((m) => m.from === "bot" && m.text.includes(code) && m.buttons.length > 0),
+    `card ${code} in ${chat}'s chat`,
+  );
 
 /** Reconcile again as the periodic reconcile does (the web chat's outbox delivers in process). */
 function reconcileAgain(s: Signoff) {
@@ -33,7 +39,13 @@ function reconcileAgain(s: Signoff) {
     deliveries: s.deliveries,
     timers: nothing,
     deliveryQueue: nothing,
-    cards: { listCardRefs: chat.listCardRefs, announce: s.presenter.announce, channels: s.channels, directory: s.directory, enqueue: s.presenter.perform },
+    cards: {
+      listCardRefs: chat.listCardRefs,
+      announce: s.presenter.announce,
+      channels: s.channels,
+      directory: s.directory,
+      enqueue: s.presenter.perform,
+    },
   });
 }
 
@@ -44,10 +56,19 @@ describe("web chat across a restart", () => {
     // Chat before the card, so that old ids of the card and of these messages reach past the
     // first few ids of the next run (where a restarted counter would land on them).
     await say(first, "adam", "status");
-    const a = (await api(first, "POST", "/api/approvals", { title: "Deploy api v2.3", gate: "medium", approvers: { roles: ["owner"] } })).body;
+    const a = (
+      await api(first, "POST", "/api/approvals", {
+        title: "Deploy api v2.3",
+        gate: "medium",
+        approvers: { roles: ["owner"] },
+      })
+    ).body;
     expect(a.status).toBe("pending");
     const oldCard = await cardIn(first, "adam", a.code);
-    await eventually(async () => (await createChatStore(first.db).listCardRefs(a.id)).some((r) => r.messageId === oldCard.id), "the card's reference saved");
+    await eventually(
+      async () => (await createChatStore(first.db).listCardRefs(a.id)).some((r) => r.messageId === oldCard.id),
+      "the card's reference saved",
+    );
     const oldIds = first.webchat!.history("adam").map((m) => m.id);
     await first.close();
 
@@ -57,7 +78,10 @@ describe("web chat across a restart", () => {
       const card = await cardIn(second, "adam", a.code);
       expect(card.buttons.map((b) => b.label)).toEqual(["✅ Approve", "❌ Reject", "📝 Modify"]);
       const refs = createChatStore(second.db);
-      await eventually(async () => (await refs.listCardRefs(a.id)).some((r) => r.messageId === card.id), "the new card's reference saved");
+      await eventually(
+        async () => (await refs.listCardRefs(a.id)).some((r) => r.messageId === card.id),
+        "the new card's reference saved",
+      );
 
       // Reconciling again (every few minutes) leaves the new card alone.
       expect(await reconcileAgain(second)).toMatchObject({ pendingApprovals: 1, reannounced: 0, reposted: 0 });
@@ -72,7 +96,10 @@ describe("web chat across a restart", () => {
 
       const before = new Map(second.webchat!.history("adam").map((m) => [m.id, m.text]));
       const answer = await say(second, "adam", `approve ${a.code}`);
-      await eventually(() => second.webchat!.history("adam").find((m) => m.id === card.id && m.text.includes("Approved")), "the card shows the outcome");
+      await eventually(
+        () => second.webchat!.history("adam").find((m) => m.id === card.id && m.text.includes("Approved")),
+        "the card shows the outcome",
+      );
       expect((await second.service.get(a.id))!.status).toBe("approved");
       await new Promise((r) => setTimeout(r, 200));
       // Every other message reads as it did; the operator's own words are untouched.
@@ -82,7 +109,11 @@ describe("web chat across a restart", () => {
         if (before.has(m.id)) expect(m.text, `message ${m.id}`).toBe(before.get(m.id));
       }
       expect(after.find((m) => m.id === answer.id)!.text).toBe(`approve ${a.code}`);
-      expect(after.filter((m) => m.text.includes("Approved") && m.buttons.length === 0 && m.id !== card.id && m.replyTo !== answer.id)).toEqual([]);
+      expect(
+        after.filter(
+          (m) => m.text.includes("Approved") && m.buttons.length === 0 && m.id !== card.id && m.replyTo !== answer.id,
+        ),
+      ).toEqual([]);
       expect(await reconcileAgain(second)).toMatchObject({ pendingApprovals: 0, reannounced: 0, reposted: 0 });
     } finally {
       await second.close();
@@ -104,7 +135,13 @@ describe("web chat across a restart", () => {
       }
     })();
     await say(first, "adam", "status");
-    const a = (await api(first, "POST", "/api/approvals", { title: "Rotate keys", gate: "medium", approvers: { roles: ["owner"] } })).body;
+    const a = (
+      await api(first, "POST", "/api/approvals", {
+        title: "Rotate keys",
+        gate: "medium",
+        approvers: { roles: ["owner"] },
+      })
+    ).body;
     await cardIn(first, "adam", a.code);
     const oldIds = first.webchat!.history("adam").map((m) => m.id);
     await eventually(() => heard.includes(a.code), "the card on the open stream");
@@ -116,7 +153,9 @@ describe("web chat across a restart", () => {
     const second = await startTestSignoff({ schema: first.schema, prefix: first.prefix });
     try {
       await cardIn(second, "adam", a.code);
-      const { messages } = (await fetch(`${second.url}/chat/api/adam/messages`).then((r) => r.json())) as { messages: Array<{ id: string; text: string }> };
+      const { messages } = (await fetch(`${second.url}/chat/api/adam/messages`).then((r) => r.json())) as {
+        messages: Array<{ id: string; text: string }>;
+      };
       expect(messages.map((m) => m.id).filter((id) => oldIds.includes(id))).toEqual([]);
       expect(messages.filter((m) => m.text.includes(a.code))).toHaveLength(1);
     } finally {

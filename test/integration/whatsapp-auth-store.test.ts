@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWhatsAppAuthState, serializeCreds } from "../../src/bot/whatsapp/whatsapp-auth-state.js";
 import { createDatabase, type Database } from "../../src/store/db.js";
 import { migrate } from "../../src/store/migrate.js";
-import { createWhatsAppAuthStore, createWhatsAppMessageStore, type WhatsAppAuthStore } from "../../src/store/whatsapp-auth-store.js";
+import {
+  createWhatsAppAuthStore,
+  createWhatsAppMessageStore,
+  type WhatsAppAuthStore,
+} from "../../src/store/whatsapp-auth-store.js";
 import { captureLogger } from "../fakes/capture-logger.js";
 import { linkedCreds } from "../fakes/fake-baileys-socket.js";
 import { DATABASE_URL, cleanupTestInstance, uniqueName } from "../helpers/harness.js";
@@ -45,7 +49,11 @@ function sampleKeys() {
     session: { "64211234567.0": new Uint8Array([0, 1, 2, 250, 255]) },
     "sender-key": { "120363@g.us::64211234567::0": Buffer.from([9, 8, 7]) },
     "app-state-sync-key": {
-      AAAAAA: proto.Message.AppStateSyncKeyData.fromObject({ keyData: Buffer.from("secret-key-data"), fingerprint: { rawId: 7, currentIndex: 1, deviceIndexes: [0, 1] }, timestamp: 1700000000 }),
+      AAAAAA: proto.Message.AppStateSyncKeyData.fromObject({
+        keyData: Buffer.from("secret-key-data"),
+        fingerprint: { rawId: 7, currentIndex: 1, deviceIndexes: [0, 1] },
+        timestamp: 1700000000,
+      }),
     },
     "lid-mapping": { "64211234567": "99887766", "99887766_reverse": "64211234567" },
     "device-list": { "64211234567": ["0", "12"] },
@@ -68,7 +76,10 @@ describe("whatsapp session in PostgreSQL", () => {
     await auth.flush();
 
     // A restart: a new pool, a new auth state, nothing shared in memory.
-    const again = await loadWhatsAppAuthState({ store: createWhatsAppAuthStore(connect(), { account: "roundtrip" }), logger: logger() });
+    const again = await loadWhatsAppAuthState({
+      store: createWhatsAppAuthStore(connect(), { account: "roundtrip" }),
+      logger: logger(),
+    });
     expect(again.linked).toBe(true);
     expect(serializeCreds(again.state.creds)).toBe(written);
     expect(Buffer.compare(again.state.creds.noiseKey.private, auth.state.creds.noiseKey.private)).toBe(0);
@@ -90,7 +101,12 @@ describe("whatsapp session in PostgreSQL", () => {
   it("deletes a key set to null", async () => {
     const store = createWhatsAppAuthStore(db, { account: "nulls" });
     const auth = await loadWhatsAppAuthState({ store, logger: logger() });
-    await auth.state.keys.set({ "pre-key": { "1": { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) }, "2": { public: Buffer.alloc(32, 3), private: Buffer.alloc(32, 4) } } });
+    await auth.state.keys.set({
+      "pre-key": {
+        "1": { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) },
+        "2": { public: Buffer.alloc(32, 3), private: Buffer.alloc(32, 4) },
+      },
+    });
     await auth.state.keys.set({ "pre-key": { "1": null }, session: { never: null } });
     expect(Object.keys(await auth.state.keys.get("pre-key", ["1", "2"]))).toEqual(["2"]);
     const { rows } = await raw.query("SELECT id FROM whatsapp_auth_keys WHERE account = 'nulls' ORDER BY id");
@@ -102,25 +118,37 @@ describe("whatsapp session in PostgreSQL", () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const calls: string[] = [];
-    const track = <A extends unknown[]>(name: string, fn: (...a: A) => Promise<void>) => async (...a: A) => {
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      calls.push(name);
-      try {
-        await new Promise((r) => setTimeout(r, 2)); // widen the window a race would need
-        await fn(...a);
-      } finally {
-        inFlight--;
-      }
+    const track =
+      <A extends unknown[]>(name: string, fn: (...a: A) => Promise<void>) =>
+      async (...a: A) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        calls.push(name);
+        try {
+          await new Promise((r) => setTimeout(r, 2)); // widen the window a race would need
+          await fn(...a);
+        } finally {
+          inFlight--;
+        }
+      };
+    const store: WhatsAppAuthStore = {
+      ...real,
+      saveCreds: track("creds", real.saveCreds),
+      setKeys: track("keys", real.setKeys),
     };
-    const store: WhatsAppAuthStore = { ...real, saveCreds: track("creds", real.saveCreds), setKeys: track("keys", real.setKeys) };
     const auth = await loadWhatsAppAuthState({ store, logger: logger() });
     auth.state.creds = linkedCreds();
     const pending: Array<Promise<void>> = [];
     for (let i = 1; i <= 20; i++) {
       auth.state.creds.nextPreKeyId = i;
       pending.push(auth.saveCreds());
-      pending.push(Promise.resolve(auth.state.keys.set({ "pre-key": { [String(i)]: { public: Buffer.alloc(32, i), private: Buffer.alloc(32, i) } } })));
+      pending.push(
+        Promise.resolve(
+          auth.state.keys.set({
+            "pre-key": { [String(i)]: { public: Buffer.alloc(32, i), private: Buffer.alloc(32, i) } },
+          }),
+        ),
+      );
       if (i % 5 === 0) pending.push(Promise.resolve(auth.state.keys.set({ "pre-key": { [String(i - 1)]: null } })));
     }
     // A read issued now waits for the writes queued before it.
@@ -183,12 +211,20 @@ describe("whatsapp sent messages", () => {
   it("keeps messages for retries, finds follow-ups, and stays bounded", async () => {
     const sent = createWhatsAppMessageStore(db, { account: "sent" });
     const message = Buffer.from(proto.Message.encode({ conversation: "card" }).finish());
-    for (let i = 0; i < 5; i++) await sent.save({ messageId: `M${i}`, chatId: "64211234567@s.whatsapp.net", message, ...(i === 4 ? { followUpKey: "fk" } : {}) });
+    for (let i = 0; i < 5; i++)
+      await sent.save({
+        messageId: `M${i}`,
+        chatId: "64211234567@s.whatsapp.net",
+        message,
+        ...(i === 4 ? { followUpKey: "fk" } : {}),
+      });
     const got = await sent.get("M1");
     expect(proto.Message.decode(got!.message).conversation).toBe("card");
     expect(await sent.hasFollowUp("fk")).toBe(true);
     expect(await sent.hasFollowUp("other")).toBe(false);
-    await raw.query("UPDATE whatsapp_sent_messages SET created_at = now() - interval '30 days' WHERE message_id = 'M0'");
+    await raw.query(
+      "UPDATE whatsapp_sent_messages SET created_at = now() - interval '30 days' WHERE message_id = 'M0'",
+    );
     expect(await sent.prune({ olderThan: new Date(Date.now() - 7 * 86_400_000), keep: 3 })).toBe(2);
     expect(await sent.get("M0")).toBeNull();
     const left = await raw.query("SELECT count(*)::int AS n FROM whatsapp_sent_messages WHERE account = 'sent'");

@@ -10,8 +10,21 @@ import { createDatabase, type Database } from "../../src/store/db.js";
 import { migrate } from "../../src/store/migrate.js";
 import { createWhatsAppAuthStore, createWhatsAppMessageStore } from "../../src/store/whatsapp-auth-store.js";
 import { captureLogger } from "../fakes/capture-logger.js";
-import { createFakeBaileys, linkedCreds, reactionMessage, textMessage, type SentRecord } from "../fakes/fake-baileys-socket.js";
-import { DATABASE_URL, api, cleanupTestInstance, eventually, startTestSignoff, uniqueName } from "../helpers/harness.js";
+import {
+  createFakeBaileys,
+  linkedCreds,
+  reactionMessage,
+  textMessage,
+  type SentRecord,
+} from "../fakes/fake-baileys-socket.js";
+import {
+  DATABASE_URL,
+  api,
+  cleanupTestInstance,
+  eventually,
+  startTestSignoff,
+  uniqueName,
+} from "../helpers/harness.js";
 
 const ADAM = "64211234567";
 const EVE = "64219876543";
@@ -65,7 +78,10 @@ async function requestApproval(title: string): Promise<{ id: string; code: strin
   const created = await api(signoff, "POST", "/api/approvals", { title, reason: "tests", gate: "medium" });
   expect(created.status).toBe(201);
   const { id, code } = created.body as { id: string; code: string };
-  const card = await eventually(() => sentTo(ADAM).find((s) => textOf(s).includes(code) && textOf(s).includes("Approval needed")), `card ${code}`);
+  const card = await eventually(
+    () => sentTo(ADAM).find((s) => textOf(s).includes(code) && textOf(s).includes("Approval needed")),
+    `card ${code}`,
+  );
   await eventually(() => sentTo(EVE).some((s) => textOf(s).includes(code)), `eve's card ${code}`);
   return { id, code, card };
 }
@@ -77,22 +93,44 @@ describe("whatsapp channel end to end", () => {
     expect(textOf(card)).toContain("Reply ✅ approve | ❌ reject | 📝 modify");
 
     sock().deliver([reactionMessage(ADAM, card.result.key.id!, "✅")]);
-    const decided = await eventually(async () => ((await status(id)).status === "approved" ? await status(id) : null), "approval by reaction");
-    expect(decided).toMatchObject({ decidedBy: "adam", decisions: [{ operator: "adam", verdict: "approve", channel: "whatsapp" }] });
+    const decided = await eventually(
+      async () => ((await status(id)).status === "approved" ? await status(id) : null),
+      "approval by reaction",
+    );
+    expect(decided).toMatchObject({
+      decidedBy: "adam",
+      decisions: [{ operator: "adam", verdict: "approve", channel: "whatsapp" }],
+    });
 
-    const followUp = await eventually(() => quoting(card.result.key.id!).find((s) => textOf(s).includes("Approved")), "follow-up quoting the card");
+    const followUp = await eventually(
+      () => quoting(card.result.key.id!).find((s) => textOf(s).includes("Approved")),
+      "follow-up quoting the card",
+    );
     expect(textOf(followUp)).toContain(code);
     await eventually(
-      () => sentTo(ADAM).some((s) => JSON.stringify(s.content) === JSON.stringify({ react: { text: "✅", key: { remoteJid: jid(ADAM), fromMe: true, id: card.result.key.id } } })),
+      () =>
+        sentTo(ADAM).some(
+          (s) =>
+            JSON.stringify(s.content) ===
+            JSON.stringify({
+              react: { text: "✅", key: { remoteJid: jid(ADAM), fromMe: true, id: card.result.key.id } },
+            }),
+        ),
       "✅ reaction on the card",
     );
-    await eventually(() => sentTo(ADAM).some((s) => textOf(s) === `✅ Approved ${code}: Deploy api v2.3`), "one-line confirmation to the decider");
+    await eventually(
+      () => sentTo(ADAM).some((s) => textOf(s) === `✅ Approved ${code}: Deploy api v2.3`),
+      "one-line confirmation to the decider",
+    );
   });
 
-  it("a quoted reply \"❌ not now\" rejects with the note", async () => {
+  it('a quoted reply "❌ not now" rejects with the note', async () => {
     const { id, card } = await requestApproval("Drop cache");
     sock().deliver([textMessage(ADAM, "❌ not now", { quotedId: card.result.key.id! })]);
-    const decided = await eventually(async () => ((await status(id)).status === "rejected" ? await status(id) : null), "rejection by reply");
+    const decided = await eventually(
+      async () => ((await status(id)).status === "rejected" ? await status(id) : null),
+      "rejection by reply",
+    );
     expect(decided).toMatchObject({ decidedBy: "adam", note: "not now" });
   });
 
@@ -104,7 +142,10 @@ describe("whatsapp channel end to end", () => {
     const second = await requestApproval("Rotate logs");
     sock().lidToPn.set("55501234@lid", `${EVE}:0@s.whatsapp.net`);
     sock().deliver([textMessage(EVE, `approve ${second.code}`, { lid: "55501234@lid", hidePn: true })]);
-    const decided = await eventually(async () => ((await status(second.id)).status === "approved" ? await status(second.id) : null), "approval from a LID chat");
+    const decided = await eventually(
+      async () => ((await status(second.id)).status === "approved" ? await status(second.id) : null),
+      "approval from a LID chat",
+    );
     expect(decided.decidedBy).toBe("eve");
   });
 
@@ -149,7 +190,10 @@ describe("whatsapp channel end to end", () => {
     const health = await api(signoff, "GET", "/api/health", undefined, null);
     expect(health.status).toBe(200);
     expect(JSON.stringify(health.body)).toContain("whatsapp");
-    expect(channel.health()).toMatchObject({ ok: true, detail: { connected: true, loggedOut: false, leaseHeld: true } });
+    expect(channel.health()).toMatchObject({
+      ok: true,
+      detail: { connected: true, loggedOut: false, leaseHeld: true },
+    });
     expect(channel.health().detail.lastMessageAt).not.toBeNull();
   });
 });

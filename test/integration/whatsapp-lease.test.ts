@@ -78,7 +78,11 @@ describe("whatsapp socket lease", () => {
     // A learns something the next holder needs, then dies without releasing anything.
     a.wa.latest().emit("creds.update", { nextPreKeyId: 777 });
     await settle();
-    await eventually(async () => JSON.parse((await createWhatsAppAuthStore(db, { account }).loadCreds()).current!).nextPreKeyId === 777, "A's creds saved");
+    await eventually(
+      async () =>
+        JSON.parse((await createWhatsAppAuthStore(db, { account }).loadCreds()).current!).nextPreKeyId === 777,
+      "A's creds saved",
+    );
     a.redis.disconnect();
 
     await eventually(() => b.wa.sockets.length === 1, "B takes over", 5_000);

@@ -24,7 +24,11 @@ function cli(env: Record<string, string> = {}) {
   const lines: string[] = [];
   const log = captureLogger();
   const run = (sub: string, extra: { timeoutMs?: number; clock?: ReturnType<typeof createFakeClock> } = {}) =>
-    runWhatsAppCli([sub], (l) => lines.push(l), { config, logger: log.logger, login: { makeSocket: wa.makeSocket, ...extra } });
+    runWhatsAppCli([sub], (l) => lines.push(l), {
+      config,
+      logger: log.logger,
+      login: { makeSocket: wa.makeSocket, ...extra },
+    });
   return { schema, wa, lines, run, log };
 }
 

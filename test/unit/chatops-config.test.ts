@@ -43,7 +43,9 @@ describe("chat-ops config", () => {
   });
 
   it("overrides merge with the defaults and currencies are upper-cased", () => {
-    const cfg = parseFileConfig("commandRoles: { kill: [owner] }\nspend: { currency: nzd, dailyAlert: 50 }\nheartbeats: { agents: { forge: 60 } }");
+    const cfg = parseFileConfig(
+      "commandRoles: { kill: [owner] }\nspend: { currency: nzd, dailyAlert: 50 }\nheartbeats: { agents: { forge: 60 } }",
+    );
     expect(cfg.commandRoles.kill).toEqual(["owner"]);
     expect(cfg.commandRoles.retry).toEqual(["owner", "approver"]);
     expect(cfg.spend).toEqual({ currency: "NZD", dailyAlert: 50 });

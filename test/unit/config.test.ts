@@ -60,8 +60,14 @@ describe("parseFileConfig: the SPEC example", () => {
         webchat: true,
       },
     ]);
-    expect(cfg.sources).toEqual([{ name: "forge", tokenSha256: TOKEN_SHA, commandUrl: "http://127.0.0.1:9000/signoff/commands" }]);
-    expect(cfg.approvals).toMatchObject({ deadlineSeconds: 14_400, objectionSeconds: 10, telegramChat: "-1001234567890" });
+    expect(cfg.sources).toEqual([
+      { name: "forge", tokenSha256: TOKEN_SHA, commandUrl: "http://127.0.0.1:9000/signoff/commands" },
+    ]);
+    expect(cfg.approvals).toMatchObject({
+      deadlineSeconds: 14_400,
+      objectionSeconds: 10,
+      telegramChat: "-1001234567890",
+    });
     expect(cfg.healthChecks).toEqual([
       { name: "litellm", url: "http://127.0.0.1:4000/health", everySeconds: 60 },
       { name: "redis-main", tcp: "127.0.0.1:6379", everySeconds: 60 },
@@ -122,29 +128,38 @@ describe("parseFileConfig: bad fields name their path", () => {
         "operators: [{ name: a, roles: [owner], timezone: Nope/Nope }]\nsources: [{ name: s, tokenSha256: abc }]\nhealthChecks: [{ name: h }]",
       ),
     );
-    for (const path of ["operators.0.timezone", "sources.0.tokenSha256", "healthChecks.0"]) expect(err.message).toContain(path);
+    for (const path of ["operators.0.timezone", "sources.0.tokenSha256", "healthChecks.0"])
+      expect(err.message).toContain(path);
   });
 
   it("rejects duplicate operator names at the second one", () => {
-    const err = configError(() => parseFileConfig("operators:\n  - { name: adam, roles: [owner] }\n  - { name: adam, roles: [viewer] }"));
+    const err = configError(() =>
+      parseFileConfig("operators:\n  - { name: adam, roles: [owner] }\n  - { name: adam, roles: [viewer] }"),
+    );
     expect(err.message).toContain("operators.1.name");
     expect(err.message).toMatch(/duplicate/i);
   });
 
   it("rejects duplicate source names", () => {
     const err = configError(() =>
-      parseFileConfig(`sources:\n  - { name: forge, tokenSha256: ${TOKEN_SHA} }\n  - { name: forge, tokenSha256: ${TOKEN_SHA} }`),
+      parseFileConfig(
+        `sources:\n  - { name: forge, tokenSha256: ${TOKEN_SHA} }\n  - { name: forge, tokenSha256: ${TOKEN_SHA} }`,
+      ),
     );
     expect(err.message).toContain("sources.1.name");
   });
 
   it("rejects an unknown key, naming it", () => {
     expect(configError(() => parseFileConfig("operatorz: []")).message).toContain("operatorz");
-    expect(configError(() => parseFileConfig("operators: [{ name: a, roles: [owner], telegarm: 1 }]")).message).toContain("telegarm");
+    expect(
+      configError(() => parseFileConfig("operators: [{ name: a, roles: [owner], telegarm: 1 }]")).message,
+    ).toContain("telegarm");
   });
 
   it("reports YAML syntax errors as ConfigError", () => {
-    expect(configError(() => parseFileConfig("operators: [ { name: adam", "my.yaml")).message).toMatch(/my\.yaml.*YAML/);
+    expect(configError(() => parseFileConfig("operators: [ { name: adam", "my.yaml")).message).toMatch(
+      /my\.yaml.*YAML/,
+    );
   });
 });
 
@@ -214,7 +229,11 @@ describe("loadConfig", () => {
   it("a Telegram webhook URL without its secret fails, naming the secret", () => {
     const path = file("plain.yaml", noSources);
     const err = configError(() =>
-      loadConfig({ SIGNOFF_CONFIG: path, TELEGRAM_BOT_TOKEN: "123:abc", TELEGRAM_WEBHOOK_URL: "https://bot.example.test/tg" }),
+      loadConfig({
+        SIGNOFF_CONFIG: path,
+        TELEGRAM_BOT_TOKEN: "123:abc",
+        TELEGRAM_WEBHOOK_URL: "https://bot.example.test/tg",
+      }),
     );
     expect(err.message).toContain("TELEGRAM_WEBHOOK_SECRET");
     const ok = loadConfig({

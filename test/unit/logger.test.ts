@@ -12,9 +12,23 @@ describe("logger redaction", () => {
       },
     });
     const logger = createLogger("info", sink);
-    const secrets = ["bot-token-123", "hmac-secret-456", "Bearer source-token-789", "tg-secret-000", "postgres://u:pw@db/x"];
+    const secrets = [
+      "bot-token-123",
+      "hmac-secret-456",
+      "Bearer source-token-789",
+      "tg-secret-000",
+      "postgres://u:pw@db/x",
+    ];
     logger.info({ token: secrets[0], signingSecret: secrets[1], authorization: secrets[2] }, "top level");
-    logger.child({ component: "x" }).warn({ req: { headers: { authorization: secrets[2] } }, env: { TELEGRAM_WEBHOOK_SECRET: secrets[3], DATABASE_URL: secrets[4] } }, "nested");
+    logger
+      .child({ component: "x" })
+      .warn(
+        {
+          req: { headers: { authorization: secrets[2] } },
+          env: { TELEGRAM_WEBHOOK_SECRET: secrets[3], DATABASE_URL: secrets[4] },
+        },
+        "nested",
+      );
     const out = lines.join("");
     expect(lines).toHaveLength(2);
     for (const secret of secrets) expect(out).not.toContain(secret);

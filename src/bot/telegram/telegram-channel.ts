@@ -23,7 +23,12 @@ import type { TelegramLogger } from "./telegram-logger.js";
 import { createPoller } from "./telegram-polling.js";
 import { splitTelegramText } from "./telegram-split.js";
 import { toBotReaction } from "./telegram-reactions.js";
-import { assertWebhookSecret, isUpdate, webhookSecretMatches, type TelegramWebhookOptions } from "./telegram-webhook.js";
+import {
+  assertWebhookSecret,
+  isUpdate,
+  webhookSecretMatches,
+  type TelegramWebhookOptions,
+} from "./telegram-webhook.js";
 
 export type { TelegramLogger } from "./telegram-logger.js";
 
@@ -96,7 +101,10 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     try {
       const response = await prev(method, payload, signal);
       if (!response.ok) {
-        logger.warn({ errorCode: response.error_code, description: response.description }, "telegram getUpdates refused");
+        logger.warn(
+          { errorCode: response.error_code, description: response.description },
+          "telegram getUpdates refused",
+        );
       }
       return response;
     } catch (err) {
@@ -224,7 +232,10 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
     async handleWebhook(body: unknown, secretHeader: string | undefined): Promise<{ status: number }> {
       if (!webhook) return { status: 404 };
       if (!webhookSecretMatches(secretHeader, webhook.secret)) {
-        logger.warn({ hasSecret: secretHeader !== undefined }, "telegram webhook refused: wrong or missing secret token");
+        logger.warn(
+          { hasSecret: secretHeader !== undefined },
+          "telegram webhook refused: wrong or missing secret token",
+        );
         return { status: 401 };
       }
       if (!isUpdate(body)) return { status: 400 };
@@ -234,7 +245,10 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
       // to sequentialize, so updates of one chat still queue in the order they arrived.
       const task = bot.handleUpdate(body).catch((err: unknown) => {
         const cause = err instanceof BotError ? err.error : err;
-        logger.error({ error: scrubToken(String(cause), token), eventId: `tg:${body.update_id}` }, "telegram webhook update failed");
+        logger.error(
+          { error: scrubToken(String(cause), token), eventId: `tg:${body.update_id}` },
+          "telegram webhook update failed",
+        );
       });
       webhookTasks.add(task);
       void task.finally(() => webhookTasks.delete(task));
@@ -268,12 +282,17 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
               link_preview_options: { is_disabled: true },
               ...(isLast && keyboard.inline_keyboard.length > 0 ? { reply_markup: keyboard } : {}),
               // The quoted message may be gone; the answer still matters more than the quote.
-              ...(replyTo === undefined || index > 0 ? {} : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
+              ...(replyTo === undefined || index > 0
+                ? {}
+                : { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }),
             },
             signal,
           ),
         );
-        logger.debug({ chatId, messageId: sent.message_id, part: index + 1, parts: parts.length }, "telegram message sent");
+        logger.debug(
+          { chatId, messageId: sent.message_id, part: index + 1, parts: parts.length },
+          "telegram message sent",
+        );
         last = { channel: "telegram", chatId, messageId: String(sent.message_id) };
       }
       return last!;
@@ -288,7 +307,11 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
           // A message can only be edited into one message: keep the first part of a long text.
           splitTelegramText(message.text)[0]!,
           // An empty keyboard removes the buttons (e.g. once a card is decided).
-          { parse_mode: "HTML", link_preview_options: { is_disabled: true }, reply_markup: toKeyboard(message.buttons) },
+          {
+            parse_mode: "HTML",
+            link_preview_options: { is_disabled: true },
+            reply_markup: toKeyboard(message.buttons),
+          },
           timeoutSignal(),
         );
       } catch (err) {

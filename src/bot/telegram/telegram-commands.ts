@@ -34,8 +34,10 @@ export const SIGNOFF_COMMANDS: readonly BotCommandSpec[] = Object.freeze([
 export function assertValidCommands(commands: readonly BotCommandSpec[]): void {
   const seen = new Set<string>();
   for (const { command, description } of commands) {
-    if (!/^[a-z0-9_]{1,32}$/.test(command)) throw new ChannelError(`telegram command "${command}" must be 1-32 of a-z 0-9 _`, true);
-    if (description.length < 1 || description.length > 256) throw new ChannelError(`telegram command "${command}" needs a 1-256 character description`, true);
+    if (!/^[a-z0-9_]{1,32}$/.test(command))
+      throw new ChannelError(`telegram command "${command}" must be 1-32 of a-z 0-9 _`, true);
+    if (description.length < 1 || description.length > 256)
+      throw new ChannelError(`telegram command "${command}" needs a 1-256 character description`, true);
     if (seen.has(command)) throw new ChannelError(`telegram command "${command}" is listed twice`, true);
     seen.add(command);
   }

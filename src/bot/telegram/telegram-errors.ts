@@ -40,7 +40,10 @@ export function toChannelError(err: unknown, method: string, token: string): Cha
     return new ChannelError(text, err.error_code >= 400 && err.error_code < 500);
   }
   if (err instanceof HttpError) {
-    return new ChannelError(scrubToken(`telegram ${method} failed: network error (${describe(err.error)})`, token), false);
+    return new ChannelError(
+      scrubToken(`telegram ${method} failed: network error (${describe(err.error)})`, token),
+      false,
+    );
   }
   return new ChannelError(scrubToken(`telegram ${method} failed: ${describe(err)}`, token), false);
 }

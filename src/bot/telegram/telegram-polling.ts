@@ -77,7 +77,10 @@ export function createPoller(deps: PollerDeps): Poller {
       void lease.release().catch(() => undefined);
       if (!permanentFailure) scheduleTakeOver();
     });
-    logger.info({ bot: bot.botInfo.username, pollingTimeout: deps.pollingTimeoutSeconds, lease: lease?.key }, "telegram polling started");
+    logger.info(
+      { bot: bot.botInfo.username, pollingTimeout: deps.pollingTimeoutSeconds, lease: lease?.key },
+      "telegram polling started",
+    );
   }
 
   async function stopRunner(): Promise<void> {
@@ -104,7 +107,8 @@ export function createPoller(deps: PollerDeps): Poller {
       if (leaseUnavailable) logger.info({ lease: lease.key }, "telegram polling lease reachable again");
       leaseUnavailable = false;
     } catch (err) {
-      if (!leaseUnavailable) logger.warn({ error: String(err), lease: lease.key }, "telegram polling lease unavailable; will retry");
+      if (!leaseUnavailable)
+        logger.warn({ error: String(err), lease: lease.key }, "telegram polling lease unavailable; will retry");
       leaseUnavailable = true;
     }
     if (!active) {
@@ -140,7 +144,9 @@ export function createPoller(deps: PollerDeps): Poller {
       clearTimeout(retryTimer);
       retryTimer = undefined;
       await stopRunner();
-      await lease?.release().catch((err: unknown) => logger.warn({ error: String(err) }, "telegram polling lease release failed"));
+      await lease
+        ?.release()
+        .catch((err: unknown) => logger.warn({ error: String(err) }, "telegram polling lease release failed"));
     },
 
     status() {

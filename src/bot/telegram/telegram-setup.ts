@@ -46,13 +46,18 @@ export const TELEGRAM_PACING: PlatformPacing = {
 
 /** Build the Telegram channel (webhook or lease-guarded polling) and its routes. */
 export function setupTelegram(options: TelegramSetupOptions): TelegramSetup {
-  const webhook = options.webhookUrl && options.webhookSecret ? { url: options.webhookUrl, secret: options.webhookSecret } : undefined;
+  const webhook =
+    options.webhookUrl && options.webhookSecret
+      ? { url: options.webhookUrl, secret: options.webhookSecret }
+      : undefined;
   const channel = createTelegramChannel({
     token: options.token,
     apiRoot: options.apiRoot,
     logger: options.logger,
     webhook,
-    lease: webhook ? undefined : createRedisLease(options.redis, { key: telegramPollingLeaseKey(options.prefix, options.token) }),
+    lease: webhook
+      ? undefined
+      : createRedisLease(options.redis, { key: telegramPollingLeaseKey(options.prefix, options.token) }),
   });
   return {
     channel,
@@ -62,7 +67,9 @@ export function setupTelegram(options: TelegramSetupOptions): TelegramSetup {
     async afterStart() {
       await channel
         .syncCommands(SIGNOFF_COMMANDS)
-        .catch((err: unknown) => options.logger.warn({ err: (err as Error).message }, "telegram command menu not synced"));
+        .catch((err: unknown) =>
+          options.logger.warn({ err: (err as Error).message }, "telegram command menu not synced"),
+        );
     },
   };
 }

@@ -7,9 +7,6 @@
 /** Telegram's limit for one message's text. */
 export const TELEGRAM_TEXT_LIMIT = 4096;
 
-
-
-
 function unclosedTags(html: string): string[] {
   const stack: string[] = [];
   for (const m of html.matchAll(/<(\/?)(b|i|u|s|code|pre)>/g)) {
@@ -45,11 +42,17 @@ export function splitTelegramText(text: string, limit = TELEGRAM_TEXT_LIMIT): st
     const cut = safeCut(rest, budget);
     const head = reopen + rest.slice(0, cut);
     const open = unclosedTags(head);
-    parts.push(head + open.slice().reverse().map((t) => `</${t}>`).join(""));
+    parts.push(
+      head +
+        open
+          .slice()
+          .reverse()
+          .map((t) => `</${t}>`)
+          .join(""),
+    );
     reopen = open.map((t) => `<${t}>`).join("");
     rest = rest.slice(cut).replace(/^\n/, "");
   }
   parts.push(reopen + rest);
   return parts;
 }
-

@@ -60,7 +60,11 @@ export interface WebhookReceiver {
  * const telegram = createTelegramChannel({ token, logger, webhook: { url, secret } });
  * registerTelegramWebhookRoute(http, telegram);
  */
-export function registerTelegramWebhookRoute(app: FastifyInstance, channel: WebhookReceiver, path = "/telegram/webhook"): void {
+export function registerTelegramWebhookRoute(
+  app: FastifyInstance,
+  channel: WebhookReceiver,
+  path = "/telegram/webhook",
+): void {
   app.post(path, async (request, reply) => {
     const header = request.headers[SECRET_HEADER];
     const { status } = await channel.handleWebhook(request.body, typeof header === "string" ? header : undefined);

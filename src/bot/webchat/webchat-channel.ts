@@ -14,7 +14,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import type { Channel, ChannelHealth, InboundEvent, InboundHandler, MessageRef, OutboundMessage } from "../../domain/channel.js";
+import type {
+  Channel,
+  ChannelHealth,
+  InboundEvent,
+  InboundHandler,
+  MessageRef,
+  OutboundMessage,
+} from "../../domain/channel.js";
 
 /** One message in a web chat, as the page shows it. */
 export interface WebchatMessage {
@@ -33,7 +40,9 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
 const RECONNECT_MS = 2_000;
 const PAGE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "page.html"), "utf8");
 
-const SendSchema = z.object({ text: z.string().trim().min(1).max(4000), replyTo: z.string().max(40).optional() }).strict();
+const SendSchema = z
+  .object({ text: z.string().trim().min(1).max(4000), replyTo: z.string().max(40).optional() })
+  .strict();
 const ReactSchema = z.object({ messageId: z.string().min(1).max(40), emoji: z.string().min(1).max(16) }).strict();
 const ButtonSchema = z.object({ messageId: z.string().min(1).max(40), data: z.string().min(1).max(64) }).strict();
 
@@ -159,13 +168,30 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       emit(ref.chatId, "update", m);
     },
     health(): ChannelHealth {
-      return { ok: started, detail: { chats: chats.size, listeners: [...listeners.values()].reduce((n, s) => n + s.size, 0) } };
+      return {
+        ok: started,
+        detail: { chats: chats.size, listeners: [...listeners.values()].reduce((n, s) => n + s.size, 0) },
+      };
     },
     history: (chatId) => [...historyOf(chatId)],
     async operatorSays(chatId, text, replyTo) {
-      const message: WebchatMessage = { id: newId(), from: "operator", text, buttons: [], reactions: [], ...(replyTo ? { replyTo } : {}), at: new Date().toISOString() };
+      const message: WebchatMessage = {
+        id: newId(),
+        from: "operator",
+        text,
+        buttons: [],
+        reactions: [],
+        ...(replyTo ? { replyTo } : {}),
+        at: new Date().toISOString(),
+      };
       push(chatId, message);
-      await deliver({ ...base(chatId), kind: "text", messageId: message.id, text, ...(replyTo ? { replyToMessageId: replyTo } : {}) });
+      await deliver({
+        ...base(chatId),
+        kind: "text",
+        messageId: message.id,
+        text,
+        ...(replyTo ? { replyToMessageId: replyTo } : {}),
+      });
       return message;
     },
     async operatorReacts(chatId, messageId, emoji) {
@@ -193,7 +219,12 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       const body = <T>(schema: z.ZodType<T>, value: unknown, reply: FastifyReply): T | null => {
         const parsed = schema.safeParse(value ?? {});
         if (parsed.success) return parsed.data;
-        void reply.status(400).send({ error: "invalid_body", problems: parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })) });
+        void reply
+          .status(400)
+          .send({
+            error: "invalid_body",
+            problems: parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
+          });
         return null;
       };
       // The page trusts whoever reaches it, so only loopback Host names are served: a page on
@@ -201,7 +232,8 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       app.addHook("onRequest", async (req, reply) => {
         if (!req.url.startsWith("/chat")) return;
         const host = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-        if (!LOOPBACK_HOSTS.has(host)) await reply.status(403).send({ error: "forbidden", message: "the web chat only answers on localhost" });
+        if (!LOOPBACK_HOSTS.has(host))
+          await reply.status(403).send({ error: "forbidden", message: "the web chat only answers on localhost" });
       });
       // Before the server drops every connection on shutdown, not after.
       app.addHook("preClose", async () => sayGoodbye());
@@ -215,7 +247,11 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
         const chatId = chatOf(req.params, reply);
         if (!chatId) return reply;
         reply.hijack();
-        reply.raw.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+        reply.raw.writeHead(200, {
+          "Content-Type": "text/event-stream",
+          "Cache-Control": "no-cache",
+          Connection: "keep-alive",
+        });
         // Also sends the headers now, so the page's `open` (and its history load) need not wait for an event.
         reply.raw.write(`retry: ${RECONNECT_MS}\n\n`);
         const ping = setInterval(() => reply.raw.write(": ping\n\n"), 15_000);

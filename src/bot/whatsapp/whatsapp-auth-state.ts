@@ -55,7 +55,8 @@ export function serializeCreds(creds: AuthenticationCreds): string {
 }
 
 const isBytes = (v: unknown) => v instanceof Uint8Array;
-const isKeyPair = (v: unknown) => isBytes((v as { public?: unknown })?.public) && isBytes((v as { private?: unknown })?.private);
+const isKeyPair = (v: unknown) =>
+  isBytes((v as { public?: unknown })?.public) && isBytes((v as { private?: unknown })?.private);
 
 /** Parse stored creds; null unless it holds every key Baileys cannot live without. */
 export function parseCreds(text: string): AuthenticationCreds | null {
@@ -79,7 +80,8 @@ export function parseCreds(text: string): AuthenticationCreds | null {
 function parseKey<T extends keyof SignalDataTypeMap>(type: T, text: string): SignalDataTypeMap[T] {
   const value = JSON.parse(text, BufferJSON.reviver) as unknown;
   // Stored through its toJSON (bytes as base64); Baileys needs the protobuf object back.
-  if (type === "app-state-sync-key") return proto.Message.AppStateSyncKeyData.fromObject(value as object) as unknown as SignalDataTypeMap[T];
+  if (type === "app-state-sync-key")
+    return proto.Message.AppStateSyncKeyData.fromObject(value as object) as unknown as SignalDataTypeMap[T];
   return value as SignalDataTypeMap[T];
 }
 
@@ -135,7 +137,11 @@ export async function loadWhatsAppAuthState(options: WhatsAppAuthStateOptions): 
       const writes: KeyWrite[] = [];
       for (const [type, entries] of Object.entries(data)) {
         for (const [id, value] of Object.entries(entries ?? {})) {
-          writes.push({ type, id, value: value === null || value === undefined ? null : JSON.stringify(value, BufferJSON.replacer) });
+          writes.push({
+            type,
+            id,
+            value: value === null || value === undefined ? null : JSON.stringify(value, BufferJSON.replacer),
+          });
         }
       }
       if (writes.length === 0) return;
@@ -177,7 +183,11 @@ export async function loadWhatsAppAuthState(options: WhatsAppAuthStateOptions): 
       let creds = current;
       if (!creds && stored.previous !== null) {
         creds = parseCreds(stored.previous);
-        if (creds) logger.warn({ damaged: stored.currentDamaged }, "whatsapp creds were torn or unreadable; using the last good copy");
+        if (creds)
+          logger.warn(
+            { damaged: stored.currentDamaged },
+            "whatsapp creds were torn or unreadable; using the last good copy",
+          );
       }
       if (!creds && (stored.current !== null || stored.currentDamaged)) {
         logger.error({}, "whatsapp creds and their last good copy are unreadable; a new login is needed");

@@ -13,7 +13,14 @@
  */
 import { createHash } from "node:crypto";
 import { proto, type UserFacingSocketConfig, type WAMessage, type WAMessageKey } from "@whiskeysockets/baileys";
-import { ChannelError, type Channel, type ChannelHealth, type InboundHandler, type MessageRef, type OutboundMessage } from "../../domain/channel.js";
+import {
+  ChannelError,
+  type Channel,
+  type ChannelHealth,
+  type InboundHandler,
+  type MessageRef,
+  type OutboundMessage,
+} from "../../domain/channel.js";
 import type { WhatsAppAuthStore, WhatsAppMessageStore } from "../../store/whatsapp-auth-store.js";
 import { loadWhatsAppAuthState } from "./whatsapp-auth-state.js";
 import {
@@ -26,7 +33,15 @@ import {
 import { toInboundEvent } from "./whatsapp-inbound.js";
 import type { BaileysLogLevel, WhatsAppLogger } from "./whatsapp-logger.js";
 import type { ConnectionPolicy } from "./whatsapp-policy.js";
-import { type Clock, type MakeSocket, type WhatsAppSocket, defaultMakeSocket, statusCodeOf, systemClock, toJid } from "./whatsapp-socket.js";
+import {
+  type Clock,
+  type MakeSocket,
+  type WhatsAppSocket,
+  defaultMakeSocket,
+  statusCodeOf,
+  systemClock,
+  toJid,
+} from "./whatsapp-socket.js";
 
 export type { WhatsAppAlert, WhatsAppLease } from "./whatsapp-connection.js";
 export type { WhatsAppLogger } from "./whatsapp-logger.js";
@@ -136,7 +151,9 @@ export function createWhatsAppChannel(options: WhatsAppChannelOptions): WhatsApp
       // "append" is history catch-up and our own sends from other devices: never answers.
       if (type !== "notify") return void logger.debug({ type, count: batch.length }, "whatsapp upsert ignored");
       for (const msg of batch) {
-        inboundTail = inboundTail.then(() => handle(sock, msg)).catch((err: unknown) => logger.error({ err }, "whatsapp inbound failed"));
+        inboundTail = inboundTail
+          .then(() => handle(sock, msg))
+          .catch((err: unknown) => logger.error({ err }, "whatsapp inbound failed"));
       }
     });
   }
@@ -153,10 +170,19 @@ export function createWhatsAppChannel(options: WhatsAppChannelOptions): WhatsApp
     if (inbound) return inbound;
     const sent = await messages.get(messageId).catch(() => null);
     if (!sent) return undefined;
-    return { key: { remoteJid: sent.chatId || jid, fromMe: true, id: messageId }, message: proto.Message.decode(sent.message) };
+    return {
+      key: { remoteJid: sent.chatId || jid, fromMe: true, id: messageId },
+      message: proto.Message.decode(sent.message),
+    };
   }
 
-  async function sendAndKeep(op: string, jid: string, content: Parameters<WhatsAppSocket["sendMessage"]>[1], quoted: WAMessage | undefined, followUpKey?: string): Promise<string> {
+  async function sendAndKeep(
+    op: string,
+    jid: string,
+    content: Parameters<WhatsAppSocket["sendMessage"]>[1],
+    quoted: WAMessage | undefined,
+    followUpKey?: string,
+  ): Promise<string> {
     const sock = openSocket(op);
     let sent: WAMessage | undefined;
     try {
@@ -171,7 +197,9 @@ export function createWhatsAppChannel(options: WhatsAppChannelOptions): WhatsApp
       const bytes = Buffer.from(proto.Message.encode(sent.message).finish());
       await messages
         .save({ messageId: id, chatId: jid, message: bytes, followUpKey })
-        .catch((err: unknown) => logger.warn({ error: (err as Error).message, messageId: id }, "whatsapp sent message not kept"));
+        .catch((err: unknown) =>
+          logger.warn({ error: (err as Error).message, messageId: id }, "whatsapp sent message not kept"),
+        );
     }
     if (++sends % PRUNE_EVERY_SENDS === 0) void prune();
     return id;
@@ -205,11 +233,20 @@ export function createWhatsAppChannel(options: WhatsAppChannelOptions): WhatsApp
         hooks: {
           attach,
           alert: options.onAlert,
-          onQr: (qr) => logger.warn({ qr }, "whatsapp is not linked: scan this QR (WhatsApp → Linked devices), or run `signoff whatsapp login`"),
-          onPairingCode: (code) => logger.warn({ pairingCode: code }, "whatsapp is not linked: enter this code (WhatsApp → Linked devices → Link with phone number)"),
+          onQr: (qr) =>
+            logger.warn(
+              { qr },
+              "whatsapp is not linked: scan this QR (WhatsApp → Linked devices), or run `signoff whatsapp login`",
+            ),
+          onPairingCode: (code) =>
+            logger.warn(
+              { pairingCode: code },
+              "whatsapp is not linked: enter this code (WhatsApp → Linked devices → Link with phone number)",
+            ),
         },
       });
-      if (!auth.linked) logger.warn({ pairing: Boolean(options.pairingPhone) }, "whatsapp is not linked yet; waiting for a login");
+      if (!auth.linked)
+        logger.warn({ pairing: Boolean(options.pairingPhone) }, "whatsapp is not linked yet; waiting for a login");
       void prune();
       await connection.start();
     },
@@ -234,7 +271,9 @@ export function createWhatsAppChannel(options: WhatsAppChannelOptions): WhatsApp
     async edit(ref: MessageRef, message: OutboundMessage): Promise<void> {
       const jid = toJid(ref.chatId);
       // A retried edit (the outbox retries the whole job) must not post the same follow-up twice.
-      const followUpKey = createHash("sha256").update(`${jid}\u0000${ref.messageId}\u0000${message.text}`).digest("hex");
+      const followUpKey = createHash("sha256")
+        .update(`${jid}\u0000${ref.messageId}\u0000${message.text}`)
+        .digest("hex");
       if (await messages.hasFollowUp(followUpKey).catch(() => false)) return;
       const quoted = await quotable(jid, ref.messageId);
       await sendAndKeep("edit", jid, { text: message.text }, quoted, followUpKey);
@@ -243,14 +282,24 @@ export function createWhatsAppChannel(options: WhatsAppChannelOptions): WhatsApp
     async react(ref: MessageRef, emoji: string): Promise<void> {
       const jid = toJid(ref.chatId);
       // An empty text removes our reaction; setting the same one again changes nothing.
-      await sendAndKeep("react", jid, { react: { text: emoji, key: { remoteJid: jid, fromMe: true, id: ref.messageId } } }, undefined);
+      await sendAndKeep(
+        "react",
+        jid,
+        { react: { text: emoji, key: { remoteJid: jid, fromMe: true, id: ref.messageId } } },
+        undefined,
+      );
     },
 
     health(): ChannelHealth {
       const s = connection?.status();
       const loggedOut = s?.state === "logged-out";
-      const inGrace = s !== undefined && s.linked && s.disconnectedSince !== null && clock.now() - s.disconnectedSince < graceMs;
-      const ok = s !== undefined && (s.state === "open" || s.state === "standby" || ((s.state === "waiting" || s.state === "connecting") && inGrace));
+      const inGrace =
+        s !== undefined && s.linked && s.disconnectedSince !== null && clock.now() - s.disconnectedSince < graceMs;
+      const ok =
+        s !== undefined &&
+        (s.state === "open" ||
+          s.state === "standby" ||
+          ((s.state === "waiting" || s.state === "connecting") && inGrace));
       return {
         ok,
         detail: {

@@ -5,7 +5,12 @@
  * `whatsapp-policy.ts` (stop on 401/440, reconnect now on 515, otherwise back off 2 s → 60 s
  * forever). A watchdog replaces a socket that is open but deaf; a long outage alerts the owners.
  */
-import { isJidBroadcast, isJidNewsletter, makeCacheableSignalKeyStore, type UserFacingSocketConfig } from "@whiskeysockets/baileys";
+import {
+  isJidBroadcast,
+  isJidNewsletter,
+  makeCacheableSignalKeyStore,
+  type UserFacingSocketConfig,
+} from "@whiskeysockets/baileys";
 import type { WhatsAppAuthState } from "./whatsapp-auth-state.js";
 import { type BaileysLogLevel, type WhatsAppLogger, toBaileysLogger } from "./whatsapp-logger.js";
 import {
@@ -18,7 +23,15 @@ import {
   disconnectReasonName,
   reconnectDelayMs,
 } from "./whatsapp-policy.js";
-import { type Clock, type MakeSocket, type SocketEvents, type WhatsAppLease, type WhatsAppSocket, statusCodeOf, systemClock } from "./whatsapp-socket.js";
+import {
+  type Clock,
+  type MakeSocket,
+  type SocketEvents,
+  type WhatsAppLease,
+  type WhatsAppSocket,
+  statusCodeOf,
+  systemClock,
+} from "./whatsapp-socket.js";
 
 export type { ConnectionState, ConnectionStatus, WhatsAppAlert } from "./whatsapp-policy.js";
 export type { WhatsAppLease } from "./whatsapp-socket.js";
@@ -111,7 +124,12 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
   let outageAlerted = false;
   let leaseWarned = false;
   let loggingOut = false; // a 401 we asked for is not news for the owners
-  const timers = { reconnect: undefined as unknown, watchdog: undefined as unknown, lease: undefined as unknown, outage: undefined as unknown };
+  const timers = {
+    reconnect: undefined as unknown,
+    watchdog: undefined as unknown,
+    lease: undefined as unknown,
+    outage: undefined as unknown,
+  };
 
   const clear = (name: keyof typeof timers) => {
     if (timers[name] !== undefined) clock.clearTimeout(timers[name]);
@@ -192,12 +210,17 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
         }
       }
       if (update.connection === "open") onOpen(sock);
-      else if (update.connection === "close") void onClose(statusCodeOf(update.lastDisconnect?.error), update.lastDisconnect?.error?.message);
+      else if (update.connection === "close")
+        void onClose(statusCodeOf(update.lastDisconnect?.error), update.lastDisconnect?.error?.message);
     });
     sock.ev.on("creds.update", (update) => {
       // Baileys merges the update into the creds it holds (the same object); merging again is harmless.
       Object.assign(auth.state.creds, update);
-      auth.saveCreds().catch((err: unknown) => logger.error({ error: (err as Error).message }, "whatsapp creds not saved; will write them again"));
+      auth
+        .saveCreds()
+        .catch((err: unknown) =>
+          logger.error({ error: (err as Error).message }, "whatsapp creds not saved; will write them again"),
+        );
     });
     for (const name of ACTIVITY_EVENTS) sock.ev.on(name, () => isCurrent() && touch());
     hooks.attach?.(sock, isCurrent);
@@ -254,7 +277,11 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
         return;
       }
       logger.error({ code, reason }, "whatsapp logged out: the linked device was removed; session cleared");
-      await auth.clear().catch((err: unknown) => logger.error({ error: (err as Error).message }, "whatsapp session could not be cleared"));
+      await auth
+        .clear()
+        .catch((err: unknown) =>
+          logger.error({ error: (err as Error).message }, "whatsapp session could not be cleared"),
+        );
       alert(
         "⚠️ WhatsApp was logged out (the linked device was removed), so signoff stopped using it and cleared its session. Link it again with `signoff whatsapp login`, then restart signoff.",
         { kind: "logged-out" },
@@ -265,9 +292,12 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       state = "replaced";
       clear("outage");
       logger.error({ code, reason }, "whatsapp session replaced by another client; stopped");
-      alert("⚠️ WhatsApp: another client took over this session (connection replaced), so signoff stopped using it. Restart signoff to take it back.", {
-        kind: "replaced",
-      });
+      alert(
+        "⚠️ WhatsApp: another client took over this session (connection replaced), so signoff stopped using it. Restart signoff to take it back.",
+        {
+          kind: "replaced",
+        },
+      );
       return;
     }
     if (action === "restart") {
@@ -282,7 +312,10 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     const delayMs = reconnectDelayMs(attempts, policy, random());
     attempts++;
     state = "waiting";
-    logger.warn({ code, reason: disconnectReasonName(code), error: message, attempt: attempts, delayMs }, "whatsapp disconnected; reconnecting after a pause");
+    logger.warn(
+      { code, reason: disconnectReasonName(code), error: message, attempt: attempts, delayMs },
+      "whatsapp disconnected; reconnecting after a pause",
+    );
     later("reconnect", delayMs, () => void connect());
   }
 
@@ -306,7 +339,10 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       outageAlerted = true;
       const down = minutes(clock.now() - disconnectedSince);
       const reason = lastDisconnect?.reason ?? null;
-      alert(`⚠️ WhatsApp has been disconnected for ${down} min${reason ? ` (last: ${reason})` : ""}; signoff keeps retrying.`, { kind: "outage", minutes: down, reason });
+      alert(
+        `⚠️ WhatsApp has been disconnected for ${down} min${reason ? ` (last: ${reason})` : ""}; signoff keeps retrying.`,
+        { kind: "outage", minutes: down, reason },
+      );
     });
   }
 
@@ -317,7 +353,8 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       acquired = await lease.acquire();
       leaseWarned = false;
     } catch (err) {
-      if (!leaseWarned) logger.warn({ error: (err as Error).message, lease: lease.key }, "whatsapp lease unavailable; will retry");
+      if (!leaseWarned)
+        logger.warn({ error: (err as Error).message, lease: lease.key }, "whatsapp lease unavailable; will retry");
       leaseWarned = true;
     }
     if (!active) {
@@ -361,7 +398,10 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       for (const name of Object.keys(timers) as Array<keyof typeof timers>) clear(name);
       await dropSocket();
       await auth.flush().catch(() => undefined);
-      if (lease?.held) await lease.release().catch((err: unknown) => logger.warn({ error: (err as Error).message }, "whatsapp lease release failed"));
+      if (lease?.held)
+        await lease
+          .release()
+          .catch((err: unknown) => logger.warn({ error: (err as Error).message }, "whatsapp lease release failed"));
     },
 
     openSocket: () => (open ? socket : null),

@@ -35,7 +35,11 @@ export type InboundConversion = { event: InboundEvent } | { dropped: string };
 export const whatsappEventId = (messageId: string) => `wa:${messageId}`;
 
 /** Phone JID and LID of a one-to-one chat's other party. */
-async function identify(remoteJid: string, alt: string | undefined, ctx: InboundContext): Promise<{ pn?: string; lid?: string } | null> {
+async function identify(
+  remoteJid: string,
+  alt: string | undefined,
+  ctx: InboundContext,
+): Promise<{ pn?: string; lid?: string } | null> {
   if (isLidUser(remoteJid)) {
     const lid = jidNormalizedUser(remoteJid);
     let pn = alt && isPnUser(alt) ? jidNormalizedUser(alt) : undefined;
@@ -67,7 +71,8 @@ export async function toInboundEvent(msg: WAMessage, ctx: InboundContext): Promi
   const messageId = key?.id ?? undefined;
   if (!remoteJid || !messageId) return { dropped: "no chat or message id" };
   if (key.fromMe) return { dropped: "our own message" };
-  if (isJidStatusBroadcast(remoteJid) || isJidBroadcast(remoteJid) || msg.broadcast) return { dropped: "status or broadcast" };
+  if (isJidStatusBroadcast(remoteJid) || isJidBroadcast(remoteJid) || msg.broadcast)
+    return { dropped: "status or broadcast" };
   if (isJidNewsletter(remoteJid)) return { dropped: "newsletter" };
   if (isJidGroup(remoteJid)) return { dropped: "group chat" };
 
@@ -83,7 +88,13 @@ export async function toInboundEvent(msg: WAMessage, ctx: InboundContext): Promi
     ...(who.pn && who.lid ? { altIds: [who.lid] } : {}),
     ...(msg.pushName ? { displayName: msg.pushName } : {}),
   };
-  const base = { channel: "whatsapp" as const, chatId: id, sender, eventId: whatsappEventId(messageId), receivedAt: ctx.receivedAt };
+  const base = {
+    channel: "whatsapp" as const,
+    chatId: id,
+    sender,
+    eventId: whatsappEventId(messageId),
+    receivedAt: ctx.receivedAt,
+  };
 
   const reaction = content.reactionMessage;
   if (reaction) {

@@ -46,7 +46,8 @@ function toFields(obj: unknown): { fields: Record<string, unknown>; msg?: string
   if (obj instanceof Error) return { fields: { err: { message: obj.message, name: obj.name } } };
   if (obj === null || typeof obj !== "object") return { fields: { value: obj } };
   const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) fields[k] = SECRET_FIELDS.has(k) ? "[redacted]" : v instanceof Error ? { message: v.message } : v;
+  for (const [k, v] of Object.entries(obj))
+    fields[k] = SECRET_FIELDS.has(k) ? "[redacted]" : v instanceof Error ? { message: v.message } : v;
   return { fields };
 }
 

@@ -77,10 +77,17 @@ export async function loginWhatsApp(options: WhatsAppCliOptions): Promise<WhatsA
       baileysLogLevel: options.baileysLogLevel,
       hooks: {
         onQr: (qr) => {
-          out(options.renderQr ? options.renderQr(qr) : `QR (render it with e.g. \`qrencode -t ansiutf8 '<text>'\`):\n${qr}`);
+          out(
+            options.renderQr
+              ? options.renderQr(qr)
+              : `QR (render it with e.g. \`qrencode -t ansiutf8 '<text>'\`):\n${qr}`,
+          );
           out("(a new QR follows every 20 s until one is scanned)");
         },
-        onPairingCode: (code) => out(`Pairing code: ${code.slice(0, 4)}-${code.slice(4)}  (WhatsApp → Linked devices → Link a device → Link with phone number instead)`),
+        onPairingCode: (code) =>
+          out(
+            `Pairing code: ${code.slice(0, 4)}-${code.slice(4)}  (WhatsApp → Linked devices → Link a device → Link with phone number instead)`,
+          ),
         onOpen: () => void finish({ status: "linked", me: auth.state.creds.me?.id ?? "" }),
         onLoginRejected: () => void finish({ status: "rejected" }),
       },

@@ -94,7 +94,11 @@ export function disconnectReasonName(code: number | undefined): string {
  *
  * @example reconnectDelayMs(0, DEFAULT_CONNECTION_POLICY, 0.99) // ≈ 2000
  */
-export function reconnectDelayMs(attempt: number, policy: Pick<ConnectionPolicy, "initialBackoffMs" | "maxBackoffMs">, random: number): number {
+export function reconnectDelayMs(
+  attempt: number,
+  policy: Pick<ConnectionPolicy, "initialBackoffMs" | "maxBackoffMs">,
+  random: number,
+): number {
   const step = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** Math.min(attempt, 30));
   const r = Math.min(Math.max(random, 0), 1);
   return Math.round(step / 2 + (step / 2) * r);

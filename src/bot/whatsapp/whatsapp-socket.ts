@@ -22,7 +22,11 @@ export interface SocketEvents {
 /** What the adapter needs of a Baileys socket (`makeWASocket`'s result has all of it). */
 export interface WhatsAppSocket {
   ev: SocketEvents;
-  sendMessage(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<WAMessage | undefined>;
+  sendMessage(
+    jid: string,
+    content: AnyMessageContent,
+    options?: MiscMessageGenerationOptions,
+  ): Promise<WAMessage | undefined>;
   requestPairingCode(phoneNumber: string): Promise<string>;
   /** Closes the socket; Baileys then emits `connection.update` with `connection: "close"`. */
   end(error: Error | undefined): Promise<void> | void;

@@ -14,7 +14,6 @@ import {
   type Verdict,
 } from "../../domain/approval.js";
 
-
 /** Everything that can happen to a pending approval. */
 export type ApprovalEvent =
   | { type: "answer"; operator: Actor; verdict: Verdict; note: string | null; channel: string; at: Date }
@@ -45,7 +44,6 @@ export type TransitionResult =
   | { outcome: "vote_recorded"; approval: Approval; decision: Decision; approvals: number; quorum: number }
   | { outcome: "escalated"; approval: Approval }
   | { outcome: "ignored"; reason: IgnoreReason; approval: Approval };
-
 
 /** A validated create request (see `src/api/approval-schemas.ts`). */
 export interface CreateApprovalInput {
@@ -130,13 +128,22 @@ export function createApproval(
       };
     case "prohibited":
       return {
-        approval: { ...base, status: "rejected", decidedBy: "policy", decidedAt: ctx.now, note: "prohibited by policy" },
+        approval: {
+          ...base,
+          status: "rejected",
+          decidedBy: "policy",
+          decidedAt: ctx.now,
+          note: "prohibited by policy",
+        },
         announcement: "advisory",
       };
     case "low": {
       const seconds = input.objectionSeconds ?? ctx.defaultObjectionSeconds;
       // Provisional end: it moves to delivery + seconds once the notice is confirmed delivered.
-      return { approval: { ...base, objectionSeconds: seconds, objectionEndsAt: addSeconds(ctx.now, seconds) }, announcement: "notice" };
+      return {
+        approval: { ...base, objectionSeconds: seconds, objectionEndsAt: addSeconds(ctx.now, seconds) },
+        announcement: "notice",
+      };
     }
     case "medium":
     case "hard": {
@@ -149,7 +156,8 @@ export function createApproval(
 /** The timers a stored approval needs right now (none once it is decided). */
 export function plannedTimers(approval: Approval): TimerPlan[] {
   if (approval.status !== "pending") return [];
-  if (approval.effectiveGate === "low" && approval.objectionEndsAt) return [{ kind: "objection", dueAt: approval.objectionEndsAt }];
+  if (approval.effectiveGate === "low" && approval.objectionEndsAt)
+    return [{ kind: "objection", dueAt: approval.objectionEndsAt }];
   if ((approval.effectiveGate === "medium" || approval.effectiveGate === "hard") && approval.deadlineAt) {
     return [{ kind: "deadline", dueAt: approval.deadlineAt }];
   }
@@ -159,7 +167,10 @@ export function plannedTimers(approval: Approval): TimerPlan[] {
 /** A `low` request's window length in ms (older rows without it: from its provisional end). */
 function windowMs(approval: Approval): number {
   if (approval.objectionSeconds !== null) return approval.objectionSeconds * 1000;
-  return Math.max(0, (approval.objectionEndsAt?.getTime() ?? approval.createdAt.getTime()) - approval.createdAt.getTime());
+  return Math.max(
+    0,
+    (approval.objectionEndsAt?.getTime() ?? approval.createdAt.getTime()) - approval.createdAt.getTime(),
+  );
 }
 
 /** By when a `low` request's notice must have been delivered, else it becomes `medium`. */
@@ -197,7 +208,8 @@ export function transition(approval: Approval, event: ApprovalEvent): Transition
       if (event.reason === "notice_not_delivered") {
         // Seen after all (the delivery landed first), or the window's length has not passed yet.
         if (approval.noticeDeliveredAt) return { outcome: "ignored", reason: "timer_not_applicable", approval };
-        if (event.at.getTime() + TIMER_TOLERANCE_MS < noticeDueBy(approval).getTime()) return { outcome: "ignored", reason: "timer_not_due", approval };
+        if (event.at.getTime() + TIMER_TOLERANCE_MS < noticeDueBy(approval).getTime())
+          return { outcome: "ignored", reason: "timer_not_due", approval };
       }
       return {
         outcome: "escalated",
@@ -215,7 +227,8 @@ export function transition(approval: Approval, event: ApprovalEvent): Transition
 function applyTimer(approval: Approval, kind: TimerKind, at: Date): TransitionResult {
   const plan = plannedTimers(approval).find((t) => t.kind === kind);
   if (!plan) return { outcome: "ignored", reason: "timer_not_applicable", approval };
-  if (at.getTime() + TIMER_TOLERANCE_MS < plan.dueAt.getTime()) return { outcome: "ignored", reason: "timer_not_due", approval };
+  if (at.getTime() + TIMER_TOLERANCE_MS < plan.dueAt.getTime())
+    return { outcome: "ignored", reason: "timer_not_due", approval };
   if (kind === "objection") {
     // Never approve what nobody saw: without a delivered notice the service escalates instead.
     if (!approval.noticeDeliveredAt) return { outcome: "ignored", reason: "notice_not_delivered", approval };
@@ -229,9 +242,16 @@ function applyAnswer(approval: Approval, event: Extract<ApprovalEvent, { type: "
   if (!isEligible(approval, event.operator)) return { outcome: "ignored", reason: "not_eligible", approval };
   const note = event.note?.trim() ? event.note.trim() : null;
   if (event.verdict === "modify" && !note) return { outcome: "ignored", reason: "note_required", approval };
-  const decision: Decision = { operator: event.operator.name, verdict: event.verdict, note, channel: event.channel, at: event.at };
+  const decision: Decision = {
+    operator: event.operator.name,
+    verdict: event.verdict,
+    note,
+    channel: event.channel,
+    at: event.at,
+  };
   if (event.verdict === "reject") return decided(approval, "rejected", event.operator.name, event.at, note, decision);
-  if (event.verdict === "modify") return decided(approval, "changes_requested", event.operator.name, event.at, note, decision);
+  if (event.verdict === "modify")
+    return decided(approval, "changes_requested", event.operator.name, event.at, note, decision);
 
   // An approval: low needs one eligible voice; medium and hard need `quorum` distinct approvers.
   const needed = approval.effectiveGate === "low" ? 1 : approval.quorum;

@@ -5,7 +5,14 @@
  * Dependencies are injected and narrowed so tests can pass tiny fakes.
  */
 import { randomInt, randomUUID } from "node:crypto";
-import { type Actor, type Announcement, type Approval, DEFAULT_APPROVER_ROLES, type TimerKind, toApprovalRecord } from "../../domain/approval.js";
+import {
+  type Actor,
+  type Announcement,
+  type Approval,
+  DEFAULT_APPROVER_ROLES,
+  type TimerKind,
+  toApprovalRecord,
+} from "../../domain/approval.js";
 import { AppError } from "../../domain/errors.js";
 import type { ApprovalStore, NewDelivery } from "../../store/approval-store.js";
 import type { AuditEntry, AuditStore } from "../../store/audit-store.js";
@@ -64,7 +71,8 @@ const CODE_DIGITS = "23456789";
 export function generateCode(length = 4): string {
   const chars: string[] = [];
   for (let i = 0; i < length; i++) chars.push(CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]!);
-  if (!chars.some((c) => CODE_DIGITS.includes(c))) chars[randomInt(length)] = CODE_DIGITS[randomInt(CODE_DIGITS.length)]!;
+  if (!chars.some((c) => CODE_DIGITS.includes(c)))
+    chars[randomInt(length)] = CODE_DIGITS[randomInt(CODE_DIGITS.length)]!;
   return chars.join("");
 }
 
@@ -77,7 +85,12 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
   function callbackFor(approval: Approval): NewDelivery | null {
     if (!approval.callbackUrl || approval.status === "pending") return null;
-    return { kind: "callback", subjectId: approval.id, url: approval.callbackUrl, body: JSON.stringify(toApprovalRecord(approval)) };
+    return {
+      kind: "callback",
+      subjectId: approval.id,
+      url: approval.callbackUrl,
+      body: JSON.stringify(toApprovalRecord(approval)),
+    };
   }
 
   /** A request that needs people nobody configured could never pass: refuse it at once. */
@@ -90,9 +103,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       eligible === 0
         ? { path: "approvers.roles", message: `no operator holds any of these roles: ${roles.join(", ")}` }
         : quorum > eligible
-          ? { path: "approvers.quorum", message: `quorum ${quorum} is more than the ${eligible} operator(s) who may approve` }
+          ? {
+              path: "approvers.quorum",
+              message: `quorum ${quorum} is more than the ${eligible} operator(s) who may approve`,
+            }
           : null;
-    if (problem) throw new AppError("invalid_body", `unmeetable approvers: ${problem.message}`, "invalid body", false, [problem]);
+    if (problem)
+      throw new AppError("invalid_body", `unmeetable approvers: ${problem.message}`, "invalid body", false, [problem]);
   }
 
   /** A step after the commit failed: recoverable (the reconciler re-creates it), so a warning. */
@@ -106,7 +123,9 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     const tasks: Promise<unknown>[] = [deps.decisions.publish(approval.id), deps.presenter.refresh(approval)];
     if (deliveryId) tasks.push(deps.callbacks.enqueue(deliveryId));
     const results = await Promise.allSettled(tasks);
-    for (const r of results) if (r.status === "rejected") deps.logger.error({ err: r.reason, approvalId: approval.id }, "post-decision step failed");
+    for (const r of results)
+      if (r.status === "rejected")
+        deps.logger.error({ err: r.reason, approvalId: approval.id }, "post-decision step failed");
   }
 
   async function apply(approvalId: string, makeEvent: () => ApprovalEvent, auditActor: string): Promise<ApplyResult> {
@@ -119,7 +138,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const audit: AuditEntry[] = [];
       const at = event.at;
       if (result.outcome === "vote_recorded") {
-        audit.push({ actor: auditActor, action: "approval.vote", subject: approvalId, at, data: { verdict: "approve", approvals: result.approvals, quorum: result.quorum } });
+        audit.push({
+          actor: auditActor,
+          action: "approval.vote",
+          subject: approvalId,
+          at,
+          data: { verdict: "approve", approvals: result.approvals, quorum: result.quorum },
+        });
       } else if (result.outcome === "escalated") {
         const reason = event.type === "escalate" ? event.reason : "paused";
         audit.push({
@@ -136,7 +161,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
           action: next.status === "cancelled" ? "approval.cancelled" : "approval.decided",
           subject: approvalId,
           at,
-          data: { status: next.status, decidedBy: next.decidedBy, note: next.note, channel: result.decision?.channel ?? null, event: event.type },
+          data: {
+            status: next.status,
+            decidedBy: next.decidedBy,
+            note: next.note,
+            channel: result.decision?.channel ?? null,
+            event: event.type,
+          },
         });
       }
       const delivery = result.outcome === "decided" ? callbackFor(result.approval) : null;
@@ -144,18 +175,27 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const stored = await deps.approvals.commitTransition(result.approval, current.version, decision, audit, delivery);
       if (!stored.committed) continue; // someone else changed it first: re-read, re-decide
       if (result.outcome === "decided") {
-        if (event.type !== "timer") for (const t of plannedTimers(current)) void deps.timers.cancel(approvalId, t.kind).catch(() => undefined);
+        if (event.type !== "timer")
+          for (const t of plannedTimers(current)) void deps.timers.cancel(approvalId, t.kind).catch(() => undefined);
         await afterDecision(result.approval, stored.deliveryId);
       } else if (result.outcome === "escalated") {
         // It now waits for a person until the deadline: shown notices become cards (refresh);
         // a notice that never arrived is replaced by a card to every eligible approver.
-        await deps.timers.schedule(approvalId, "deadline", result.approval.deadlineAt!).catch((err) => logPostCommit(err, approvalId, "timer scheduling failed"));
-        await deps.presenter.refresh(result.approval).catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
+        await deps.timers
+          .schedule(approvalId, "deadline", result.approval.deadlineAt!)
+          .catch((err) => logPostCommit(err, approvalId, "timer scheduling failed"));
+        await deps.presenter
+          .refresh(result.approval)
+          .catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
         if (event.type === "escalate" && event.reason === "notice_not_delivered") {
-          await deps.presenter.announce(result.approval, "card").catch((err) => logPostCommit(err, approvalId, "announce failed"));
+          await deps.presenter
+            .announce(result.approval, "card")
+            .catch((err) => logPostCommit(err, approvalId, "announce failed"));
         }
       } else {
-        await deps.presenter.refresh(result.approval).catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
+        await deps.presenter
+          .refresh(result.approval)
+          .catch((err) => deps.logger.error({ err, approvalId }, "card refresh failed"));
       }
       return result;
     }
@@ -187,11 +227,23 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
             action: "approval.created",
             subject: approval.id,
             at: approval.createdAt,
-            data: { code: approval.code, title: approval.title, gate: approval.gate, effectiveGate: approval.effectiveGate, paused },
+            data: {
+              code: approval.code,
+              title: approval.title,
+              gate: approval.gate,
+              effectiveGate: approval.effectiveGate,
+              paused,
+            },
           },
         ];
         if (approval.status !== "pending") {
-          audit.push({ actor: "policy", action: "approval.decided", subject: approval.id, at: approval.createdAt, data: { status: approval.status, decidedBy: "policy" } });
+          audit.push({
+            actor: "policy",
+            action: "approval.decided",
+            subject: approval.id,
+            at: approval.createdAt,
+            data: { status: approval.status, decidedBy: "policy" },
+          });
         }
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
         if (!outcome.inserted && outcome.reason === "code_taken") continue;
@@ -205,7 +257,9 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
             ),
           ),
           announcement
-            ? deps.presenter.announce(approval, announcement).catch((err) => deps.logger.error({ err, approvalId: approval.id }, "announce failed"))
+            ? deps.presenter
+                .announce(approval, announcement)
+                .catch((err) => deps.logger.error({ err, approvalId: approval.id }, "announce failed"))
             : null,
         ]);
         if (approval.status !== "pending") await afterDecision(approval, outcome.deliveryId);
@@ -215,15 +269,33 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     },
 
     /** An operator's answer (from any channel). Ineligible answers are audited and change nothing. */
-    async answer(input: { approvalId: string; operator: Actor; verdict: "approve" | "reject" | "modify"; note: string | null; channel: string }): Promise<ApplyResult> {
+    async answer(input: {
+      approvalId: string;
+      operator: Actor;
+      verdict: "approve" | "reject" | "modify";
+      note: string | null;
+      channel: string;
+    }): Promise<ApplyResult> {
       const result = await apply(
         input.approvalId,
-        () => ({ type: "answer", operator: input.operator, verdict: input.verdict, note: input.note, channel: input.channel, at: now() }),
+        () => ({
+          type: "answer",
+          operator: input.operator,
+          verdict: input.verdict,
+          note: input.note,
+          channel: input.channel,
+          at: now(),
+        }),
         input.operator.name,
       );
       if (result.outcome === "ignored" && result.reason === "not_eligible") {
         await deps.audit.append([
-          { actor: input.operator.name, action: "approval.answer_refused", subject: input.approvalId, data: { verdict: input.verdict, channel: input.channel, reason: "not_eligible" } },
+          {
+            actor: input.operator.name,
+            action: "approval.answer_refused",
+            subject: input.approvalId,
+            data: { verdict: input.verdict, channel: input.channel, reason: "not_eligible" },
+          },
         ]);
       }
       return result;
@@ -260,7 +332,8 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     /** A source withdraws its request. */
     async cancel(approvalId: string, source: string): Promise<ApplyResult> {
       const current = await deps.approvals.get(approvalId);
-      if (!current || current.source !== source) throw new AppError("not_found", `approval ${approvalId} not found`, "No such request.");
+      if (!current || current.source !== source)
+        throw new AppError("not_found", `approval ${approvalId} not found`, "No such request.");
       return apply(approvalId, () => ({ type: "cancel", by: source, at: now() }), source);
     },
 

@@ -14,8 +14,6 @@ import type { ChatAddress, Operator, OperatorDirectory } from "../chat/operators
 import { FORMAT_OF, type Renderer } from "../chat/render.js";
 import { formatClock, formatDeadline, formatDuration } from "../../lib/time-format.js";
 
-
-
 /** Button payloads on cards: `ap:<approval id>:<a|r|m>` (≤ 64 bytes for Telegram). */
 export function buttonData(approvalId: string, verdict: "approve" | "reject" | "modify"): string {
   return `ap:${approvalId}:${verdict[0]}`;
@@ -84,7 +82,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
 
   function recipients(approval: Approval, announcement: Exclude<Announcement, null>): ChatAddress[] {
     // Advisories ("do this yourself") go to the owners and to whoever could have approved it.
-    const wanted = (op: Operator) => (announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op));
+    const wanted = (op: Operator) =>
+      announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op);
     const out: ChatAddress[] = [];
     const useGroup = deps.telegramGroupChat && deps.channels.has("telegram") && announcement !== "advisory";
     if (useGroup) out.push({ channel: "telegram", chatId: deps.telegramGroupChat! });
@@ -111,28 +110,40 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       preview: approval.preview,
       quorum: approval.quorum > 1 ? approval.quorum : null,
       votes: votes.length && approval.quorum > 1 ? `${votes.length}/${approval.quorum} (${votes.join(", ")})` : null,
-      seconds: approval.objectionEndsAt ? Math.max(0, Math.round((approval.objectionEndsAt.getTime() - approval.createdAt.getTime()) / 1000)) : null,
+      seconds: approval.objectionEndsAt
+        ? Math.max(0, Math.round((approval.objectionEndsAt.getTime() - approval.createdAt.getTime()) / 1000))
+        : null,
       proceedsAt: approval.objectionEndsAt ? formatClock(approval.objectionEndsAt, zone, now()) : null,
     };
   }
 
-  function render(approval: Approval, announcement: Exclude<Announcement, null>, channel: ChannelName, reader?: Operator): OutboundMessage {
+  function render(
+    approval: Approval,
+    announcement: Exclude<Announcement, null>,
+    channel: ChannelName,
+    reader?: Operator,
+  ): OutboundMessage {
     const zone = reader?.timezone ?? deps.defaultTimezone;
     const format = FORMAT_OF[channel];
     if (approval.status !== "pending") {
       const outcome = OUTCOME[approval.status];
-      const text = deps.renderer.render(announcement === "advisory" ? "prohibited-advisory" : "approval-outcome", format, {
-        ...cardView(approval, zone),
-        icon: outcome.icon,
-        outcome: outcome.word,
-        by: approval.decidedBy,
-        at: approval.decidedAt ? formatClock(approval.decidedAt, zone, now()) : null,
-        note: approval.note,
-        votes: approval.quorum > 1 ? cardView(approval, zone).votes : null,
-      });
+      const text = deps.renderer.render(
+        announcement === "advisory" ? "prohibited-advisory" : "approval-outcome",
+        format,
+        {
+          ...cardView(approval, zone),
+          icon: outcome.icon,
+          outcome: outcome.word,
+          by: approval.decidedBy,
+          at: approval.decidedAt ? formatClock(approval.decidedAt, zone, now()) : null,
+          note: approval.note,
+          votes: approval.quorum > 1 ? cardView(approval, zone).votes : null,
+        },
+      );
       return { text, buttons: [] };
     }
-    const template = announcement === "notice" ? "objection-notice" : announcement === "card" ? "approval-card" : "auto-notice";
+    const template =
+      announcement === "notice" ? "objection-notice" : announcement === "card" ? "approval-card" : "auto-notice";
     const text = deps.renderer.render(template, format, cardView(approval, zone));
     const buttons =
       announcement === "notice"
@@ -166,13 +177,18 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     );
   }
 
-  async function editCard(approvalId: string, ref: MessageRef & { kind: CardRef["kind"] }, snapshot?: Approval): Promise<void> {
+  async function editCard(
+    approvalId: string,
+    ref: MessageRef & { kind: CardRef["kind"] },
+    snapshot?: Approval,
+  ): Promise<void> {
     const channel = deps.channels.get(ref.channel);
     const approval = snapshot ?? (await deps.approvals.get(approvalId));
     if (!channel || !approval) return;
     const reader = deps.directory.byChat(ref.channel, ref.chatId);
     // A notice whose request was escalated by a pause is shown as a card from then on.
-    const shownAs = ref.kind === "card" || (ref.kind === "notice" && approval.effectiveGate !== "low") ? "card" : ref.kind;
+    const shownAs =
+      ref.kind === "card" || (ref.kind === "notice" && approval.effectiveGate !== "low") ? "card" : ref.kind;
     await channel.edit(ref, render(approval, shownAs, ref.channel, reader));
     const reaction = OUTCOME_REACTION[approval.status];
     if (reaction) await channel.react(ref, reaction);
@@ -200,7 +216,10 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       if (job.op === "text") {
         const channel = deps.channels.get(job.channel);
         if (!channel) return;
-        await channel.send(job.chatId, { text: job.text, ...(job.replyToMessageId ? { replyToMessageId: job.replyToMessageId } : {}) });
+        await channel.send(job.chatId, {
+          text: job.text,
+          ...(job.replyToMessageId ? { replyToMessageId: job.replyToMessageId } : {}),
+        });
         return;
       }
       if (job.op === "edit") return editCard(job.approvalId, job.ref, job.snapshot);
@@ -217,7 +236,12 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       if (shownAs === "notice") await deps.approvals.confirmNoticeDelivered(approval.id, now());
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
-      if (latest && latest.status !== "pending" && job.announcement !== "advisory" && job.announcement !== "auto_notice") {
+      if (
+        latest &&
+        latest.status !== "pending" &&
+        job.announcement !== "advisory" &&
+        job.announcement !== "auto_notice"
+      ) {
         await deps.enqueue({ op: "edit", approvalId: approval.id, version: latest.version, ref: { ...ref, kind } });
       }
     },

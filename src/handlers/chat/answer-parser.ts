@@ -51,9 +51,26 @@ function leadingEmojiVerdict(text: string): { verdict: Verdict; rest: string } |
 }
 
 const WORD_VERDICTS: Record<string, Verdict> = {
-  approve: "approve", approved: "approve", ok: "approve", okay: "approve", yes: "approve", y: "approve", lgtm: "approve", go: "approve",
-  reject: "reject", rejected: "reject", deny: "reject", no: "reject", n: "reject", object: "reject", stop: "reject", veto: "reject",
-  modify: "modify", change: "modify", changes: "modify", amend: "modify",
+  approve: "approve",
+  approved: "approve",
+  ok: "approve",
+  okay: "approve",
+  yes: "approve",
+  y: "approve",
+  lgtm: "approve",
+  go: "approve",
+  reject: "reject",
+  rejected: "reject",
+  deny: "reject",
+  no: "reject",
+  n: "reject",
+  object: "reject",
+  stop: "reject",
+  veto: "reject",
+  modify: "modify",
+  change: "modify",
+  changes: "modify",
+  amend: "modify",
 };
 
 /** Codes are 4-6 characters of the card alphabet with at least one digit (so words never match). */

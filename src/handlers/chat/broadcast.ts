@@ -9,7 +9,9 @@ import type { Operator, OperatorDirectory } from "./operators.js";
 import { FORMAT_OF, type Renderer } from "./render.js";
 
 /** A view, or a function giving the view for one reader. */
-export type ViewFor = Record<string, unknown> | ((reader: Operator) => Record<string, unknown> | Promise<Record<string, unknown>>);
+export type ViewFor =
+  | Record<string, unknown>
+  | ((reader: Operator) => Record<string, unknown> | Promise<Record<string, unknown>>);
 
 /** Injected dependencies of {@link createBroadcaster}. */
 export interface BroadcasterDeps {
@@ -42,7 +44,8 @@ export function createBroadcaster(deps: BroadcasterDeps): Broadcaster {
     toOperator,
     async toOperators(filter, template, view) {
       let chats = 0;
-      for (const operator of [...deps.directory.all()].filter(filter)) chats += await toOperator(operator, template, view);
+      for (const operator of [...deps.directory.all()].filter(filter))
+        chats += await toOperator(operator, template, view);
       return chats;
     },
   };

@@ -21,7 +21,6 @@ import type { Operator, OperatorDirectory } from "./operators.js";
 import { FORMAT_OF, type Renderer } from "./render.js";
 import { formatClock, formatDuration } from "../../lib/time-format.js";
 
-
 /** How unknown senders are treated: paired elsewhere (recognised) or greeted with a pairing code. */
 export interface StrangerHandler {
   /** The operator behind a sender paired in another process since this one loaded, if any. */
@@ -63,7 +62,13 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   function say(event: InboundEvent, template: string, view: Record<string, unknown> = {}): Promise<void> {
     const text = deps.renderer.render(template, FORMAT_OF[event.channel], view);
     const replyTo = event.kind === "text" ? event.messageId : undefined;
-    return deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text, ...(replyTo ? { replyToMessageId: replyTo } : {}) });
+    return deps.enqueue({
+      op: "text",
+      channel: event.channel,
+      chatId: event.chatId,
+      text,
+      ...(replyTo ? { replyToMessageId: replyTo } : {}),
+    });
   }
 
   async function pendingFor(operator: Operator): Promise<Approval[]> {
@@ -106,7 +111,13 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     }
   }
 
-  async function decide(event: InboundEvent, operator: Operator, approvalId: string, verdict: Verdict, note: string | null) {
+  async function decide(
+    event: InboundEvent,
+    operator: Operator,
+    approvalId: string,
+    verdict: Verdict,
+    note: string | null,
+  ) {
     const result = await deps.service.answer({ approvalId, operator, verdict, note, channel: event.channel });
     return reportResult(event, operator, result);
   }
@@ -114,7 +125,11 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   async function onReaction(event: InboundReaction, operator: Operator) {
     const verdict = verdictOfReaction(event.emoji);
     if (!verdict) return; // other emoji, or a removed reaction: not an answer
-    const ref = await deps.chat.findCardRef({ channel: event.channel, chatId: event.chatId, messageId: event.messageId });
+    const ref = await deps.chat.findCardRef({
+      channel: event.channel,
+      chatId: event.chatId,
+      messageId: event.messageId,
+    });
     if (!ref) return;
     await decide(event, operator, ref.approvalId, verdict, null);
   }
@@ -128,7 +143,10 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     if (parsed.verdict === "modify") {
       const approval = await deps.service.get(parsed.approvalId);
       if (approval?.status === "pending" && isEligible(approval, operator)) {
-        awaitingNote.set(noteKey(event.channel, event.chatId, operator.name), { approvalId: approval.id, until: now().getTime() + (deps.noteWaitMs ?? 600_000) });
+        awaitingNote.set(noteKey(event.channel, event.chatId, operator.name), {
+          approvalId: approval.id,
+          until: now().getTime() + (deps.noteWaitMs ?? 600_000),
+        });
         await say(event, "ask-for-note", { code: approval.code });
         await event.answer?.("📝 Send what should change");
         return;
@@ -148,11 +166,16 @@ export function createChatHandler(deps: ChatHandlerDeps) {
 
     // A reply to a card: a leading verdict is the answer, the rest is the note.
     if (event.replyToMessageId) {
-      const ref = await deps.chat.findCardRef({ channel: event.channel, chatId: event.chatId, messageId: event.replyToMessageId });
+      const ref = await deps.chat.findCardRef({
+        channel: event.channel,
+        chatId: event.chatId,
+        messageId: event.replyToMessageId,
+      });
       if (ref) {
         const parsed = parseAnswer(text, true);
         if (parsed) return void (await decide(event, operator, ref.approvalId, parsed.verdict, parsed.note));
-        if (waiting?.approvalId === ref.approvalId) return void (await decide(event, operator, ref.approvalId, "modify", text));
+        if (waiting?.approvalId === ref.approvalId)
+          return void (await decide(event, operator, ref.approvalId, "modify", text));
       }
     }
 
@@ -171,13 +194,19 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       // its card's button, or a reaction or reply on its card.
       const pending = await pendingFor(operator);
       if (pending.length === 0) return say(event, "nothing-pending");
-      if (pending.length > 1) return say(event, "which-one", { items: pending.slice(0, 10).map((a) => ({ code: a.code, title: a.title })) });
+      if (pending.length > 1)
+        return say(event, "which-one", { items: pending.slice(0, 10).map((a) => ({ code: a.code, title: a.title })) });
       const only = pending[0]!;
       if (only.effectiveGate === "hard") return say(event, "hard-needs-code", { code: only.code, title: only.title });
       return void (await decide(event, operator, only.id, parsed.verdict, parsed.note));
     }
 
-    const word = text.toLowerCase().replace(/^\//, "").replace(/@\w+$/, "").replace(/[?!.]+$/, "").trim();
+    const word = text
+      .toLowerCase()
+      .replace(/^\//, "")
+      .replace(/@\w+$/, "")
+      .replace(/[?!.]+$/, "")
+      .trim();
     if (word === "pending" || parseIntent(text)?.kind === "pending") {
       const pending = await pendingFor(operator);
       return say(event, "pending-list", {
@@ -211,11 +240,18 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       try {
         if (!(await deps.chat.claimInbound(event.channel, event.eventId))) return; // redelivered
         const operator =
-          deps.directory.bySender(event.channel, [event.sender.id, ...(event.sender.altIds ?? [])]) ?? (await deps.strangers?.recognise(event)) ?? null;
+          deps.directory.bySender(event.channel, [event.sender.id, ...(event.sender.altIds ?? [])]) ??
+          (await deps.strangers?.recognise(event)) ??
+          null;
         if (!operator) {
           // Strangers learn nothing: at most a daily pairing code (see StrangerHandler).
           await deps.audit.append([
-            { actor: `${event.channel}:${event.sender.id}`, action: "stranger.message", subject: null, data: { channel: event.channel, chatId: event.chatId, kind: event.kind } },
+            {
+              actor: `${event.channel}:${event.sender.id}`,
+              action: "stranger.message",
+              subject: null,
+              data: { channel: event.channel, chatId: event.chatId, kind: event.kind },
+            },
           ]);
           if (event.kind === "button") await event.answer?.("");
           await deps.strangers?.greet(event);
@@ -226,13 +262,22 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         if (event.kind === "button") return await onButton(event, operator);
         return await onText(event, operator, extraIntents ?? deps.intents);
       } catch (error) {
-        deps.logger.error({ err: error, channel: event.channel, chatId: event.chatId, eventId: event.eventId }, "inbound handling failed");
+        deps.logger.error(
+          { err: error, channel: event.channel, chatId: event.chatId, eventId: event.eventId },
+          "inbound handling failed",
+        );
         // Never silence for an operator (strangers still learn nothing): the event is already
         // claimed, so they are told to try again rather than left waiting.
         if (known && event.kind !== "reaction") {
-          const text = error instanceof AppError ? error.userMessage : deps.renderer.render("try-again", FORMAT_OF[event.channel], {});
+          const text =
+            error instanceof AppError
+              ? error.userMessage
+              : deps.renderer.render("try-again", FORMAT_OF[event.channel], {});
           if (event.kind === "button") await event.answer?.(text).catch(() => undefined);
-          else await deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text }).catch(() => undefined);
+          else
+            await deps
+              .enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text })
+              .catch(() => undefined);
         }
       }
     },

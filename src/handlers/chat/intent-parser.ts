@@ -26,13 +26,121 @@ const MAX_INPUT = 500;
 
 /** Keyword weights per query; a query needs a score of 2 or more. Order breaks ties (specific first). */
 const KEYWORDS: ReadonlyArray<readonly [Exclude<QueryKind, "help"> | "help", Readonly<Record<string, number>>]> = [
-  ["failures", { failures: 3, failure: 3, failed: 3, fail: 3, fails: 3, failing: 3, errors: 3, error: 3, broken: 3, broke: 3, dead: 3, deadletter: 3, deadletters: 3, wrong: 2, problems: 3, problem: 3, issues: 2, crashed: 3, crash: 3, crashes: 3, incidents: 3, incident: 3, down: 2, outage: 3, outages: 3 }],
-  ["spend", { spend: 3, spent: 3, spending: 3, cost: 3, costs: 3, costing: 3, bill: 3, billing: 3, money: 3, budget: 3, burn: 3, expenses: 3, expense: 3, expensive: 2, dollars: 2, paid: 2, pay: 2 }],
-  ["pending", { pending: 3, waiting: 3, approvals: 3, approval: 3, awaiting: 3, signoff: 1, sign: 1, decide: 2, decisions: 2 }],
-  ["digest", { digest: 3, summary: 3, summarise: 3, summarize: 3, recap: 3, overnight: 3, night: 2, morning: 2, briefing: 3, report: 2, happened: 2 }],
-  ["queue", { queue: 3, queued: 3, queues: 3, backlog: 3, tasks: 2, task: 2, running: 2, working: 2, progress: 2, jobs: 2, todo: 2, ready: 1, review: 1, doing: 1 }],
+  [
+    "failures",
+    {
+      failures: 3,
+      failure: 3,
+      failed: 3,
+      fail: 3,
+      fails: 3,
+      failing: 3,
+      errors: 3,
+      error: 3,
+      broken: 3,
+      broke: 3,
+      dead: 3,
+      deadletter: 3,
+      deadletters: 3,
+      wrong: 2,
+      problems: 3,
+      problem: 3,
+      issues: 2,
+      crashed: 3,
+      crash: 3,
+      crashes: 3,
+      incidents: 3,
+      incident: 3,
+      down: 2,
+      outage: 3,
+      outages: 3,
+    },
+  ],
+  [
+    "spend",
+    {
+      spend: 3,
+      spent: 3,
+      spending: 3,
+      cost: 3,
+      costs: 3,
+      costing: 3,
+      bill: 3,
+      billing: 3,
+      money: 3,
+      budget: 3,
+      burn: 3,
+      expenses: 3,
+      expense: 3,
+      expensive: 2,
+      dollars: 2,
+      paid: 2,
+      pay: 2,
+    },
+  ],
+  [
+    "pending",
+    { pending: 3, waiting: 3, approvals: 3, approval: 3, awaiting: 3, signoff: 1, sign: 1, decide: 2, decisions: 2 },
+  ],
+  [
+    "digest",
+    {
+      digest: 3,
+      summary: 3,
+      summarise: 3,
+      summarize: 3,
+      recap: 3,
+      overnight: 3,
+      night: 2,
+      morning: 2,
+      briefing: 3,
+      report: 2,
+      happened: 2,
+    },
+  ],
+  [
+    "queue",
+    {
+      queue: 3,
+      queued: 3,
+      queues: 3,
+      backlog: 3,
+      tasks: 2,
+      task: 2,
+      running: 2,
+      working: 2,
+      progress: 2,
+      jobs: 2,
+      todo: 2,
+      ready: 1,
+      review: 1,
+      doing: 1,
+    },
+  ],
   ["help", { help: 3, commands: 3, command: 2, menu: 3, start: 3, usage: 3, howto: 3, options: 2 }],
-  ["status", { status: 3, overview: 3, sitrep: 3, situation: 2, dashboard: 3, health: 2, healthy: 2, state: 2, things: 1, going: 1, everything: 1, doing: 1, ok: 1, okay: 1, good: 1, up: 1, agents: 1, services: 1 }],
+  [
+    "status",
+    {
+      status: 3,
+      overview: 3,
+      sitrep: 3,
+      situation: 2,
+      dashboard: 3,
+      health: 2,
+      healthy: 2,
+      state: 2,
+      things: 1,
+      going: 1,
+      everything: 1,
+      doing: 1,
+      ok: 1,
+      okay: 1,
+      good: 1,
+      up: 1,
+      agents: 1,
+      services: 1,
+    },
+  ],
 ];
 
 /** Idioms that keywords alone would miss. */
@@ -67,7 +175,24 @@ const TASK_VERBS: Record<string, "kill" | "retry" | "prioritise"> = {
 };
 
 /** Words that may follow pause / resume without changing the meaning. */
-const PAUSE_FILLER = new Set(["all", "everything", "autonomy", "automation", "agents", "the", "now", "please", "pls", "it", "signoff", "bots", "for", "a", "bit", "while"]);
+const PAUSE_FILLER = new Set([
+  "all",
+  "everything",
+  "autonomy",
+  "automation",
+  "agents",
+  "the",
+  "now",
+  "please",
+  "pls",
+  "it",
+  "signoff",
+  "bots",
+  "for",
+  "a",
+  "bit",
+  "while",
+]);
 
 /** Lower-case, straight quotes, Telegram's `/cmd@bot` reduced to `cmd`. */
 function normalize(text: string): string {
@@ -168,7 +293,10 @@ function parseCommand(normalized: string, original: string): Intent | null {
   const taskVerb = TASK_VERBS[verb];
   if (taskVerb) {
     // The id keeps its case as typed: take it from the original text at the same position.
-    const restOriginal = original.trim().slice(original.trim().length - m[2]!.length).trim();
+    const restOriginal = original
+      .trim()
+      .slice(original.trim().length - m[2]!.length)
+      .trim();
     const t = /^(?:the\s+)?(?:task\b\s*)?(?:#|no\.\s*|number\s+)?([A-Za-z0-9][\w.:/-]{0,127})?/i.exec(restOriginal);
     const raw = t?.[1]?.replace(/[.,!?;:]+$/, "") ?? null;
     if (raw && /^(task|tasks|it|this|that|all|everything|them)$/i.test(raw)) return { kind: taskVerb, taskId: null };
@@ -181,7 +309,10 @@ function parseCommand(normalized: string, original: string): Intent | null {
     return { kind: verb === "pause" ? "pause" : "resume" };
   }
   if (verb === "pair") {
-    const p = /^([a-z0-9]{4,8})\s+(?:as\s+)?(?:an?\s+)?([a-z][a-z0-9_-]{0,31})(?:\s+(?:named|called|name)\s+([\p{L}\p{N}_.-]{1,64}))?[.!]?$/u.exec(rest);
+    const p =
+      /^([a-z0-9]{4,8})\s+(?:as\s+)?(?:an?\s+)?([a-z][a-z0-9_-]{0,31})(?:\s+(?:named|called|name)\s+([\p{L}\p{N}_.-]{1,64}))?[.!]?$/u.exec(
+        rest,
+      );
     if (!p) return { kind: "pair", code: null };
     return { kind: "pair", code: p[1]!.toUpperCase(), role: p[2]!, name: p[3] ?? null };
   }
@@ -193,7 +324,11 @@ export function parseIntent(text: string): Intent | null {
   if (typeof text !== "string") return null;
   const normalized = normalize(text);
   if (!normalized) return null;
-  const original = text.slice(0, MAX_INPUT).trim().replace(/^\/([A-Za-z_]+)@[A-Za-z0-9_]+/, "$1").replace(/^\//, "");
+  const original = text
+    .slice(0, MAX_INPUT)
+    .trim()
+    .replace(/^\/([A-Za-z_]+)@[A-Za-z0-9_]+/, "$1")
+    .replace(/^\//, "");
   return parseCommand(normalized, original) ?? parseQuery(normalized, wordsOf(normalized));
 }
 
@@ -218,8 +353,17 @@ export const INTENT_USAGE: Record<QueryKind | CommandKind, string> = {
  * The `max` intents (of those `allowed`) closest to what was typed, by edit distance of any
  * word to the intent's name; for "I didn't understand — did you mean …".
  */
-export function suggestIntents(text: string, allowed: ReadonlyArray<QueryKind | CommandKind>, max = 3): Array<QueryKind | CommandKind> {
-  const words = typeof text === "string" ? wordsOf(normalize(text)).slice(0, 20).map((w) => w.slice(0, 30)) : [];
+export function suggestIntents(
+  text: string,
+  allowed: ReadonlyArray<QueryKind | CommandKind>,
+  max = 3,
+): Array<QueryKind | CommandKind> {
+  const words =
+    typeof text === "string"
+      ? wordsOf(normalize(text))
+          .slice(0, 20)
+          .map((w) => w.slice(0, 30))
+      : [];
   const scored = allowed.map((kind, index) => {
     const name = kind === "prioritise" ? "prioritise" : kind;
     const distance = words.length ? Math.min(...words.map((w) => editDistance(w, name) / Math.max(name.length, 1))) : 1;

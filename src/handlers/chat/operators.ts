@@ -15,7 +15,11 @@ export function createOperatorDirectory(
   operators: ReadonlyArray<Omit<Operator, "timezone"> & { timezone?: string | undefined }>,
   defaultTimezone: string,
 ): OperatorDirectory {
-  const list: Operator[] = operators.map((o) => ({ ...o, roles: [...o.roles], timezone: o.timezone ?? defaultTimezone }));
+  const list: Operator[] = operators.map((o) => ({
+    ...o,
+    roles: [...o.roles],
+    timezone: o.timezone ?? defaultTimezone,
+  }));
   const key = (channel: ChannelName, id: string) => `${channel}\u0000${id}`;
   const index = new Map<string, Operator>();
   const identities = (op: Operator): string[] => [
@@ -26,8 +30,10 @@ export function createOperatorDirectory(
   for (const op of list) for (const id of identities(op)) index.set(id, op);
   const addressesOf = (op: Operator, channels: readonly ChannelName[]): ChatAddress[] => {
     const out: ChatAddress[] = [];
-    if (channels.includes("telegram") && op.telegram) out.push({ channel: "telegram", chatId: op.telegram, operator: op });
-    if (channels.includes("whatsapp") && op.whatsapp) out.push({ channel: "whatsapp", chatId: whatsappJid(op.whatsapp), operator: op });
+    if (channels.includes("telegram") && op.telegram)
+      out.push({ channel: "telegram", chatId: op.telegram, operator: op });
+    if (channels.includes("whatsapp") && op.whatsapp)
+      out.push({ channel: "whatsapp", chatId: whatsappJid(op.whatsapp), operator: op });
     if (channels.includes("webchat") && op.webchat) out.push({ channel: "webchat", chatId: op.name, operator: op });
     return out;
   };

@@ -13,7 +13,11 @@ import type { ChannelName } from "../../domain/channel.js";
 export type MessageFormat = "html" | "whatsapp" | "plain";
 
 /** The markup each channel speaks. */
-export const FORMAT_OF: Record<ChannelName, MessageFormat> = { telegram: "html", whatsapp: "whatsapp", webchat: "plain" };
+export const FORMAT_OF: Record<ChannelName, MessageFormat> = {
+  telegram: "html",
+  whatsapp: "whatsapp",
+  webchat: "plain",
+};
 
 const DEFAULT_PROMPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "prompts");
 
@@ -27,7 +31,12 @@ interface Markup {
 }
 
 const MARKUP: Record<MessageFormat, Markup> = {
-  html: { escape: escapeHtml, bold: (t) => `<b>${t}</b>`, pre: (t) => `<pre>${t}</pre>`, code: (t) => `<code>${t}</code>` },
+  html: {
+    escape: escapeHtml,
+    bold: (t) => `<b>${t}</b>`,
+    pre: (t) => `<pre>${t}</pre>`,
+    code: (t) => `<code>${t}</code>`,
+  },
   whatsapp: { escape: String, bold: (t) => `*${t}*`, pre: (t) => "```" + t + "```", code: (t) => "`" + t + "`" },
   plain: { escape: String, bold: (t) => t, pre: (t) => t, code: (t) => t },
 };
@@ -53,7 +62,8 @@ export function createRenderer(dir = DEFAULT_PROMPTS_DIR): Renderer {
       const template = templates.get(name);
       if (template === undefined) throw new Error(`no template prompts/${name}.mustache`);
       const markup = MARKUP[format];
-      const wrap = (fn: (t: string) => string) => () => (text: string, render: (t: string) => string) => fn(render(text));
+      const wrap = (fn: (t: string) => string) => () => (text: string, render: (t: string) => string) =>
+        fn(render(text));
       const fullView = { ...view, b: wrap(markup.bold), pre: wrap(markup.pre), code_: wrap(markup.code) };
       return Mustache.render(template, fullView, {}, { escape: markup.escape })
         .replace(/\n{3,}/g, "\n\n")

@@ -15,7 +15,15 @@ import type { Broadcaster } from "../chat/broadcast.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
 import type { TextIntentHandler } from "../../domain/operator.js";
 import type { DigestService } from "../digests/digest-service.js";
-import { type CommandKind, INTENT_USAGE, type Intent, QUERY_KINDS, type QueryKind, parseIntent, suggestIntents } from "../chat/intent-parser.js";
+import {
+  type CommandKind,
+  INTENT_USAGE,
+  type Intent,
+  QUERY_KINDS,
+  type QueryKind,
+  parseIntent,
+  suggestIntents,
+} from "../chat/intent-parser.js";
 import type { OpsQueries } from "./ops-queries.js";
 import type { Operator } from "../chat/operators.js";
 import type { PairingService } from "../pairing/pairing-service.js";
@@ -68,24 +76,53 @@ export function mayCommand(operator: Pick<Operator, "roles">, command: CommandKi
 export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
   function say(event: InboundText, template: string, view: Record<string, unknown>): Promise<void> {
     const text = deps.renderer.render(template, FORMAT_OF[event.channel], view);
-    return deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text, replyToMessageId: event.messageId });
+    return deps.enqueue({
+      op: "text",
+      channel: event.channel,
+      chatId: event.chatId,
+      text,
+      replyToMessageId: event.messageId,
+    });
   }
 
   const allowedIntents = (operator: Operator): Array<QueryKind | CommandKind> => [
     ...QUERY_KINDS,
-    ...(["kill", "retry", "prioritise", "pause", "resume", "pair"] as const).filter((c) => mayCommand(operator, c, deps.commandRoles)),
+    ...(["kill", "retry", "prioritise", "pause", "resume", "pair"] as const).filter((c) =>
+      mayCommand(operator, c, deps.commandRoles),
+    ),
   ];
 
-  async function refuse(event: InboundText, operator: Operator, command: CommandKind, subject: string | null): Promise<void> {
-    await deps.audit.append([{ actor: operator.name, action: "command.refused", subject, at: deps.now(), data: { command, channel: event.channel, roles: operator.roles } }]);
+  async function refuse(
+    event: InboundText,
+    operator: Operator,
+    command: CommandKind,
+    subject: string | null,
+  ): Promise<void> {
+    await deps.audit.append([
+      {
+        actor: operator.name,
+        action: "command.refused",
+        subject,
+        at: deps.now(),
+        data: { command, channel: event.channel, roles: operator.roles },
+      },
+    ]);
     await say(event, "not-allowed", { action: command, roles: deps.commandRoles[command].join(", ") });
   }
 
-  async function taskCommand(event: InboundText, operator: Operator, command: TaskCommand, typedId: string | null): Promise<void> {
-    if (!mayCommand(operator, command, deps.commandRoles)) return refuse(event, operator, command, typedId ? `task:${typedId}` : null);
+  async function taskCommand(
+    event: InboundText,
+    operator: Operator,
+    command: TaskCommand,
+    typedId: string | null,
+  ): Promise<void> {
+    if (!mayCommand(operator, command, deps.commandRoles))
+      return refuse(event, operator, command, typedId ? `task:${typedId}` : null);
     if (!typedId) return say(event, "task-command-refused", { missing: true, verb: command });
     // Ids are matched as typed, then ignoring case ("kill task t-12" finds T-12).
-    const task = (await deps.tasks.get(typedId)) ?? (typedId !== typedId.toUpperCase() ? await deps.tasks.get(typedId.toUpperCase()) : null);
+    const task =
+      (await deps.tasks.get(typedId)) ??
+      (typedId !== typedId.toUpperCase() ? await deps.tasks.get(typedId.toUpperCase()) : null);
     const taskId = task?.id ?? typedId;
     const at = deps.now();
     const result = await deps.commands.apply({
@@ -101,15 +138,37 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
           action: `task.${command}`,
           subject: `task:${after.id}`,
           at,
-          data: { commandId, source: after.source, from: before.state, to: after.state, priority: after.priority, channel: event.channel, webhook: deps.commandUrl(after.source) !== null },
+          data: {
+            commandId,
+            source: after.source,
+            from: before.state,
+            to: after.state,
+            priority: after.priority,
+            channel: event.channel,
+            webhook: deps.commandUrl(after.source) !== null,
+          },
         },
       ],
     });
-    if (result.outcome === "not_found") return say(event, "task-command-refused", { unknown: true, id: typedId, verb: command });
-    if (result.outcome === "wrong_state") return say(event, "task-command-refused", { wrongState: true, id: result.task.id, state: result.task.state, verb: command });
+    if (result.outcome === "not_found")
+      return say(event, "task-command-refused", { unknown: true, id: typedId, verb: command });
+    if (result.outcome === "wrong_state")
+      return say(event, "task-command-refused", {
+        wrongState: true,
+        id: result.task.id,
+        state: result.task.state,
+        verb: command,
+      });
     if (result.deliveryId) {
       // Committed with the task change; if Redis is down now, the reconciler enqueues it on start.
-      await deps.deliver(result.deliveryId).catch((err) => deps.logger.warn({ err: (err as Error).message, deliveryId: result.deliveryId }, "command delivery not queued"));
+      await deps
+        .deliver(result.deliveryId)
+        .catch((err) =>
+          deps.logger.warn(
+            { err: (err as Error).message, deliveryId: result.deliveryId },
+            "command delivery not queued",
+          ),
+        );
     }
     const t = result.command.task;
     await say(event, "task-command-done", {
@@ -128,19 +187,46 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     const state = await deps.settings.pauseState();
     const reader = operator.timezone;
     if (state.paused === paused) {
-      return say(event, "pause-changed", { paused, already: true, by: state.by, since: state.at ? formatClock(state.at, reader, deps.now()) : "a while" });
+      return say(event, "pause-changed", {
+        paused,
+        already: true,
+        by: state.by,
+        since: state.at ? formatClock(state.at, reader, deps.now()) : "a while",
+      });
     }
     const at = deps.now();
-    await deps.settings.setPaused(paused, operator.name, [{ actor: operator.name, action: paused ? "autonomy.paused" : "autonomy.resumed", subject: "autonomy", at, data: { channel: event.channel } }], at);
+    await deps.settings.setPaused(
+      paused,
+      operator.name,
+      [
+        {
+          actor: operator.name,
+          action: paused ? "autonomy.paused" : "autonomy.resumed",
+          subject: "autonomy",
+          at,
+          data: { channel: event.channel },
+        },
+      ],
+      at,
+    );
     await say(event, "pause-changed", { paused, already: false });
-    await deps.broadcaster.toOperators((o) => o.name !== operator.name, "pause-notice", (o) => ({ paused, by: operator.name, at: formatClock(at, o.timezone, at) }));
+    await deps.broadcaster.toOperators(
+      (o) => o.name !== operator.name,
+      "pause-notice",
+      (o) => ({ paused, by: operator.name, at: formatClock(at, o.timezone, at) }),
+    );
   }
 
-  async function pair(event: InboundText, operator: Operator, intent: Extract<Intent, { kind: "pair" }>): Promise<void> {
+  async function pair(
+    event: InboundText,
+    operator: Operator,
+    intent: Extract<Intent, { kind: "pair" }>,
+  ): Promise<void> {
     if (!mayCommand(operator, "pair", deps.commandRoles)) return refuse(event, operator, "pair", "pairing");
     if (intent.code === null) return say(event, "pairing-failed", { usage: true });
     const result = await deps.pairing.pair(operator, intent.code, intent.role, intent.name);
-    if (!result.ok) return say(event, "pairing-failed", { [result.reason]: true, code: result.code, name: result.name });
+    if (!result.ok)
+      return say(event, "pairing-failed", { [result.reason]: true, code: result.code, name: result.name });
     await say(event, "paired", { name: result.operator.name, role: result.role, channel: result.channel });
   }
 
@@ -148,7 +234,10 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     const may = (c: CommandKind) => mayCommand(operator, c, deps.commandRoles);
     await say(event, "ops-help", {
       canAnswer: operator.roles.some((r) => r === "approver" || r === "owner"),
-      tasks: may("kill") || may("retry") || may("prioritise") ? { kill: may("kill"), retry: may("retry"), prioritise: may("prioritise") } : null,
+      tasks:
+        may("kill") || may("retry") || may("prioritise")
+          ? { kill: may("kill"), retry: may("retry"), prioritise: may("prioritise") }
+          : null,
       canPause: may("pause"),
       canResume: may("resume"),
       canPair: may("pair"),
@@ -160,7 +249,9 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     const now = deps.now();
     if (!intent) {
       const suggestions = suggestIntents(text, allowedIntents(operator)).map((k) => INTENT_USAGE[k]);
-      await say(event, "not-understood", { suggestions: [...suggestions, ...(suggestions.includes("help") ? [] : ["help"])].join(", ") });
+      await say(event, "not-understood", {
+        suggestions: [...suggestions, ...(suggestions.includes("help") ? [] : ["help"])].join(", "),
+      });
       return "not_understood";
     }
     switch (intent.kind) {

@@ -75,7 +75,8 @@ export function createOpsQueries(deps: OpsQueriesDeps) {
   }
 
   /** Totals of the 7 full local days before `now`'s day. */
-  const week = (now: Date, reader: Reader) => deps.spend.totals(startOfLocalDay(now, reader.timezone, -7), startOfLocalDay(now, reader.timezone, 0));
+  const week = (now: Date, reader: Reader) =>
+    deps.spend.totals(startOfLocalDay(now, reader.timezone, -7), startOfLocalDay(now, reader.timezone, 0));
 
   return {
     async status(reader: Reader, now: Date): Promise<Answer> {
@@ -90,12 +91,26 @@ export function createOpsQueries(deps: OpsQueriesDeps) {
       ]);
       return {
         template: "status",
-        view: buildStatusView({ now, reader, settings: deps.view, pending, counts, spendToday, agents: agentList, services: serviceList, pause }),
+        view: buildStatusView({
+          now,
+          reader,
+          settings: deps.view,
+          pending,
+          counts,
+          spendToday,
+          agents: agentList,
+          services: serviceList,
+          pause,
+        }),
       };
     },
 
     async queue(_reader: Reader, now: Date): Promise<Answer> {
-      const [counts, ready, inProgress] = await Promise.all([deps.tasks.countByState(), deps.tasks.oldestIn("ready", 3), deps.tasks.oldestIn("in-progress", 3)]);
+      const [counts, ready, inProgress] = await Promise.all([
+        deps.tasks.countByState(),
+        deps.tasks.oldestIn("ready", 3),
+        deps.tasks.oldestIn("in-progress", 3),
+      ]);
       return { template: "queue", view: buildQueueView({ now, settings: deps.view, counts, ready, inProgress }) };
     },
 
@@ -103,7 +118,10 @@ export function createOpsQueries(deps: OpsQueriesDeps) {
       const dayStart = startOfLocalDay(now, reader.timezone, day === "today" ? 0 : -1);
       const dayEnd = day === "today" ? new Date(now.getTime() + 1) : startOfLocalDay(now, reader.timezone, 0);
       const [summary, weekTotals] = await Promise.all([deps.spend.summary(dayStart, dayEnd), week(now, reader)]);
-      return { template: "spend", view: buildSpendView({ reader, settings: deps.view, day, dayStart, summary, week: weekTotals }) };
+      return {
+        template: "spend",
+        view: buildSpendView({ reader, settings: deps.view, day, dayStart, summary, week: weekTotals }),
+      };
     },
 
     async failures(reader: Reader, now: Date): Promise<Answer> {
@@ -114,24 +132,28 @@ export function createOpsQueries(deps: OpsQueriesDeps) {
         services(),
         agents(now),
       ]);
-      return { template: "failures", view: buildFailuresView({ now, reader, failed, dead, services: serviceList, agents: agentList }) };
+      return {
+        template: "failures",
+        view: buildFailuresView({ now, reader, failed, dead, services: serviceList, agents: agentList }),
+      };
     },
 
     /** The digest for the period [since, now). */
     async digest(reader: Reader, now: Date, since: Date): Promise<Answer> {
       const end = new Date(now.getTime() + 1);
-      const [done, failed, stuck, spendYesterday, weekTotals, dead, agentList, serviceList, pending, pause] = await Promise.all([
-        deps.tasks.countEnteredBetween("done", since, end),
-        deps.tasks.enteredBetween("failed", since, end, LIST_LIMIT),
-        deps.tasks.stuck(new Date(now.getTime() - deps.view.stuckAfterMs), LIST_LIMIT),
-        deps.spend.totals(startOfLocalDay(now, reader.timezone, -1), startOfLocalDay(now, reader.timezone, 0)),
-        week(now, reader),
-        deps.monitor.listDeadLetters(since, LIST_LIMIT),
-        agents(now),
-        services(),
-        Promise.all([deps.pendingApprovals(LIST_LIMIT), deps.countPending()]),
-        deps.settings.pauseState(),
-      ]);
+      const [done, failed, stuck, spendYesterday, weekTotals, dead, agentList, serviceList, pending, pause] =
+        await Promise.all([
+          deps.tasks.countEnteredBetween("done", since, end),
+          deps.tasks.enteredBetween("failed", since, end, LIST_LIMIT),
+          deps.tasks.stuck(new Date(now.getTime() - deps.view.stuckAfterMs), LIST_LIMIT),
+          deps.spend.totals(startOfLocalDay(now, reader.timezone, -1), startOfLocalDay(now, reader.timezone, 0)),
+          week(now, reader),
+          deps.monitor.listDeadLetters(since, LIST_LIMIT),
+          agents(now),
+          services(),
+          Promise.all([deps.pendingApprovals(LIST_LIMIT), deps.countPending()]),
+          deps.settings.pauseState(),
+        ]);
       const view = buildDigestView({
         now,
         reader,

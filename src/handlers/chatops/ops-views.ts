@@ -4,7 +4,15 @@
  * No I/O, so every reply can be checked against fixed data and a fixed clock.
  */
 import type { Approval } from "../../domain/approval.js";
-import { type HealthResult, type Heartbeat, type Money, type SpendLine, type Task, TASK_STATES, type TaskState } from "../../domain/operations.js";
+import {
+  type HealthResult,
+  type Heartbeat,
+  type Money,
+  type SpendLine,
+  type Task,
+  TASK_STATES,
+  type TaskState,
+} from "../../domain/operations.js";
 import { formatClock, formatDuration } from "../../lib/time-format.js";
 import { formatDay, formatMoney, formatMoneyList } from "../../lib/zoned-time.js";
 
@@ -43,15 +51,28 @@ export interface DeadLetter {
   at: Date;
 }
 
-const STATE_WORDS: Record<TaskState, string> = { backlog: "backlog", ready: "ready", "in-progress": "in progress", review: "review", done: "done", failed: "failed" };
+const STATE_WORDS: Record<TaskState, string> = {
+  backlog: "backlog",
+  ready: "ready",
+  "in-progress": "in progress",
+  review: "review",
+  done: "done",
+  failed: "failed",
+};
 const DOWN_STATUSES = new Set(["down", "error", "failed", "failing", "dead", "stopped", "crashed", "unhealthy"]);
 
 /** Whether each agent is up: silent longer than its interval, or reporting a down status, is down. */
-export function agentStates(heartbeats: readonly Heartbeat[], now: Date, intervalMsOf: (agent: string) => number): AgentView[] {
+export function agentStates(
+  heartbeats: readonly Heartbeat[],
+  now: Date,
+  intervalMsOf: (agent: string) => number,
+): AgentView[] {
   return heartbeats.map((h) => {
     const silentMs = now.getTime() - h.lastSeen.getTime();
-    if (silentMs > intervalMsOf(h.agent)) return { name: h.agent, down: true, why: `silent ${formatDuration(silentMs)}` };
-    if (h.status && DOWN_STATUSES.has(h.status.toLowerCase())) return { name: h.agent, down: true, why: `reports ${h.status}${h.detail ? `: ${h.detail}` : ""}` };
+    if (silentMs > intervalMsOf(h.agent))
+      return { name: h.agent, down: true, why: `silent ${formatDuration(silentMs)}` };
+    if (h.status && DOWN_STATUSES.has(h.status.toLowerCase()))
+      return { name: h.agent, down: true, why: `reports ${h.status}${h.detail ? `: ${h.detail}` : ""}` };
     return { name: h.agent, down: false, why: null };
   });
 }
@@ -61,7 +82,9 @@ const money = (m: Money[], s: ViewSettings, r: Reader) => formatMoneyList(m, s.c
 const clip = (text: string | null, max = 120) => (text && text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function taskCounts(counts: Partial<Record<TaskState, number>>, includeZero: boolean): string {
-  const parts = TASK_STATES.filter((s) => includeZero || (counts[s] ?? 0) > 0).map((s) => `${counts[s] ?? 0} ${STATE_WORDS[s]}`);
+  const parts = TASK_STATES.filter((s) => includeZero || (counts[s] ?? 0) > 0).map(
+    (s) => `${counts[s] ?? 0} ${STATE_WORDS[s]}`,
+  );
   return parts.length ? parts.join(" · ") : "none reported";
 }
 
@@ -73,12 +96,18 @@ function servicesSummary(services: readonly ServiceView[], reader: Reader, now: 
     down: down.length,
     downNames: down.map((s) => s.name).join(", "),
     unknown: services.filter((s) => !s.result).length,
-    list: down.map((s) => ({ name: s.name, since: formatClock(s.result!.since, reader.timezone, now), detail: clip(s.result!.detail, 80) })),
+    list: down.map((s) => ({
+      name: s.name,
+      since: formatClock(s.result!.since, reader.timezone, now),
+      detail: clip(s.result!.detail, 80),
+    })),
   };
 }
 
 function pauseView(pause: { paused: boolean; by: string | null; at: Date | null }, reader: Reader, now: Date) {
-  return pause.paused ? { by: pause.by ?? "someone", since: pause.at ? formatClock(pause.at, reader.timezone, now) : "a while" } : null;
+  return pause.paused
+    ? { by: pause.by ?? "someone", since: pause.at ? formatClock(pause.at, reader.timezone, now) : "a while" }
+    : null;
 }
 
 /** The `status` template's fields. */
@@ -101,23 +130,39 @@ export function buildStatusView(input: {
     pending: input.pending,
     tasks: taskCounts(input.counts, false),
     spendToday: money(input.spendToday, input.settings, reader),
-    agents: input.agents.length ? { up: input.agents.length - down.length, down: down.length, downNames: down.map((a) => a.name).join(", ") } : null,
+    agents: input.agents.length
+      ? { up: input.agents.length - down.length, down: down.length, downNames: down.map((a) => a.name).join(", ") }
+      : null,
     services,
     paused: pauseView(input.pause, reader, now),
   };
 }
 
-const taskLine = (t: Task, now: Date) => ({ id: t.id, title: t.title, agent: t.agent, age: formatDuration(now.getTime() - t.stateSince.getTime()) });
+const taskLine = (t: Task, now: Date) => ({
+  id: t.id,
+  title: t.title,
+  agent: t.agent,
+  age: formatDuration(now.getTime() - t.stateSince.getTime()),
+});
 
 /** The `queue` template's fields. */
-export function buildQueueView(input: { now: Date; settings: ViewSettings; counts: Partial<Record<TaskState, number>>; ready: readonly Task[]; inProgress: readonly Task[] }) {
+export function buildQueueView(input: {
+  now: Date;
+  settings: ViewSettings;
+  counts: Partial<Record<TaskState, number>>;
+  ready: readonly Task[];
+  inProgress: readonly Task[];
+}) {
   const { now } = input;
   const total = Object.values(input.counts).reduce((a, b) => a + (b ?? 0), 0);
   return {
     empty: total === 0,
     counts: taskCounts(input.counts, true),
     ready: input.ready.map((t) => taskLine(t, now)),
-    inProgress: input.inProgress.map((t) => ({ ...taskLine(t, now), stuck: now.getTime() - t.stateSince.getTime() > input.settings.stuckAfterMs })),
+    inProgress: input.inProgress.map((t) => ({
+      ...taskLine(t, now),
+      stuck: now.getTime() - t.stateSince.getTime() > input.settings.stuckAfterMs,
+    })),
   };
 }
 
@@ -132,7 +177,8 @@ export function buildSpendView(input: {
 }) {
   const { reader, settings } = input;
   const locale = reader.locale ?? settings.locale;
-  const lines = (items: SpendLine[], none: string) => withLast(items.map((l) => ({ name: l.key ?? none, amount: formatMoney(l.amount, l.currency, locale) })));
+  const lines = (items: SpendLine[], none: string) =>
+    withLast(items.map((l) => ({ name: l.key ?? none, amount: formatMoney(l.amount, l.currency, locale) })));
   return {
     day: input.day,
     date: formatDay(input.dayStart, reader.timezone),
@@ -148,7 +194,12 @@ export function averageOf(week: readonly Money[]): Money[] {
   return week.map((m) => ({ amount: m.amount / 7, currency: m.currency }));
 }
 
-const deadLine = (d: DeadLetter, reader: Reader, now: Date) => ({ kind: d.kind, label: d.label, error: clip(d.lastError, 80), when: formatClock(d.at, reader.timezone, now) });
+const deadLine = (d: DeadLetter, reader: Reader, now: Date) => ({
+  kind: d.kind,
+  label: d.label,
+  error: clip(d.lastError, 80),
+  when: formatClock(d.at, reader.timezone, now),
+});
 
 /** The `failures` template's fields. */
 export function buildFailuresView(input: {
@@ -161,7 +212,13 @@ export function buildFailuresView(input: {
 }) {
   const { now, reader } = input;
   const services = servicesSummary(input.services, reader, now);
-  const failedTasks = input.failed.tasks.map((t) => ({ id: t.id, title: t.title, agent: t.agent, error: clip(t.error), when: formatClock(t.stateSince, reader.timezone, now) }));
+  const failedTasks = input.failed.tasks.map((t) => ({
+    id: t.id,
+    title: t.title,
+    agent: t.agent,
+    error: clip(t.error),
+    when: formatClock(t.stateSince, reader.timezone, now),
+  }));
   const deadLetters = input.dead.items.map((d) => deadLine(d, reader, now));
   const servicesDown = services?.list ?? [];
   const agentsDown = input.agents.filter((a) => a.down).map((a) => ({ name: a.name, why: a.why }));
@@ -197,13 +254,19 @@ export function buildDigestView(input: {
 }) {
   const { now, reader, settings } = input;
   const services = servicesSummary(input.services, reader, now);
-  const spend = input.spendYesterday.some((m) => m.amount !== 0) ? { total: money(input.spendYesterday, settings, reader), average: money(averageOf(input.week), settings, reader) } : null;
+  const spend = input.spendYesterday.some((m) => m.amount !== 0)
+    ? { total: money(input.spendYesterday, settings, reader), average: money(averageOf(input.week), settings, reader) }
+    : null;
   const view = {
     date: formatDay(now, reader.timezone),
     since: formatClock(input.since, reader.timezone, now),
     done: input.done ? `${input.done} ${input.done === 1 ? "task" : "tasks"} done` : null,
     failed: input.failed.map((t) => ({ id: t.id, title: t.title, error: clip(t.error, 80) })),
-    stuck: input.stuck.map((t) => ({ id: t.id, title: t.title, age: formatDuration(now.getTime() - t.stateSince.getTime()) })),
+    stuck: input.stuck.map((t) => ({
+      id: t.id,
+      title: t.title,
+      age: formatDuration(now.getTime() - t.stateSince.getTime()),
+    })),
     spend,
     deadLetters: input.dead.map((d) => deadLine(d, reader, now)),
     agentsDown: withLast(input.agents.filter((a) => a.down).map((a) => ({ name: a.name, why: a.why }))),
@@ -217,6 +280,14 @@ export function buildDigestView(input: {
     paused: pauseView(input.pause, reader, now),
   };
   const quiet =
-    !view.done && !view.failed.length && !view.stuck.length && !view.spend && !view.deadLetters.length && !view.agentsDown.length && !view.servicesDown.length && !view.pending.length && !view.paused;
+    !view.done &&
+    !view.failed.length &&
+    !view.stuck.length &&
+    !view.spend &&
+    !view.deadLetters.length &&
+    !view.agentsDown.length &&
+    !view.servicesDown.length &&
+    !view.pending.length &&
+    !view.paused;
   return { ...view, quiet };
 }

@@ -37,22 +37,44 @@ export function createReportService(deps: ReportServiceDeps) {
     const total = totals.find((m) => m.currency === currency)?.amount ?? 0;
     if (total < threshold) return false;
     if (!(await deps.spend.claimAlert(localDateKey(now, timezone), currency, total, threshold))) return false;
-    await deps.audit.append([{ actor: "signoff", action: "spend.alert", subject: "spend", at: now, data: { total, threshold, currency } }]);
-    await deps.broadcaster.toOperators((o) => o.roles.includes("owner"), "spend-alert", (o) => ({
-      total: formatMoney(total, currency, o.locale ?? locale),
-      threshold: formatMoney(threshold, currency, o.locale ?? locale),
-      date: formatDay(now, timezone),
-    }));
+    await deps.audit.append([
+      { actor: "signoff", action: "spend.alert", subject: "spend", at: now, data: { total, threshold, currency } },
+    ]);
+    await deps.broadcaster.toOperators(
+      (o) => o.roles.includes("owner"),
+      "spend-alert",
+      (o) => ({
+        total: formatMoney(total, currency, o.locale ?? locale),
+        threshold: formatMoney(threshold, currency, o.locale ?? locale),
+        date: formatDay(now, timezone),
+      }),
+    );
     return true;
   }
 
   return {
-    upsertTask: (source: string, input: TaskUpsert): Promise<UpsertOutcome> => deps.tasks.upsert(source, input, deps.now()),
+    upsertTask: (source: string, input: TaskUpsert): Promise<UpsertOutcome> =>
+      deps.tasks.upsert(source, input, deps.now()),
 
     /** Store a spend record; returns whether it set off today's alert. */
-    async recordSpend(source: string, input: { amount: number; currency?: string | undefined; agent?: string | undefined; model?: string | undefined; at?: Date | undefined }) {
+    async recordSpend(
+      source: string,
+      input: {
+        amount: number;
+        currency?: string | undefined;
+        agent?: string | undefined;
+        model?: string | undefined;
+        at?: Date | undefined;
+      },
+    ) {
       const at = input.at ?? deps.now();
-      await deps.spend.record(source, { amount: input.amount, currency: input.currency ?? deps.spendAlert.currency, agent: input.agent, model: input.model, at });
+      await deps.spend.record(source, {
+        amount: input.amount,
+        currency: input.currency ?? deps.spendAlert.currency,
+        agent: input.agent,
+        model: input.model,
+        at,
+      });
       let alerted = false;
       try {
         alerted = await checkSpendAlert();
@@ -63,16 +85,33 @@ export function createReportService(deps: ReportServiceDeps) {
       return { alerted };
     },
 
-    heartbeat: (source: string, input: { agent: string; status?: string | undefined; detail?: string | undefined }) => deps.monitor.beat(source, input, deps.now()),
+    heartbeat: (source: string, input: { agent: string; status?: string | undefined; detail?: string | undefined }) =>
+      deps.monitor.beat(source, input, deps.now()),
 
     /** Push a source's message to every operator; returns how many chats it was queued for. */
-    async notify(source: string, input: { text: string; severity?: "info" | "warning" | "critical" | undefined }): Promise<number> {
+    async notify(
+      source: string,
+      input: { text: string; severity?: "info" | "warning" | "critical" | undefined },
+    ): Promise<number> {
       const severity = input.severity ?? "info";
-      await deps.audit.append([{ actor: source, action: "source.notify", subject: null, at: deps.now(), data: { severity, text: input.text.slice(0, 500) } }]);
-      return deps.broadcaster.toOperators(() => true, "source-notify", { icon: SEVERITY_ICON[severity], source, text: input.text });
+      await deps.audit.append([
+        {
+          actor: source,
+          action: "source.notify",
+          subject: null,
+          at: deps.now(),
+          data: { severity, text: input.text.slice(0, 500) },
+        },
+      ]);
+      return deps.broadcaster.toOperators(() => true, "source-notify", {
+        icon: SEVERITY_ICON[severity],
+        source,
+        text: input.text,
+      });
     },
 
-    listCommands: (source: string, after: string, limit: number) => deps.commands.listUnacknowledged(source, after, limit),
+    listCommands: (source: string, after: string, limit: number) =>
+      deps.commands.listUnacknowledged(source, after, limit),
     acknowledgeCommands: (source: string, ids: readonly string[]) => deps.commands.acknowledge(source, ids, deps.now()),
   };
 }

@@ -21,7 +21,9 @@ export function nextDigestRuns(cron: string, timezone: string, from: Date, count
  * {@link SLOT_TOLERANCE_MS} early counts for the coming slot).
  */
 export function digestSlotAt(cron: string, timezone: string, now: Date): Date {
-  return CronExpressionParser.parse(cron, { currentDate: new Date(now.getTime() + SLOT_TOLERANCE_MS), tz: timezone }).prev().toDate();
+  return CronExpressionParser.parse(cron, { currentDate: new Date(now.getTime() + SLOT_TOLERANCE_MS), tz: timezone })
+    .prev()
+    .toDate();
 }
 
 /** The fire time before `slot`: where the digest of `slot` starts its "overnight". */

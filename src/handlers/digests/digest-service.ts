@@ -48,7 +48,9 @@ export function createDigestService(deps: DigestServiceDeps) {
       const slot = digestSlotAt(cron, operator.timezone, now);
       if (now.getTime() - slot.getTime() > deps.graceMs) return "too_late";
       if (!(await deps.digests.claim(name, slot, trigger))) return "already_sent";
-      const since = new Date(Math.max(previousSlot(cron, operator.timezone, slot).getTime(), slot.getTime() - MAX_PERIOD_MS));
+      const since = new Date(
+        Math.max(previousSlot(cron, operator.timezone, slot).getTime(), slot.getTime() - MAX_PERIOD_MS),
+      );
       try {
         const chats = await send(operator, now, since);
         deps.logger.info({ operator: name, slot: slot.toISOString(), trigger, chats }, "digest sent");

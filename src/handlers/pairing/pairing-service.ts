@@ -46,7 +46,10 @@ export function generatePairingCode(): string {
 
 /** A paired operator as the directory holds them. */
 export function toOperator(p: PairedOperator, defaultTimezone: string): Operator {
-  const phone = p.channel === "whatsapp" ? (/^(\d{6,16})(?:@s\.whatsapp\.net)?$/.exec(p.chatId)?.[1] ?? /^(\d{6,16})/.exec(p.senderId)?.[1]) : undefined;
+  const phone =
+    p.channel === "whatsapp"
+      ? (/^(\d{6,16})(?:@s\.whatsapp\.net)?$/.exec(p.chatId)?.[1] ?? /^(\d{6,16})/.exec(p.senderId)?.[1])
+      : undefined;
   return {
     name: p.name,
     roles: [...p.roles],
@@ -62,12 +65,25 @@ export function toOperator(p: PairedOperator, defaultTimezone: string): Operator
 export function createPairingService(deps: PairingServiceDeps) {
   const windowMs = deps.replyWindowMs ?? 86_400_000;
 
-  function nameFor(channel: string, senderId: string, displayName: string | null, wanted: string | null): { name: string; explicit: boolean } {
+  function nameFor(
+    channel: string,
+    senderId: string,
+    displayName: string | null,
+    wanted: string | null,
+  ): { name: string; explicit: boolean } {
     // In the web chat the chat id is the operator's name, so the name is the sender's.
     if (channel === "webchat") return { name: senderId, explicit: true };
     if (wanted) return { name: wanted, explicit: true };
-    const slug = (displayName ?? "").toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}_.-]+/gu, "-").replace(/^-+|-+$/g, "").slice(0, 40);
-    return { name: slug && NAME.test(slug) ? slug : `${channel}-${senderId.replace(/\D/g, "").slice(0, 20) || "guest"}`, explicit: false };
+    const slug = (displayName ?? "")
+      .toLowerCase()
+      .normalize("NFKC")
+      .replace(/[^\p{L}\p{N}_.-]+/gu, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40);
+    return {
+      name: slug && NAME.test(slug) ? slug : `${channel}-${senderId.replace(/\D/g, "").slice(0, 20) || "guest"}`,
+      explicit: false,
+    };
   }
 
   return {
@@ -117,7 +133,10 @@ export function createPairingService(deps: PairingServiceDeps) {
             data: { channel: event.channel, chatId: event.chatId, expiresAt: result.code.expiresAt.toISOString() },
           },
         ]);
-        const text = deps.renderer.render("pairing-code", FORMAT_OF[event.channel], { code: result.code.code, minutes: Math.round(deps.codeTtlMs / 60_000) });
+        const text = deps.renderer.render("pairing-code", FORMAT_OF[event.channel], {
+          code: result.code.code,
+          minutes: Math.round(deps.codeTtlMs / 60_000),
+        });
         await deps.enqueue({ op: "text", channel: event.channel, chatId: event.chatId, text });
         return true;
       }
@@ -132,13 +151,30 @@ export function createPairingService(deps: PairingServiceDeps) {
       if (pending.usedBy) return { ok: false, reason: "used", code };
       if (pending.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: "expired", code };
       let { name, explicit } = nameFor(pending.channel, pending.senderId, pending.displayName, wantedName);
-      if (!explicit) for (let n = 2; deps.directory.byName(name) && n < 100; n++) name = `${name.replace(/-\d+$/, "")}-${n}`;
+      if (!explicit)
+        for (let n = 2; deps.directory.byName(name) && n < 100; n++) name = `${name.replace(/-\d+$/, "")}-${n}`;
       if (deps.directory.byName(name)) return { ok: false, reason: "nameTaken", code, name };
       const outcome = await deps.store.admit({
         code,
         at: now,
-        operator: { name, roles: [role], channel: pending.channel, senderId: pending.senderId, chatId: pending.chatId, displayName: pending.displayName, pairedBy: by.name },
-        audit: [{ actor: by.name, action: "operator.paired", subject: name, at: now, data: { channel: pending.channel, senderId: pending.senderId, roles: [role] } }],
+        operator: {
+          name,
+          roles: [role],
+          channel: pending.channel,
+          senderId: pending.senderId,
+          chatId: pending.chatId,
+          displayName: pending.displayName,
+          pairedBy: by.name,
+        },
+        audit: [
+          {
+            actor: by.name,
+            action: "operator.paired",
+            subject: name,
+            at: now,
+            data: { channel: pending.channel, senderId: pending.senderId, roles: [role] },
+          },
+        ],
       });
       if (outcome.outcome === "code_used") return { ok: false, reason: "used", code };
       if (outcome.outcome === "name_taken") return { ok: false, reason: "nameTaken", code, name };

@@ -50,7 +50,11 @@ describe("CreateApprovalBodySchema: problems name the field", () => {
     ["reason too long", { ...base, reason: "r".repeat(2001) }, "reason"],
     ["hard without preview", { title: "Drop table", gate: "hard" }, "preview"],
     ["hard with a blank preview", { title: "Drop table", gate: "hard", preview: "  " }, "preview"],
-    ["onTimeout approve on hard", { title: "Drop table", gate: "hard", preview: "DROP TABLE x", onTimeout: "approve" }, "onTimeout"],
+    [
+      "onTimeout approve on hard",
+      { title: "Drop table", gate: "hard", preview: "DROP TABLE x", onTimeout: "approve" },
+      "onTimeout",
+    ],
     ["onTimeout approve on low", { ...base, gate: "low", onTimeout: "approve" }, "onTimeout"],
     ["onTimeout approve on auto", { ...base, gate: "auto", onTimeout: "approve" }, "onTimeout"],
   ])("%s → %s", (_label, body, path) => {
@@ -116,7 +120,9 @@ describe("CreateApprovalBodySchema: valid bodies", () => {
   });
 
   it("the limits themselves are allowed", () => {
-    expect(problems({ ...base, title: "t".repeat(200), deadlineSeconds: 30 * 86_400, approvers: { quorum: 20 } })).toEqual([]);
+    expect(
+      problems({ ...base, title: "t".repeat(200), deadlineSeconds: 30 * 86_400, approvers: { quorum: 20 } }),
+    ).toEqual([]);
     expect(paths({ ...base, title: "t".repeat(201) })).toEqual(["title"]);
   });
 });

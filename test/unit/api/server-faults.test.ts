@@ -14,7 +14,8 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 function build(over: Partial<HttpServerDeps> = {}) {
   const lines: Array<{ level: string; o: Record<string, unknown>; m?: string | undefined }> = [];
-  const push = (level: string) => (o: object, m?: string) => void lines.push({ level, o: o as Record<string, unknown>, m });
+  const push = (level: string) => (o: object, m?: string) =>
+    void lines.push({ level, o: o as Record<string, unknown>, m });
   const service: HttpServerDeps["service"] = {
     create: async () => {
       throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
@@ -51,7 +52,11 @@ describe("health", () => {
     const res = await app.inject({ method: "GET", url: "/api/health" });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ status: "unhealthy", down: ["redis"], checks: { postgres: { status: "up" }, redis: { status: "down" } } });
+    expect(res.json()).toMatchObject({
+      status: "unhealthy",
+      down: ["redis"],
+      checks: { postgres: { status: "up" }, redis: { status: "down" } },
+    });
   });
 });
 
@@ -59,7 +64,12 @@ describe("errors", () => {
   it("an unreachable dependency is 503 with Retry-After, warned once for the whole outage", async () => {
     const { app, lines } = build();
     for (let i = 0; i < 5; i++) {
-      const res = await app.inject({ method: "POST", url: "/api/approvals", headers: auth, payload: { title: "x", gate: "auto" } });
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/approvals",
+        headers: auth,
+        payload: { title: "x", gate: "auto" },
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers["retry-after"]).toBe("5");
       expect(res.json()).toMatchObject({ error: "unavailable" });
@@ -70,7 +80,11 @@ describe("errors", () => {
 
   it("an unexpected error is a 500 logged with the route, never the URL and its query string", async () => {
     const { app, lines } = build();
-    const res = await app.inject({ method: "POST", url: "/api/approvals/0b7e6a9e-0000-4000-8000-000000000000/cancel?token=s3cret-in-query", headers: auth });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/approvals/0b7e6a9e-0000-4000-8000-000000000000/cancel?token=s3cret-in-query",
+      headers: auth,
+    });
     expect(res.statusCode).toBe(500);
     const logged = JSON.stringify(lines);
     expect(logged).toContain("/api/approvals/:id/cancel");

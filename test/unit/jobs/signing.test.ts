@@ -29,7 +29,12 @@ describe("signatureHeaders", () => {
 
   it("changes with the body, the timestamp and the secret", () => {
     const sig = (s: string, b: string, t: number) => signatureHeaders(s, b, t)["X-Signoff-Signature"];
-    const all = new Set([sig(SECRET, BODY, TS), sig(SECRET, BODY + " ", TS), sig(SECRET, BODY, TS + 1), sig(SECRET + "x", BODY, TS)]);
+    const all = new Set([
+      sig(SECRET, BODY, TS),
+      sig(SECRET, BODY + " ", TS),
+      sig(SECRET, BODY, TS + 1),
+      sig(SECRET + "x", BODY, TS),
+    ]);
     expect(all.size).toBe(4);
   });
 });
@@ -37,7 +42,13 @@ describe("signatureHeaders", () => {
 describe("verifySignature", () => {
   const good = `sha256=${hmac(SECRET, `${TS}.${BODY}`)}`;
   const verify = (over: Partial<{ secret: string; body: string; ts: string; sig: string; now: number }> = {}) =>
-    verifySignature(over.secret ?? SECRET, over.body ?? BODY, over.ts ?? String(TS), over.sig ?? good, over.now ?? TS + 5);
+    verifySignature(
+      over.secret ?? SECRET,
+      over.body ?? BODY,
+      over.ts ?? String(TS),
+      over.sig ?? good,
+      over.now ?? TS + 5,
+    );
 
   it("accepts a good signature", () => {
     expect(verify()).toBe(true);

@@ -118,7 +118,12 @@ describe("createBatcher", () => {
 
   it("a failing flush rejects only its own callers; later calls still go out", async () => {
     const b = controlled<number>({ maxInFlight: 2 });
-    const results = [1, 2, 3, 4, 5].map((n) => b.call(n).then((v) => ({ ok: v }), (e: Error) => ({ failed: e.message })));
+    const results = [1, 2, 3, 4, 5].map((n) =>
+      b.call(n).then(
+        (v) => ({ ok: v }),
+        (e: Error) => ({ failed: e.message }),
+      ),
+    );
     expect(b.flushes.map((f) => f.items)).toEqual([[1], [2]]);
     b.flushes[1]!.reject(new Error("deadlock"));
     await settle();
@@ -142,8 +147,15 @@ describe("createBatcher", () => {
 describe("createBatcher with a misbehaving flush", () => {
   it("rejects a batch whose flush returns the wrong number of results, instead of mismatching them", async () => {
     let calls = 0;
-    const call = createBatcher<number, number>(async (items) => (++calls === 2 ? items.slice(1) : items), { maxInFlight: 1 });
-    const results = [1, 2, 3].map((n) => call(n).then((v) => ({ ok: v }), (e: Error) => ({ failed: e.message })));
+    const call = createBatcher<number, number>(async (items) => (++calls === 2 ? items.slice(1) : items), {
+      maxInFlight: 1,
+    });
+    const results = [1, 2, 3].map((n) =>
+      call(n).then(
+        (v) => ({ ok: v }),
+        (e: Error) => ({ failed: e.message }),
+      ),
+    );
     expect(await Promise.all(results)).toEqual([
       { ok: 1 },
       { failed: "batch flush returned 1 results for 2 items" },

@@ -25,7 +25,11 @@ describe("splitTelegramText", () => {
       expect(part.replace(/&amp;/g, "")).not.toMatch(/&[a-z]*$/m);
       expect(part).not.toMatch(/&am(?!p;)|&a(?!mp;)/);
     }
-    const inner = parts.map((p) => p.slice(5, -6)).join(" ").replace(/\s+/g, " ").trim();
+    const inner = parts
+      .map((p) => p.slice(5, -6))
+      .join(" ")
+      .replace(/\s+/g, " ")
+      .trim();
     expect(inner).toBe(text.slice(5, -6).replace(/\s+/g, " ").trim());
   });
 });

@@ -91,10 +91,21 @@ class FakeEventSource {
   }
 }
 
-const message = (id: string, text: string, from: "bot" | "operator" = "bot"): Message => ({ id, from, text, buttons: [], reactions: [], at: "2030-01-01T00:00:00.000Z" });
+const message = (id: string, text: string, from: "bot" | "operator" = "bot"): Message => ({
+  id,
+  from,
+  text,
+  buttons: [],
+  reactions: [],
+  at: "2030-01-01T00:00:00.000Z",
+});
 
 /** Load the page against a fake server whose history and send answer the test controls. */
-function loadPage(server: { history: Message[]; send?: (body: unknown) => Promise<Response> | Response; messages?: () => Promise<Message[]> }) {
+function loadPage(server: {
+  history: Message[];
+  send?: (body: unknown) => Promise<Response> | Response;
+  messages?: () => Promise<Message[]>;
+}) {
   FakeEventSource.all = [];
   const elements = new Map<string, FakeElement>();
   for (const m of PAGE.matchAll(/<(\w+) id="(\w+)"([^>]*)>/g)) {
@@ -102,10 +113,12 @@ function loadPage(server: { history: Message[]; send?: (body: unknown) => Promis
   }
   const timers: Array<() => void> = [];
   const sent: unknown[] = [];
-  const json = (value: unknown, status = 200) => new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+  const json = (value: unknown, status = 200) =>
+    new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
   const fetch = async (url: string, init?: { body?: string }) => {
     if (url === "/chat/api/operators") return json({ operators: ["adam"] });
-    if (url.endsWith("/messages")) return json({ messages: server.messages ? await server.messages() : server.history });
+    if (url.endsWith("/messages"))
+      return json({ messages: server.messages ? await server.messages() : server.history });
     if (url.endsWith("/send")) {
       const body = JSON.parse(init!.body!);
       sent.push(body);
@@ -114,7 +127,10 @@ function loadPage(server: { history: Message[]; send?: (body: unknown) => Promis
     return json({ ok: true });
   };
   const context = vm.createContext({
-    document: { getElementById: (id: string) => elements.get(id) ?? null, createElement: (tag: string) => new FakeElement(tag) },
+    document: {
+      getElementById: (id: string) => elements.get(id) ?? null,
+      createElement: (tag: string) => new FakeElement(tag),
+    },
     fetch,
     EventSource: FakeEventSource,
     Option: class extends FakeElement {
@@ -138,7 +154,9 @@ function loadPage(server: { history: Message[]; send?: (body: unknown) => Promis
     runTimers: () => timers.splice(0).forEach((fn) => fn()),
     submit: (text: string) => {
       el("text").value = text;
-      return (el("form") as unknown as { onsubmit: (e: { preventDefault(): void }) => Promise<void> }).onsubmit({ preventDefault() {} });
+      return (el("form") as unknown as { onsubmit: (e: { preventDefault(): void }) => Promise<void> }).onsubmit({
+        preventDefault() {},
+      });
     },
   };
 }
@@ -149,7 +167,9 @@ const settle = async () => {
 
 describe("web chat page", () => {
   it("shows the history in order, appends new messages at the bottom and edits in place", async () => {
-    const page = loadPage({ history: [message("a1b2-1", "Approval needed K7QF"), message("a1b2-2", "status", "operator")] });
+    const page = loadPage({
+      history: [message("a1b2-1", "Approval needed K7QF"), message("a1b2-2", "status", "operator")],
+    });
     await settle();
     page.stream().open();
     await settle();
@@ -210,7 +230,9 @@ describe("web chat page", () => {
       history: [],
       send: (body) => {
         if (down) throw new TypeError("fetch failed");
-        return new Response(JSON.stringify({ message: message("c-1", (body as { text: string }).text, "operator") }), { status: 200 });
+        return new Response(JSON.stringify({ message: message("c-1", (body as { text: string }).text, "operator") }), {
+          status: 200,
+        });
       },
     });
     await settle();
@@ -226,7 +248,13 @@ describe("web chat page", () => {
   });
 
   it("a send the server refuses keeps the text and shows the server's reason", async () => {
-    const page = loadPage({ history: [], send: () => new Response(JSON.stringify({ error: "not_found", message: "no such operator in the web chat" }), { status: 404 }) });
+    const page = loadPage({
+      history: [],
+      send: () =>
+        new Response(JSON.stringify({ error: "not_found", message: "no such operator in the web chat" }), {
+          status: 404,
+        }),
+    });
     await settle();
     await page.submit("pending");
     expect(page.el("text").value).toBe("pending");

@@ -56,7 +56,10 @@ function approval(overrides: Partial<Approval> = {}): Approval {
 /** One run of the process: its own web chat, presenter and (shared) card references. */
 function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
   const directory = createOperatorDirectory(OPERATORS, "UTC");
-  const webchat = createWebchatChannel({ operators: () => OPERATORS.map((o) => o.name), ...(bootId ? { bootId } : {}) });
+  const webchat = createWebchatChannel({
+    operators: () => OPERATORS.map((o) => o.name),
+    ...(bootId ? { bootId } : {}),
+  });
   const channels = new Map<ChannelName, WebchatChannel>([["webchat", webchat]]);
   const chat = {
     saveCardRef: async (ref: CardRef) => void refs.push(ref),
@@ -79,11 +82,27 @@ function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
   });
   // Telegram runs too (it keeps its messages, so it has no `knows`); the presenter only posts to the web chat here.
   const running = new Map<ChannelName, Pick<Channel, "knows">>([...channels, ["telegram", {}]]);
-  const cards = { listCardRefs: chat.listCardRefs, announce: presenter.announce, channels: running, directory, enqueue };
-  return { webchat, presenter, jobs, reconcile: () => showLostCards([...records.values()].filter((a) => a.status === "pending"), cards) };
+  const cards = {
+    listCardRefs: chat.listCardRefs,
+    announce: presenter.announce,
+    channels: running,
+    directory,
+    enqueue,
+  };
+  return {
+    webchat,
+    presenter,
+    jobs,
+    reconcile: () =>
+      showLostCards(
+        [...records.values()].filter((a) => a.status === "pending"),
+        cards,
+      ),
+  };
 }
 
-const cardsIn = (webchat: WebchatChannel, chatId: string, code: string) => webchat.history(chatId).filter((m) => m.text.includes(code) && m.buttons.length > 0);
+const cardsIn = (webchat: WebchatChannel, chatId: string, code: string) =>
+  webchat.history(chatId).filter((m) => m.text.includes(code) && m.buttons.length > 0);
 
 describe("web chat message ids", () => {
   it("never repeat across runs, stay short, and only this run's are known", async () => {
@@ -159,13 +178,30 @@ describe("reconcile after a restart", () => {
   });
 
   it("a low request gets its notice again, and one escalated by a pause gets a card", async () => {
-    const low = approval({ gate: "low", effectiveGate: "low", deadlineAt: null, objectionSeconds: 10, objectionEndsAt: new Date("2030-01-01T00:00:10Z") });
-    const paused = approval({ id: "8e1d3b9f-5c2e-4d4f-8b6a-1e7f2c3d4b5a", code: "P4US", gate: "low", effectiveGate: "medium" });
+    const low = approval({
+      gate: "low",
+      effectiveGate: "low",
+      deadlineAt: null,
+      objectionSeconds: 10,
+      objectionEndsAt: new Date("2030-01-01T00:00:10Z"),
+    });
+    const paused = approval({
+      id: "8e1d3b9f-5c2e-4d4f-8b6a-1e7f2c3d4b5a",
+      code: "P4US",
+      gate: "low",
+      effectiveGate: "medium",
+    });
     const refs: CardRef[] = [
       { channel: "webchat", chatId: "adam", messageId: "gone0-1", approvalId: low.id, kind: "notice" },
       { channel: "webchat", chatId: "adam", messageId: "gone0-2", approvalId: paused.id, kind: "notice" },
     ];
-    const later = run(refs, new Map([[low.id, low], [paused.id, paused]]));
+    const later = run(
+      refs,
+      new Map([
+        [low.id, low],
+        [paused.id, paused],
+      ]),
+    );
     expect(await later.reconcile()).toEqual({ reannounced: 0, reposted: 2 });
     expect(later.jobs.map((j) => j.op === "announce" && [j.approvalId, j.announcement])).toEqual([
       [low.id, "notice"],

@@ -4,9 +4,20 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { serializeCreds } from "../../../../src/bot/whatsapp/whatsapp-auth-state.js";
-import { createWhatsAppChannel, type WhatsAppChannel, type WhatsAppLease } from "../../../../src/bot/whatsapp/whatsapp-channel.js";
+import {
+  createWhatsAppChannel,
+  type WhatsAppChannel,
+  type WhatsAppLease,
+} from "../../../../src/bot/whatsapp/whatsapp-channel.js";
 import { captureLogger } from "../../../fakes/capture-logger.js";
-import { createFakeBaileys, createFakeClock, createMemoryWhatsAppStores, linkedCreds, settle, textMessage } from "../../../fakes/fake-baileys-socket.js";
+import {
+  createFakeBaileys,
+  createFakeClock,
+  createMemoryWhatsAppStores,
+  linkedCreds,
+  settle,
+  textMessage,
+} from "../../../fakes/fake-baileys-socket.js";
 
 const MIN = 60_000;
 
@@ -193,7 +204,9 @@ describe("whatsapp connection policy", () => {
     await settle();
     expect(unlinked.stores.creds().current).toBeNull();
     // pairing succeeded: now it is linked and written
-    unlinked.wa.latest().emit("creds.update", { account: linkedCreds().account!, me: { id: "64200000001:3@s.whatsapp.net" } });
+    unlinked.wa
+      .latest()
+      .emit("creds.update", { account: linkedCreds().account!, me: { id: "64200000001:3@s.whatsapp.net" } });
     await settle();
     expect(unlinked.stores.creds().current).toContain("64200000001:3@s.whatsapp.net");
   });
@@ -203,7 +216,10 @@ describe("whatsapp connection policy", () => {
     wa.latest().open();
     wa.latest().deliver([textMessage("64211234567", "hi")]);
     await settle();
-    expect(channel.health()).toMatchObject({ ok: true, detail: { connected: true, loggedOut: false, leaseHeld: true } });
+    expect(channel.health()).toMatchObject({
+      ok: true,
+      detail: { connected: true, loggedOut: false, leaseHeld: true },
+    });
     expect(channel.health().detail.lastMessageAt).toBe(new Date(clock.now()).toISOString());
     wa.latest().close(428);
     await settle();

@@ -3,7 +3,13 @@ import { serializeCreds } from "../../../../src/bot/whatsapp/whatsapp-auth-state
 import { createWhatsAppChannel } from "../../../../src/bot/whatsapp/whatsapp-channel.js";
 import { toBaileysLogger } from "../../../../src/bot/whatsapp/whatsapp-logger.js";
 import { captureLogger } from "../../../fakes/capture-logger.js";
-import { createFakeBaileys, createFakeClock, createMemoryWhatsAppStores, linkedCreds, settle } from "../../../fakes/fake-baileys-socket.js";
+import {
+  createFakeBaileys,
+  createFakeClock,
+  createMemoryWhatsAppStores,
+  linkedCreds,
+  settle,
+} from "../../../fakes/fake-baileys-socket.js";
 
 describe("whatsapp logging", () => {
   it("lets Baileys log only from its level up, without fields that may hold keys", () => {
@@ -44,7 +50,11 @@ describe("whatsapp logging", () => {
     await channel.stop();
     const dump = log.dump();
     expect(log.lines.length).toBeGreaterThan(3);
-    for (const secret of [creds.advSecretKey, Buffer.from(creds.noiseKey.private).toString("base64"), Buffer.from(creds.signedIdentityKey.private).toString("base64")]) {
+    for (const secret of [
+      creds.advSecretKey,
+      Buffer.from(creds.noiseKey.private).toString("base64"),
+      Buffer.from(creds.signedIdentityKey.private).toString("base64"),
+    ]) {
       expect(dump).not.toContain(secret);
     }
   });

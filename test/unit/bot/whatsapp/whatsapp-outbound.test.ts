@@ -8,11 +8,23 @@ import { serializeCreds } from "../../../../src/bot/whatsapp/whatsapp-auth-state
 import { createWhatsAppChannel, type WhatsAppChannel } from "../../../../src/bot/whatsapp/whatsapp-channel.js";
 import { ChannelError, type InboundEvent } from "../../../../src/domain/channel.js";
 import { captureLogger } from "../../../fakes/capture-logger.js";
-import { boom, createFakeBaileys, createFakeClock, createMemoryWhatsAppStores, linkedCreds, reactionMessage, settle, textMessage } from "../../../fakes/fake-baileys-socket.js";
+import {
+  boom,
+  createFakeBaileys,
+  createFakeClock,
+  createMemoryWhatsAppStores,
+  linkedCreds,
+  reactionMessage,
+  settle,
+  textMessage,
+} from "../../../fakes/fake-baileys-socket.js";
 
 const PHONE = "64211234567";
 const JID = `${PHONE}@s.whatsapp.net`;
-const CARD = { text: "*🔐 Approval needed · K7QF*\n*What:* Deploy\n\nReply ✅ approve | ❌ reject | 📝 modify", buttons: [{ label: "✅ Approve", data: "ap:x:a" }] };
+const CARD = {
+  text: "*🔐 Approval needed · K7QF*\n*What:* Deploy\n\nReply ✅ approve | ❌ reject | 📝 modify",
+  buttons: [{ label: "✅ Approve", data: "ap:x:a" }],
+};
 
 const started: WhatsAppChannel[] = [];
 afterEach(async () => {
@@ -71,7 +83,9 @@ describe("whatsapp outbound", () => {
     expect(followUp!.content).toEqual({ text: outcome.text });
     expect(followUp!.options?.quoted?.key).toMatchObject({ id: ref.messageId, fromMe: true });
     expect(followUp!.options?.quoted?.message?.extendedTextMessage?.text).toBe(CARD.text);
-    expect(reaction!.content).toEqual({ react: { text: "✅", key: { remoteJid: JID, fromMe: true, id: ref.messageId } } });
+    expect(reaction!.content).toEqual({
+      react: { text: "✅", key: { remoteJid: JID, fromMe: true, id: ref.messageId } },
+    });
   });
 
   it("quotes the operator's message when answering it", async () => {

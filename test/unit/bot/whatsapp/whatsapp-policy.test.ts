@@ -1,6 +1,11 @@
 import { DisconnectReason } from "@whiskeysockets/baileys";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONNECTION_POLICY, classifyDisconnect, disconnectReasonName, reconnectDelayMs } from "../../../../src/bot/whatsapp/whatsapp-policy.js";
+import {
+  DEFAULT_CONNECTION_POLICY,
+  classifyDisconnect,
+  disconnectReasonName,
+  reconnectDelayMs,
+} from "../../../../src/bot/whatsapp/whatsapp-policy.js";
 
 describe("whatsapp disconnect policy", () => {
   it("maps each DisconnectReason to its action", () => {

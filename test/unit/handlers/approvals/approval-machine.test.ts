@@ -14,8 +14,16 @@ import {
   type ApprovalEvent,
   type CreateApprovalInput,
   type CreateContext,
-  type TransitionResult, withNoticeDelivered } from "../../../../src/handlers/approvals/approval-machine.js";
-import { APPROVAL_STATUSES, type Approval, type ApprovalStatus, type Gate, type Verdict } from "../../../../src/domain/approval.js";
+  type TransitionResult,
+  withNoticeDelivered,
+} from "../../../../src/handlers/approvals/approval-machine.js";
+import {
+  APPROVAL_STATUSES,
+  type Approval,
+  type ApprovalStatus,
+  type Gate,
+  type Verdict,
+} from "../../../../src/domain/approval.js";
 
 const NOW = new Date("2025-03-04T09:00:00.000Z");
 const SECOND = 1000;
@@ -76,11 +84,36 @@ interface Fixture {
 }
 
 const FIXTURES: Fixture[] = [
-  { label: "auto", gate: "auto", paused: false, spec: { effective: "auto", decidedOnCreate: true, onTimeoutApproves: false } },
-  { label: "auto (paused)", gate: "auto", paused: true, spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: false } },
-  { label: "low", gate: "low", paused: false, spec: { effective: "low", decidedOnCreate: false, onTimeoutApproves: false } },
-  { label: "low (paused)", gate: "low", paused: true, spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: false } },
-  { label: "medium", gate: "medium", paused: false, spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: false } },
+  {
+    label: "auto",
+    gate: "auto",
+    paused: false,
+    spec: { effective: "auto", decidedOnCreate: true, onTimeoutApproves: false },
+  },
+  {
+    label: "auto (paused)",
+    gate: "auto",
+    paused: true,
+    spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: false },
+  },
+  {
+    label: "low",
+    gate: "low",
+    paused: false,
+    spec: { effective: "low", decidedOnCreate: false, onTimeoutApproves: false },
+  },
+  {
+    label: "low (paused)",
+    gate: "low",
+    paused: true,
+    spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: false },
+  },
+  {
+    label: "medium",
+    gate: "medium",
+    paused: false,
+    spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: false },
+  },
   {
     label: "medium onTimeout=approve",
     gate: "medium",
@@ -88,7 +121,12 @@ const FIXTURES: Fixture[] = [
     over: { onTimeout: "approve" },
     spec: { effective: "medium", decidedOnCreate: false, onTimeoutApproves: true },
   },
-  { label: "hard", gate: "hard", paused: false, spec: { effective: "hard", decidedOnCreate: false, onTimeoutApproves: false } },
+  {
+    label: "hard",
+    gate: "hard",
+    paused: false,
+    spec: { effective: "hard", decidedOnCreate: false, onTimeoutApproves: false },
+  },
   {
     // Asking for approve-on-timeout on hard must not work: hard always denies.
     label: "hard onTimeout=approve",
@@ -97,7 +135,12 @@ const FIXTURES: Fixture[] = [
     over: { onTimeout: "approve" },
     spec: { effective: "hard", decidedOnCreate: false, onTimeoutApproves: false },
   },
-  { label: "prohibited", gate: "prohibited", paused: false, spec: { effective: "prohibited", decidedOnCreate: true, onTimeoutApproves: false } },
+  {
+    label: "prohibited",
+    gate: "prohibited",
+    paused: false,
+    spec: { effective: "prohibited", decidedOnCreate: true, onTimeoutApproves: false },
+  },
   {
     label: "prohibited (paused)",
     gate: "prohibited",
@@ -152,7 +195,14 @@ function dueTime(a: Approval, timer: "objection" | "deadline"): Date {
 function toEvent(spec: EventSpec, a: Approval): ApprovalEvent {
   switch (spec.kind) {
     case "answer":
-      return { type: "answer", operator: spec.operator, verdict: spec.verdict, note: spec.note, channel: "telegram", at: at(5 * SECOND) };
+      return {
+        type: "answer",
+        operator: spec.operator,
+        verdict: spec.verdict,
+        note: spec.note,
+        channel: "telegram",
+        at: at(5 * SECOND),
+      };
     case "timer": {
       const due = dueTime(a, spec.timer);
       return { type: "timer", kind: spec.timer, at: spec.due ? due : new Date(due.getTime() - 60 * SECOND) };
@@ -178,24 +228,39 @@ function expectedOf(fx: Fixture, status: ApprovalStatus, ev: EventSpec): Expecte
       if (!applies) return { outcome: "ignored", reason: "timer_not_applicable" };
       if (!ev.due) return { outcome: "ignored", reason: "timer_not_due" };
       if (ev.timer === "objection") {
-        return { outcome: "decided", status: "approved", decidedBy: "objection-window", note: null, recordsDecision: false };
+        return {
+          outcome: "decided",
+          status: "approved",
+          decidedBy: "objection-window",
+          note: null,
+          recordsDecision: false,
+        };
       }
       const approve = g === "medium" && fx.spec.onTimeoutApproves;
-      return { outcome: "decided", status: approve ? "approved" : "rejected", decidedBy: "timeout", note: null, recordsDecision: false };
+      return {
+        outcome: "decided",
+        status: approve ? "approved" : "rejected",
+        decidedBy: "timeout",
+        note: null,
+        recordsDecision: false,
+      };
     }
     case "answer": {
       const eligible = ev.operator.roles.includes("approver") || ev.operator.roles.includes("owner");
       if (!eligible) return { outcome: "ignored", reason: "not_eligible" };
       const note = ev.note && ev.note.trim() ? ev.note.trim() : null;
       if (ev.verdict === "modify" && note === null) return { outcome: "ignored", reason: "note_required" };
-      const st: ApprovalStatus = ev.verdict === "approve" ? "approved" : ev.verdict === "reject" ? "rejected" : "changes_requested";
+      const st: ApprovalStatus =
+        ev.verdict === "approve" ? "approved" : ev.verdict === "reject" ? "rejected" : "changes_requested";
       return { outcome: "decided", status: st, decidedBy: ev.operator.name, note, recordsDecision: true };
     }
   }
 }
 
 const MATRIX = FIXTURES.flatMap((fx) =>
-  APPROVAL_STATUSES.flatMap((status) => EVENTS.map((ev) => ({ name: `${fx.label} | ${status} | ${ev.label}`, fx, status, ev }))),
+  APPROVAL_STATUSES.flatMap((status) =>
+    EVENTS.map((ev) => ({ name: `${fx.label} | ${status} | ${ev.label}`, fx, status, ev })),
+  ),
 );
 
 describe("transition: every gate × event × status", () => {
@@ -234,11 +299,25 @@ describe("transition: every gate × event × status", () => {
     expect(plannedTimers(after)).toEqual([]);
     // Everything that describes the request itself is untouched.
     const { status: _s, decidedBy: _b, decidedAt: _a, note: _n, version: _v, decisions: _d, ...rest } = after;
-    const { status: _s2, decidedBy: _b2, decidedAt: _a2, note: _n2, version: _v2, decisions: _d2, ...restBefore } = frozen;
+    const {
+      status: _s2,
+      decidedBy: _b2,
+      decidedAt: _a2,
+      note: _n2,
+      version: _v2,
+      decisions: _d2,
+      ...restBefore
+    } = frozen;
     expect(rest).toStrictEqual(restBefore);
 
     if (want.recordsDecision && ev.kind === "answer") {
-      const decision = { operator: ev.operator.name, verdict: ev.verdict, note: want.note, channel: "telegram", at: event.at };
+      const decision = {
+        operator: ev.operator.name,
+        verdict: ev.verdict,
+        note: want.note,
+        channel: "telegram",
+        at: event.at,
+      };
       expect(after.decisions).toStrictEqual([...frozen.decisions, decision]);
       expect((result as Extract<TransitionResult, { outcome: "decided" }>).decision).toStrictEqual(decision);
     } else {
@@ -288,14 +367,25 @@ describe("createApproval", () => {
   it("prohibited is refused at once by policy, paused or not", () => {
     for (const paused of [false, true]) {
       const { approval } = create("prohibited", {}, { paused });
-      expect(approval).toMatchObject({ status: "rejected", decidedBy: "policy", decidedAt: NOW, effectiveGate: "prohibited" });
+      expect(approval).toMatchObject({
+        status: "rejected",
+        decidedBy: "policy",
+        decidedAt: NOW,
+        effectiveGate: "prohibited",
+      });
       expect(plannedTimers(approval)).toEqual([]);
     }
   });
 
   it("low gets an objection window of the default length, or the request's own", () => {
     const def = create("low").approval;
-    expect(def).toMatchObject({ status: "pending", effectiveGate: "low", deadlineAt: null, decidedBy: null, decidedAt: null });
+    expect(def).toMatchObject({
+      status: "pending",
+      effectiveGate: "low",
+      deadlineAt: null,
+      decidedBy: null,
+      decidedAt: null,
+    });
     expect(def.objectionEndsAt).toStrictEqual(at(DEFAULT_OBJECTION_S * SECOND));
     expect(create("low", { objectionSeconds: 2.5 }).approval.objectionEndsAt).toStrictEqual(at(2_500));
   });
@@ -310,7 +400,13 @@ describe("createApproval", () => {
   it.each(["auto", "low"] as const)("pause turns %s into medium: pending, a deadline, a card", (gate) => {
     const { approval, announcement } = create(gate, { deadlineSeconds: 900, objectionSeconds: 5 }, { paused: true });
     expect(announcement).toBe("card");
-    expect(approval).toMatchObject({ gate, effectiveGate: "medium", status: "pending", decidedBy: null, objectionEndsAt: null });
+    expect(approval).toMatchObject({
+      gate,
+      effectiveGate: "medium",
+      status: "pending",
+      decidedBy: null,
+      objectionEndsAt: null,
+    });
     expect(approval.deadlineAt).toStrictEqual(at(900 * SECOND));
     expect(plannedTimers(approval)).toEqual([{ kind: "deadline", dueAt: at(900 * SECOND) }]);
     // Without its own deadline a paused request gets the default one.
@@ -403,12 +499,15 @@ describe("plannedTimers", () => {
     expect(plannedTimers(create(gate).approval)).toEqual([]);
   });
 
-  it.each(APPROVAL_STATUSES.filter((s) => s !== "pending"))("a %s request needs no timer, whatever its gate", (status) => {
-    for (const gate of ["low", "medium", "hard"] as const) {
-      const a = create(gate).approval;
-      expect(plannedTimers({ ...a, status })).toEqual([]);
-    }
-  });
+  it.each(APPROVAL_STATUSES.filter((s) => s !== "pending"))(
+    "a %s request needs no timer, whatever its gate",
+    (status) => {
+      for (const gate of ["low", "medium", "hard"] as const) {
+        const a = create(gate).approval;
+        expect(plannedTimers({ ...a, status })).toEqual([]);
+      }
+    },
+  );
 
   it("keeps the deadline while a quorum is being collected", () => {
     const a = create("hard", { approvers: { quorum: 2 } }).approval;
@@ -472,7 +571,12 @@ describe("timeouts", () => {
   it("low proceeds after the objection window, decided by objection-window", () => {
     const a = create("low", { objectionSeconds: 3 }).approval;
     const r = transition(a, { type: "timer", kind: "objection", at: at(3 * SECOND) });
-    expect(r.approval).toMatchObject({ status: "approved", decidedBy: "objection-window", decidedAt: at(3 * SECOND), note: null });
+    expect(r.approval).toMatchObject({
+      status: "approved",
+      decidedBy: "objection-window",
+      decidedAt: at(3 * SECOND),
+      note: null,
+    });
   });
 });
 
@@ -517,7 +621,13 @@ describe("hard gate with quorum 2 and roles", () => {
     const a0 = fresh();
     const r = transition(a0, answer(lead1, "approve", " fine by me "));
     expect(r).toMatchObject({ outcome: "vote_recorded", approvals: 1, quorum: 2 });
-    expect(r.approval).toMatchObject({ status: "pending", decidedBy: null, decidedAt: null, note: null, version: a0.version + 1 });
+    expect(r.approval).toMatchObject({
+      status: "pending",
+      decidedBy: null,
+      decidedAt: null,
+      note: null,
+      version: a0.version + 1,
+    });
     const vote = { operator: "lead1", verdict: "approve", note: "fine by me", channel: "whatsapp", at: at(5 * SECOND) };
     expect(r.approval.decisions).toStrictEqual([vote]);
     expect((r as Extract<TransitionResult, { outcome: "vote_recorded" }>).decision).toStrictEqual(vote);
@@ -535,7 +645,13 @@ describe("hard gate with quorum 2 and roles", () => {
     const a1 = transition(fresh(), answer(lead1, "approve")).approval;
     const r = transition(a1, answer(lead2, "approve", "go", 8 * SECOND));
     expect(r.outcome).toBe("decided");
-    expect(r.approval).toMatchObject({ status: "approved", decidedBy: "lead2", decidedAt: at(8 * SECOND), note: "go", version: 2 });
+    expect(r.approval).toMatchObject({
+      status: "approved",
+      decidedBy: "lead2",
+      decidedAt: at(8 * SECOND),
+      note: "go",
+      version: 2,
+    });
     expect(r.approval.decisions.map((d) => [d.operator, d.verdict])).toEqual([
       ["lead1", "approve"],
       ["lead2", "approve"],
@@ -552,7 +668,10 @@ describe("hard gate with quorum 2 and roles", () => {
   });
 
   it("a first reject rejects at once", () => {
-    expect(transition(fresh(), answer(lead1, "reject")).approval).toMatchObject({ status: "rejected", decidedBy: "lead1" });
+    expect(transition(fresh(), answer(lead1, "reject")).approval).toMatchObject({
+      status: "rejected",
+      decidedBy: "lead1",
+    });
   });
 
   it("once decided, further answers are already_decided", () => {
@@ -561,7 +680,10 @@ describe("hard gate with quorum 2 and roles", () => {
     for (const ev of [answer(lead3, "reject"), answer(lead1, "approve"), answer(vic, "approve")]) {
       expect(transition(a2, ev)).toMatchObject({ outcome: "ignored", reason: "already_decided" });
     }
-    expect(transition(a2, { type: "cancel", by: "forge", at: at(1) })).toMatchObject({ outcome: "ignored", reason: "already_decided" });
+    expect(transition(a2, { type: "cancel", by: "forge", at: at(1) })).toMatchObject({
+      outcome: "ignored",
+      reason: "already_decided",
+    });
   });
 
   it("quorum 3 needs three distinct approvers; viewers in between change nothing", () => {
@@ -618,7 +740,10 @@ describe("first decision wins", () => {
     });
     const byTimeout = transition(a, { type: "timer", kind: "deadline", at: a.deadlineAt! }).approval;
     expect(byTimeout).toMatchObject({ status: "approved", decidedBy: "timeout" });
-    expect(transition(byTimeout, answer(bea, "reject"))).toMatchObject({ outcome: "ignored", reason: "already_decided" });
+    expect(transition(byTimeout, answer(bea, "reject"))).toMatchObject({
+      outcome: "ignored",
+      reason: "already_decided",
+    });
   });
 });
 
@@ -669,7 +794,11 @@ describe("decidedBy", () => {
       },
       "timeout",
     ],
-    ["operator name", () => transition(create("medium").approval, answer(bea, "modify", "smaller batch")).approval, "bea"],
+    [
+      "operator name",
+      () => transition(create("medium").approval, answer(bea, "modify", "smaller batch")).approval,
+      "bea",
+    ],
     [
       "source name on cancel",
       () => transition(create("hard").approval, { type: "cancel", by: "ci-pipeline", at: at(1) }).approval,

@@ -3,7 +3,12 @@
  * yes / no; and a seeded fuzz run showing the parser is total.
  */
 import { describe, expect, it } from "vitest";
-import { normalizeEmoji, parseAnswer, verdictOfReaction, type ParsedAnswer } from "../../../../src/handlers/chat/answer-parser.js";
+import {
+  normalizeEmoji,
+  parseAnswer,
+  verdictOfReaction,
+  type ParsedAnswer,
+} from "../../../../src/handlers/chat/answer-parser.js";
 import { prng } from "../../../helpers/prng.js";
 
 describe("verdictOfReaction", () => {
@@ -23,9 +28,12 @@ describe("verdictOfReaction", () => {
     expect(verdictOfReaction(emoji)).toBe(verdict);
   });
 
-  it.each(["❤️", "🔥", "🎉", "👀", "😂", "🙏", "👌", "🤔", "📝", "🏳️‍🌈", "", "a", "yes", "👍👍"])("%j is not an answer", (emoji) => {
-    expect(verdictOfReaction(emoji)).toBeNull();
-  });
+  it.each(["❤️", "🔥", "🎉", "👀", "😂", "🙏", "👌", "🤔", "📝", "🏳️‍🌈", "", "a", "yes", "👍👍"])(
+    "%j is not an answer",
+    (emoji) => {
+      expect(verdictOfReaction(emoji)).toBeNull();
+    },
+  );
 });
 
 describe("normalizeEmoji", () => {
@@ -169,14 +177,58 @@ describe("not answers", () => {
 // Property: total over arbitrary text
 // ---------------------------------------------------------------------------------------------
 
-
 const PIECES = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
   ..."!?.,:;-–—_/\\@#*()[]{}'\"`~<>|&%$^+=",
-  " ", " ", " ", "\t", "\n", "\r\n", "\u00a0", "\u2028", "\u200b", "\u3000",
-  "✅", "❌", "📝", "👍", "👎", "✔️", "✔", "🏽", "🏿", "\ufe0f", "\ufe0e", "\u200d", "❤️", "🏳️‍🌈", "👩🏽‍💻", "1️⃣", "🇳🇿",
-  "approve", "reject", "modify", "yes", "no", "ok", "stop", "K7QF", "k7qf", "/", "/approve", "ABC234",
-  "\ud800", "\udfff", "\u0000", "é", "ß", "İ", "ﬃ", "Ω", "中文", "𝔸",
+  " ",
+  " ",
+  " ",
+  "\t",
+  "\n",
+  "\r\n",
+  "\u00a0",
+  "\u2028",
+  "\u200b",
+  "\u3000",
+  "✅",
+  "❌",
+  "📝",
+  "👍",
+  "👎",
+  "✔️",
+  "✔",
+  "🏽",
+  "🏿",
+  "\ufe0f",
+  "\ufe0e",
+  "\u200d",
+  "❤️",
+  "🏳️‍🌈",
+  "👩🏽‍💻",
+  "1️⃣",
+  "🇳🇿",
+  "approve",
+  "reject",
+  "modify",
+  "yes",
+  "no",
+  "ok",
+  "stop",
+  "K7QF",
+  "k7qf",
+  "/",
+  "/approve",
+  "ABC234",
+  "\ud800",
+  "\udfff",
+  "\u0000",
+  "é",
+  "ß",
+  "İ",
+  "ﬃ",
+  "Ω",
+  "中文",
+  "𝔸",
 ];
 
 function randomString(rand: () => number): string {

@@ -15,8 +15,19 @@ import { createRenderer } from "../../../../src/handlers/chat/render.js";
 const NOW = new Date("2026-11-22T09:00:00Z");
 
 function request(gate: Gate, n: number): Approval {
-  const input = gate === "hard" ? { title: `drop table t${n}`, gate, preview: `DROP TABLE t${n};` } : { title: `deploy ${n}`, gate };
-  const ctx = { id: `00000000-0000-0000-0000-00000000000${n}`, code: `K7Q${"ABCDEF"[n]}`, source: "forge", now: NOW, paused: false, defaultDeadlineSeconds: 3600, defaultObjectionSeconds: 10 };
+  const input =
+    gate === "hard"
+      ? { title: `drop table t${n}`, gate, preview: `DROP TABLE t${n};` }
+      : { title: `deploy ${n}`, gate };
+  const ctx = {
+    id: `00000000-0000-0000-0000-00000000000${n}`,
+    code: `K7Q${"ABCDEF"[n]}`,
+    source: "forge",
+    now: NOW,
+    paused: false,
+    defaultDeadlineSeconds: 3600,
+    defaultObjectionSeconds: 10,
+  };
   return createApproval(input, ctx).approval;
 }
 
@@ -27,7 +38,11 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
     async answer(input) {
       answers.push({ approvalId: input.approvalId, verdict: input.verdict });
       const a = pending.find((p) => p.id === input.approvalId)!;
-      return { outcome: "decided", approval: { ...a, status: "approved", decidedBy: input.operator.name, decidedAt: NOW }, decision: null };
+      return {
+        outcome: "decided",
+        approval: { ...a, status: "approved", decidedBy: input.operator.name, decidedAt: NOW },
+        decision: null,
+      };
     },
     get: async (id) => pending.find((p) => p.id === id) ?? null,
     getByCode: async (code) => pending.find((p) => p.code === code) ?? null,
@@ -35,7 +50,8 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
   };
   const chat: ChatHandlerDeps["chat"] = {
     claimInbound: async () => true,
-    findCardRef: async (ref) => (cards[ref.messageId] ? { ...ref, approvalId: cards[ref.messageId]!, kind: "card" as const } : null),
+    findCardRef: async (ref) =>
+      cards[ref.messageId] ? { ...ref, approvalId: cards[ref.messageId]!, kind: "card" as const } : null,
   };
   const handler = createChatHandler({
     service,
@@ -50,8 +66,15 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
   let n = 0;
   const say = (text: string, replyToMessageId?: string) => {
     const event: InboundText = {
-      kind: "text", channel: "webchat", chatId: "adam", sender: { id: "adam" }, eventId: `e${n++}`, receivedAt: NOW,
-      messageId: `m${n}`, text, ...(replyToMessageId ? { replyToMessageId } : {}),
+      kind: "text",
+      channel: "webchat",
+      chatId: "adam",
+      sender: { id: "adam" },
+      eventId: `e${n++}`,
+      receivedAt: NOW,
+      messageId: `m${n}`,
+      text,
+      ...(replyToMessageId ? { replyToMessageId } : {}),
     };
     return handler.handle(event);
   };
@@ -60,12 +83,15 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
 }
 
 describe("bare answers", () => {
-  it.each(["✅", "yes", "👍 go ahead", "approve"])("%s never decides the only pending request when it is hard", async (text) => {
-    const h = harness([request("hard", 1)]);
-    await h.say(text);
-    expect(h.answers).toEqual([]);
-    expect(h.replies().join("\n")).toMatch(/K7QB.*hard request.*approve K7QB/s);
-  });
+  it.each(["✅", "yes", "👍 go ahead", "approve"])(
+    "%s never decides the only pending request when it is hard",
+    async (text) => {
+      const h = harness([request("hard", 1)]);
+      await h.say(text);
+      expect(h.answers).toEqual([]);
+      expect(h.replies().join("\n")).toMatch(/K7QB.*hard request.*approve K7QB/s);
+    },
+  );
 
   it("a ✅ replied to a message that is not a card (the failures report) is bare text: no hard decision", async () => {
     const h = harness([request("hard", 1)], { card9: "00000000-0000-0000-0000-000000000001" });

@@ -4,7 +4,14 @@
  * input makes it throw (property test over seeded random strings).
  */
 import { describe, expect, it } from "vitest";
-import { COMMAND_KINDS, type Intent, QUERY_KINDS, editDistance, parseIntent, suggestIntents } from "../../../../src/handlers/chat/intent-parser.js";
+import {
+  COMMAND_KINDS,
+  type Intent,
+  QUERY_KINDS,
+  editDistance,
+  parseIntent,
+  suggestIntents,
+} from "../../../../src/handlers/chat/intent-parser.js";
 import { prng } from "../../../helpers/prng.js";
 
 const SPEC_PHRASES: Array<[string, Intent]> = [
@@ -147,18 +154,56 @@ describe("suggestIntents", () => {
   });
 });
 
-
 const PIECES = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
   ..."!?.,:;-–—_/\\@#*()[]{}'\"`~<>|&%$^+=’",
-  " ", " ", " ", "\t", "\n", "\u00a0", "\u200b", "\u3000", "✅", "❌", "👍🏽", "🇳🇿", "\ud800", "\udfff", "\u0000", "İ", "ﬃ", "ß", "中文", "𝔸",
-  "status", "queue", "spend", "yesterday", "failures", "kill", "task", "retry", "prioritise", "pause", "resume", "pair", "as", "viewer", "/", "@bot", "T-12", "#", "please",
+  " ",
+  " ",
+  " ",
+  "\t",
+  "\n",
+  "\u00a0",
+  "\u200b",
+  "\u3000",
+  "✅",
+  "❌",
+  "👍🏽",
+  "🇳🇿",
+  "\ud800",
+  "\udfff",
+  "\u0000",
+  "İ",
+  "ﬃ",
+  "ß",
+  "中文",
+  "𝔸",
+  "status",
+  "queue",
+  "spend",
+  "yesterday",
+  "failures",
+  "kill",
+  "task",
+  "retry",
+  "prioritise",
+  "pause",
+  "resume",
+  "pair",
+  "as",
+  "viewer",
+  "/",
+  "@bot",
+  "T-12",
+  "#",
+  "please",
 ];
 
 function randomString(rand: () => number): string {
   const len = rand() < 0.02 ? 2000 + Math.floor(rand() * 4000) : Math.floor(rand() * 16);
   let s = "";
-  for (let i = 0; i < len; i++) s += rand() < 0.8 ? PIECES[Math.floor(rand() * PIECES.length)]! : String.fromCodePoint(Math.floor(rand() * 0x10ffff));
+  for (let i = 0; i < len; i++)
+    s +=
+      rand() < 0.8 ? PIECES[Math.floor(rand() * PIECES.length)]! : String.fromCodePoint(Math.floor(rand() * 0x10ffff));
   return s;
 }
 
@@ -173,7 +218,8 @@ describe("property: total over arbitrary text", () => {
       if (intent) {
         seen.add(intent.kind);
         expect(kinds.has(intent.kind), JSON.stringify(text)).toBe(true);
-        if ("taskId" in intent && intent.taskId !== null) expect(intent.taskId, JSON.stringify(text)).toMatch(/^[A-Za-z0-9][\w.:/-]{0,127}$/);
+        if ("taskId" in intent && intent.taskId !== null)
+          expect(intent.taskId, JSON.stringify(text)).toMatch(/^[A-Za-z0-9][\w.:/-]{0,127}$/);
         if (intent.kind === "pair" && intent.code !== null) expect(intent.code).toMatch(/^[A-Z0-9]{4,8}$/);
       }
       const suggestions = suggestIntents(text, [...kinds] as never);

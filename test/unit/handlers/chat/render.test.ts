@@ -20,7 +20,14 @@ beforeAll(() => {
 
 describe("prompts/", () => {
   it("holds the templates the chat contract needs", () => {
-    for (const name of ["approval-card", "approval-outcome", "objection-notice", "auto-notice", "prohibited-advisory", "already-decided"]) {
+    for (const name of [
+      "approval-card",
+      "approval-outcome",
+      "objection-notice",
+      "auto-notice",
+      "prohibited-advisory",
+      "already-decided",
+    ]) {
       expect(TEMPLATES).toContain(`${name}.mustache`);
     }
   });
@@ -84,7 +91,9 @@ describe("approval-card", () => {
   });
 
   it("html: an escaped code inside bold stays escaped", () => {
-    expect(r.render("approval-card", "html", { ...full, code: "<i>" })).toContain("<b>🔐 Approval needed · &lt;i&gt;</b>");
+    expect(r.render("approval-card", "html", { ...full, code: "<i>" })).toContain(
+      "<b>🔐 Approval needed · &lt;i&gt;</b>",
+    );
   });
 
   it("whatsapp: *bold*, ``` blocks, text as written", () => {
@@ -105,13 +114,31 @@ describe("approval-card", () => {
     expect(out).not.toMatch(/\*|```|&lt;|&amp;|<pre>/);
   });
 
-  it.each(["html", "whatsapp", "plain"] as const)("%s: missing optional fields leave no empty lines behind", (format) => {
-    for (const optional of [{}, { reason: "", agent: "", deadline: "", preview: "" }, { reason: null, agent: null, preview: null }]) {
-      const out = r.render("approval-card", format, { code: "K7QF", title: "Deploy api", gate: "medium", ...optional });
-      const plain = out.replace(/<\/?b>|\*/g, "");
-      expect(plain.split("\n")).toEqual(["🔐 Approval needed · K7QF", "What: Deploy api", "Risk: medium", "", "Reply ✅ approve | ❌ reject | 📝 modify"]);
-    }
-  });
+  it.each(["html", "whatsapp", "plain"] as const)(
+    "%s: missing optional fields leave no empty lines behind",
+    (format) => {
+      for (const optional of [
+        {},
+        { reason: "", agent: "", deadline: "", preview: "" },
+        { reason: null, agent: null, preview: null },
+      ]) {
+        const out = r.render("approval-card", format, {
+          code: "K7QF",
+          title: "Deploy api",
+          gate: "medium",
+          ...optional,
+        });
+        const plain = out.replace(/<\/?b>|\*/g, "");
+        expect(plain.split("\n")).toEqual([
+          "🔐 Approval needed · K7QF",
+          "What: Deploy api",
+          "Risk: medium",
+          "",
+          "Reply ✅ approve | ❌ reject | 📝 modify",
+        ]);
+      }
+    },
+  );
 
   it("says when pause turned the request into one for a person", () => {
     expect(r.render("approval-card", "plain", { code: "K7QF", title: "x", gate: "low", paused: true })).toContain(
@@ -125,7 +152,12 @@ describe("other templates with optional Why:", () => {
     const out = r.render(name, "plain", { code: "K7QF", title: "Rotate logs", seconds: 10, proceedsAt: "09:00" });
     expect(out).not.toMatch(/Why:|Agent:/);
     expect(out).not.toMatch(/\n{3,}/);
-    const withReason = r.render(name, "plain", { code: "K7QF", title: "Rotate logs", reason: "disk 91%", agent: "janitor" });
+    const withReason = r.render(name, "plain", {
+      code: "K7QF",
+      title: "Rotate logs",
+      reason: "disk 91%",
+      agent: "janitor",
+    });
     expect(withReason).toContain("Why: disk 91%");
     expect(withReason).toContain("Agent: janitor");
   });

@@ -7,7 +7,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Task } from "../../../../src/domain/operations.js";
 import { agentStates, buildDigestView, buildFailuresView } from "../../../../src/handlers/chatops/ops-views.js";
 import { createRenderer, type Renderer } from "../../../../src/handlers/chat/render.js";
-import { formatDay, formatMoney, formatMoneyList, localDateKey, startOfLocalDay } from "../../../../src/lib/zoned-time.js";
+import {
+  formatDay,
+  formatMoney,
+  formatMoneyList,
+  localDateKey,
+  startOfLocalDay,
+} from "../../../../src/lib/zoned-time.js";
 
 let r: Renderer;
 beforeAll(() => {
@@ -44,15 +50,31 @@ describe("money", () => {
     expect(formatMoney(7, "NZD", "en-NZ")).toBe("$7.00");
     expect(formatMoney(7, "NZD", "en-US")).toBe("NZ$7.00");
     expect(formatMoneyList([], "USD")).toBe("$0.00");
-    expect(formatMoneyList([{ amount: 20, currency: "USD" }, { amount: 4, currency: "EUR" }], "USD")).toBe("$20.00 + €4.00");
+    expect(
+      formatMoneyList(
+        [
+          { amount: 20, currency: "USD" },
+          { amount: 4, currency: "EUR" },
+        ],
+        "USD",
+      ),
+    ).toBe("$20.00 + €4.00");
   });
 });
 
 describe("agents", () => {
   it("are down when silent past their interval or reporting a down status", () => {
     const now = new Date("2026-03-11T21:00:00Z");
-    const beat = (agent: string, minutesAgo: number, status: string | null = null) => ({ agent, source: "s", status, detail: null, lastSeen: new Date(now.getTime() - minutesAgo * 60_000) });
-    const states = agentStates([beat("a", 4), beat("b", 6), beat("c", 1, "ERROR"), beat("d", 50)], now, (agent) => (agent === "d" ? 3_600_000 : 300_000));
+    const beat = (agent: string, minutesAgo: number, status: string | null = null) => ({
+      agent,
+      source: "s",
+      status,
+      detail: null,
+      lastSeen: new Date(now.getTime() - minutesAgo * 60_000),
+    });
+    const states = agentStates([beat("a", 4), beat("b", 6), beat("c", 1, "ERROR"), beat("d", 50)], now, (agent) =>
+      agent === "d" ? 3_600_000 : 300_000,
+    );
     expect(states).toEqual([
       { name: "a", down: false, why: null },
       { name: "b", down: true, why: "silent 6m" },
@@ -84,13 +106,21 @@ describe("digest view", () => {
   it("an all-quiet night is one line", () => {
     const view = buildDigestView(base);
     expect(view.quiet).toBe(true);
-    expect(r.render("digest", "plain", view)).toBe("🌙 Digest · Sun 5 Apr: all quiet since Sat 4 Apr 08:00. Nothing to report.");
+    expect(r.render("digest", "plain", view)).toBe(
+      "🌙 Digest · Sun 5 Apr: all quiet since Sat 4 Apr 08:00. Nothing to report.",
+    );
   });
 
   it("leaves out empty sections, and a pause alone is news", () => {
-    const view = buildDigestView({ ...base, pause: { paused: true, by: "adam", at: new Date("2026-04-04T09:00:00Z") } });
+    const view = buildDigestView({
+      ...base,
+      pause: { paused: true, by: "adam", at: new Date("2026-04-04T09:00:00Z") },
+    });
     expect(view.quiet).toBe(false);
-    expect(r.render("digest", "plain", view).split("\n")).toEqual(["☀️ Digest · Sun 5 Apr (since Sat 4 Apr 08:00)", "⏸ Autonomy paused by adam since Sat 4 Apr 22:00."]);
+    expect(r.render("digest", "plain", view).split("\n")).toEqual([
+      "☀️ Digest · Sun 5 Apr (since Sat 4 Apr 08:00)",
+      "⏸ Autonomy paused by adam since Sat 4 Apr 22:00.",
+    ]);
   });
 });
 
@@ -128,11 +158,22 @@ describe("rendered per channel", () => {
 
   it("WhatsApp *bold* and plain text for the web chat", () => {
     expect(r.render("failures", "whatsapp", view).split("\n")[0]).toBe("*🚨 Failures*");
-    expect(r.render("failures", "plain", view).split("\n")[2]).toBe("• T-1 Fix <script> & stuff (forge): exit 1 < 2 · 10:00");
+    expect(r.render("failures", "plain", view).split("\n")[2]).toBe(
+      "• T-1 Fix <script> & stuff (forge): exit 1 < 2 · 10:00",
+    );
   });
 
   it("nothing failed says so", () => {
-    const empty = buildFailuresView({ now: new Date(), reader: { timezone: "UTC" }, failed: { total: 0, tasks: [] }, dead: { total: 0, items: [] }, services: [], agents: [] });
-    expect(r.render("failures", "plain", empty)).toBe("✅ No failures: no failed tasks, no dead letters, every service and agent up.");
+    const empty = buildFailuresView({
+      now: new Date(),
+      reader: { timezone: "UTC" },
+      failed: { total: 0, tasks: [] },
+      dead: { total: 0, items: [] },
+      services: [],
+      agents: [],
+    });
+    expect(r.render("failures", "plain", empty)).toBe(
+      "✅ No failures: no failed tasks, no dead letters, every service and agent up.",
+    );
   });
 });
