@@ -22,6 +22,9 @@ afterAll(async () => {
 
 afterEach(async () => {
   if (!(await services.postgres.running())) await services.postgres.start();
+  // Outliving the outage is part of every test here: a crash shows how the process died.
+  await sleep(300);
+  expect(signoff.alive(), `signoff died: ${signoff.lastExit()}`).toBe(true);
 });
 
 const create = (title: string) => call(signoff.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 8_000 });
@@ -103,6 +106,7 @@ describe("PostgreSQL down", () => {
     for (let round = 0; round < 15; round++) {
       await services.postgres.stop("fast");
       const down = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} down ${i}`)));
+      expect(signoff.alive(), `the process died at restart ${round + 1}: ${signoff.lastExit()}`).toBe(true);
       expect(down.every((r) => r.status === 503 || r.status === 201), JSON.stringify(down.map((r) => r.status))).toBe(true);
       await services.postgres.start();
       await sleep(300);
@@ -115,6 +119,7 @@ describe("PostgreSQL down", () => {
   it("keeps serving after PostgreSQL is killed -9 and recovers on its own", async () => {
     await services.postgres.kill();
     const during = await create("pg killed");
+    expect(signoff.alive(), `signoff died: ${signoff.lastExit()}`).toBe(true);
     expect(during.status, during.error ?? JSON.stringify(during.body)).toBe(503);
     await services.postgres.start(); // crash recovery
     const until = Date.now() + 15_000;
