@@ -35,7 +35,7 @@ const quiet = {
     return quiet;
   },
 };
-const operators = (n: number, role = (i: number) => "approver") =>
+const operators = (n: number, role = (_i: number) => "approver") =>
   Array.from({ length: n }, (_, i) => ({ name: `op${i}`, roles: [role(i)], telegram: String(10_000 + i) }));
 
 /** Wrap a channel so we learn when each inbound event has been fully handled. */

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { runWhatsAppCli, WHATSAPP_USAGE } from "./cli-whatsapp.js";
-import { ConfigError, EnvSchema, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, loadDatabaseEnv } from "./config.js";
 import { AUDIT_SEAL_WITHIN_MS, createAuditStore } from "./store/audit-store.js";
 import { createDatabase } from "./store/db.js";
 import { migrate } from "./store/migrate.js";
@@ -50,17 +50,10 @@ export async function runCli(
   return arg === undefined && command === undefined ? 0 : 2;
 }
 
-// Only the database settings: an auditor must not need the signing secret or a valid config file.
-const AuditEnvSchema = EnvSchema.pick({ DATABASE_URL: true, DATABASE_SCHEMA: true });
-
 /** `signoff audit verify`: read-only; exit 1 for a broken chain or entries unsealed too long. */
 async function verifyAudit(out: (line: string) => void): Promise<number> {
-  const parsed = AuditEnvSchema.safeParse(process.env);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
-    throw new ConfigError(`environment is invalid:\n${issues}`);
-  }
-  const db = createDatabase({ url: parsed.data.DATABASE_URL, schema: parsed.data.DATABASE_SCHEMA, max: 2 });
+  const env = loadDatabaseEnv();
+  const db = createDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 2 });
   try {
     const result = await createAuditStore(db).verify();
     const waiting = result.awaitingSeal

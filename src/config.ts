@@ -315,6 +315,18 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
   return deepFreeze({ env, file, configPath, webchatEnabled });
 }
 
+/**
+ * Only the database settings, for tools such as `audit verify`: an auditor must not need the
+ * signing secret or a valid config file. Throws {@link ConfigError} naming the field.
+ */
+export function loadDatabaseEnv(
+  environment: NodeJS.ProcessEnv = process.env,
+): Pick<Env, "DATABASE_URL" | "DATABASE_SCHEMA"> {
+  const parsed = EnvSchema.pick({ DATABASE_URL: true, DATABASE_SCHEMA: true }).safeParse(environment);
+  if (!parsed.success) throw new ConfigError(`environment is invalid:\n${formatIssues("", parsed.error)}`);
+  return parsed.data;
+}
+
 /** Whether an address to bind to is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
   const h = host

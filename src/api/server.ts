@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
-import { z } from "zod";
+import type { z } from "zod";
 import { toApprovalRecord } from "../domain/approval.js";
 import { AppError } from "../domain/errors.js";
 import type { ApprovalService } from "../handlers/approvals/approval-service.js";
@@ -146,13 +146,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     const e = error as { statusCode?: number; code?: string; message?: string };
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       // fastify's own: malformed JSON, wrong content type, body too large.
-      return reply
-        .status(e.statusCode)
-        .send({
-          error: e.statusCode === 413 ? "too_large" : "invalid_body",
-          message: e.message,
-          problems: [{ path: "(body)", message: e.message ?? "invalid" }],
-        });
+      return reply.status(e.statusCode).send({
+        error: e.statusCode === 413 ? "too_large" : "invalid_body",
+        message: e.message,
+        problems: [{ path: "(body)", message: e.message ?? "invalid" }],
+      });
     }
     // The route, never request.url: a query string may carry a token.
     deps.logger.error({ err: error, route, method: request.method }, "request failed");
@@ -238,13 +236,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     async (request, reply) => {
       const result = await deps.service.cancel(request.params.id, request.source!);
       if (result.outcome === "ignored") {
-        return reply
-          .status(409)
-          .send({
-            error: "conflict",
-            message: `already ${result.approval.status}`,
-            approval: toApprovalRecord(result.approval),
-          });
+        return reply.status(409).send({
+          error: "conflict",
+          message: `already ${result.approval.status}`,
+          approval: toApprovalRecord(result.approval),
+        });
       }
       return toApprovalRecord(result.approval);
     },

@@ -6,7 +6,7 @@
  * without counting as an attempt, so a receiver that never answers cannot hold signoff up.
  */
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type WorkerOptions } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { DeliveryStore } from "../store/delivery-store.js";
 import { webhookHeaders } from "./signing.js";
@@ -98,7 +98,7 @@ export function createDeliveryWorker(
     DELIVERY_QUEUE,
     async (job: Job<DeliveryJobData>, token?: string) => {
       const delivery = await deps.deliveries.get(job.data.deliveryId);
-      if (!delivery || delivery.status !== "pending") return "skipped";
+      if (delivery?.status !== "pending") return "skipped";
       // Config requires the secret whenever a source exists; never sign with a made-up one.
       if (!deps.signingSecret)
         throw new UnrecoverableError("SIGNOFF_SIGNING_SECRET is not set; refusing to send an unsigned webhook");

@@ -69,9 +69,11 @@ export function createBatcher<In, Out>(flush: (items: In[]) => Promise<Out[]>, o
           // A miscounted result would hand one caller another's outcome (or none).
           if (results.length !== batch.length)
             throw new Error(`batch flush returned ${results.length} results for ${batch.length} items`);
-          batch.forEach((w, i) => w.resolve(results[i] as Out));
+          for (const [i, w] of batch.entries()) w.resolve(results[i] as Out);
         })
-        .catch((error: unknown) => batch.forEach((w) => w.reject(error)))
+        .catch((error: unknown) => {
+          for (const w of batch) w.reject(error);
+        })
         .finally(() => {
           inFlight--;
           pump();

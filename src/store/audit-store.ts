@@ -238,7 +238,10 @@ export function createAuditStore(db: Database) {
           for (const row of rows) {
             seq += 1n;
             const hash = hashV2(prevHash, { ...row, seq: seq.toString() });
-            ids.push(row.id), seqs.push(seq.toString()), prevs.push(prevHash), hashes.push(hash);
+            ids.push(row.id);
+            seqs.push(seq.toString());
+            prevs.push(prevHash);
+            hashes.push(hash);
             prevHash = hash;
           }
           await client.query(

@@ -123,6 +123,7 @@ export async function api(
   path: string,
   body?: unknown,
   token: string | null = SOURCE_TOKEN,
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the route returned
 ): Promise<{ status: number; body: any }> {
   const response = await fetch(`${signoff.url}${path}`, {
     method,

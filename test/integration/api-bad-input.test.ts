@@ -4,7 +4,7 @@
  * machine's own metadata service.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Signoff } from "../../src/main.js";
+import type { Signoff } from "../../src/main.js";
 import { api, cleanupTestInstance, startTestSignoff } from "../helpers/harness.js";
 import { sql } from "../helpers/sql.js";
 

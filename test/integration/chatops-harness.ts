@@ -11,8 +11,12 @@ export function testClock(start: Date) {
   let now = start.getTime();
   return {
     now: () => new Date(now),
-    set: (date: Date) => void (now = date.getTime()),
-    advance: (ms: number) => void (now += ms),
+    set: (date: Date) => {
+      now = date.getTime();
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
   };
 }
 

@@ -3,7 +3,7 @@
  * lost when a later one stops waiting for it, and duplicate edits that do not stall a chat.
  * `perform` is the worker's injected dependency (the presenter in production); here it records.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChannelError } from "../../src/domain/channel.js";
 import type { OutboxJob } from "../../src/domain/outbox.js";

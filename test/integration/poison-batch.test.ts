@@ -4,7 +4,7 @@
  * caller must have nothing half-written (no ghost approval without timer or card).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Signoff } from "../../src/main.js";
+import type { Signoff } from "../../src/main.js";
 import { cleanupTestInstance, startTestSignoff } from "../helpers/harness.js";
 import { sql } from "../helpers/sql.js";
 

@@ -64,7 +64,7 @@ describe("inbound", () => {
     });
 
     const text = fake.userSendsText({ chatId: USER, text: "status" });
-    const reply = fake.userSendsText({ chatId: USER, text: "✅ ship it", replyToMessageId: Number(card.messageId) });
+    const _reply = fake.userSendsText({ chatId: USER, text: "✅ ship it", replyToMessageId: Number(card.messageId) });
     const reaction = fake.userReacts({ chatId: USER, messageId: Number(card.messageId), emoji: "👍" });
     const press = fake.userPressesButton({ chatId: USER, messageId: Number(card.messageId), data: "a:K7QF" });
     await fake.waitFor(() => events.length >= 4, 3000, "four inbound events");
@@ -307,8 +307,10 @@ describe("lifecycle", () => {
 
   it("reports polling health, stops cleanly and finishes in-flight handlers", async () => {
     expect(channel.health()).toEqual({ ok: false, detail: { mode: "polling", running: false, lastUpdateAt: null } });
-    let release = () => undefined as void;
-    const gate = new Promise<void>((r) => (release = r));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     let finished = false;
     await channel.start(async (event) => {
       events.push(event);

@@ -98,8 +98,10 @@ describe("webhook mode", () => {
   });
 
   it("answers before the handler is done, keeps one chat in order and lets other chats go ahead", async () => {
-    let release = () => undefined as void;
-    const gate = new Promise<void>((r) => (release = r));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const trace: string[] = [];
     await channel.start(async (event) => {
       if (event.kind !== "text") return;

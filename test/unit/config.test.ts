@@ -202,7 +202,7 @@ describe("loadConfig", () => {
   it("with no SIGNOFF_CONFIG and no signoff.yaml, a one-operator default lets a newcomer start", () => {
     const cwd = process.cwd();
     process.chdir(dir);
-    let cfg;
+    let cfg: ReturnType<typeof loadConfig>;
     try {
       cfg = loadConfig({});
     } finally {

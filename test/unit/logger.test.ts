@@ -20,15 +20,13 @@ describe("logger redaction", () => {
       "postgres://u:pw@db/x",
     ];
     logger.info({ token: secrets[0], signingSecret: secrets[1], authorization: secrets[2] }, "top level");
-    logger
-      .child({ component: "x" })
-      .warn(
-        {
-          req: { headers: { authorization: secrets[2] } },
-          env: { TELEGRAM_WEBHOOK_SECRET: secrets[3], DATABASE_URL: secrets[4] },
-        },
-        "nested",
-      );
+    logger.child({ component: "x" }).warn(
+      {
+        req: { headers: { authorization: secrets[2] } },
+        env: { TELEGRAM_WEBHOOK_SECRET: secrets[3], DATABASE_URL: secrets[4] },
+      },
+      "nested",
+    );
     const out = lines.join("");
     expect(lines).toHaveLength(2);
     for (const secret of secrets) expect(out).not.toContain(secret);

@@ -93,7 +93,10 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
 
   const historyOf = (chatId: string) => {
     let list = chats.get(chatId);
-    if (!list) chats.set(chatId, (list = []));
+    if (!list) {
+      list = [];
+      chats.set(chatId, list);
+    }
     return list;
   };
   const emit = (chatId: string, event: string, data: unknown) => {
@@ -204,7 +207,15 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     },
     async operatorPresses(chatId, messageId, data) {
       let toast = "";
-      await deliver({ ...base(chatId), kind: "button", messageId, data, answer: async (t) => void (toast = t) });
+      await deliver({
+        ...base(chatId),
+        kind: "button",
+        messageId,
+        data,
+        answer: async (t) => {
+          toast = t;
+        },
+      });
       return toast;
     },
     register(app) {
@@ -219,12 +230,10 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       const body = <T>(schema: z.ZodType<T>, value: unknown, reply: FastifyReply): T | null => {
         const parsed = schema.safeParse(value ?? {});
         if (parsed.success) return parsed.data;
-        void reply
-          .status(400)
-          .send({
-            error: "invalid_body",
-            problems: parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
-          });
+        void reply.status(400).send({
+          error: "invalid_body",
+          problems: parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
+        });
         return null;
       };
       // The page trusts whoever reaches it, so only loopback Host names are served: a page on
@@ -263,7 +272,10 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
           },
         };
         let set = listeners.get(chatId);
-        if (!set) listeners.set(chatId, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          listeners.set(chatId, set);
+        }
         set.add(listener);
         reply.raw.on("close", () => {
           clearInterval(ping);

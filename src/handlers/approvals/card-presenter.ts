@@ -12,7 +12,7 @@ import type { Announcement } from "../../domain/approval.js";
 import { isEligible } from "./approval-machine.js";
 import type { ChatAddress, Operator, OperatorDirectory } from "../chat/operators.js";
 import { FORMAT_OF, type Renderer } from "../chat/render.js";
-import { formatClock, formatDeadline, formatDuration } from "../../lib/time-format.js";
+import { formatClock, formatDeadline } from "../../lib/time-format.js";
 
 /** Button payloads on cards: `ap:<approval id>:<a|r|m>` (≤ 64 bytes for Telegram). */
 export function buttonData(approvalId: string, verdict: "approve" | "reject" | "modify"): string {

@@ -37,7 +37,7 @@ const MARKUP: Record<MessageFormat, Markup> = {
     pre: (t) => `<pre>${t}</pre>`,
     code: (t) => `<code>${t}</code>`,
   },
-  whatsapp: { escape: String, bold: (t) => `*${t}*`, pre: (t) => "```" + t + "```", code: (t) => "`" + t + "`" },
+  whatsapp: { escape: String, bold: (t) => `*${t}*`, pre: (t) => `\`\`\`${t}\`\`\``, code: (t) => `\`${t}\`` },
   plain: { escape: String, bold: (t) => t, pre: (t) => t, code: (t) => t },
 };
 

@@ -4,7 +4,6 @@
  * with `Pick<>`) and the clock is a parameter, so answers are reproducible in tests.
  */
 import type { Approval } from "../../domain/approval.js";
-import type { CommandStore } from "../../store/command-store.js";
 import type { MonitorStore } from "../../store/monitor-store.js";
 import type { SettingsStore } from "../../store/settings-store.js";
 import type { SpendStore } from "../../store/spend-store.js";

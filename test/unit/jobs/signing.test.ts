@@ -31,9 +31,9 @@ describe("signatureHeaders", () => {
     const sig = (s: string, b: string, t: number) => signatureHeaders(s, b, t)["X-Signoff-Signature"];
     const all = new Set([
       sig(SECRET, BODY, TS),
-      sig(SECRET, BODY + " ", TS),
+      sig(SECRET, `${BODY} `, TS),
       sig(SECRET, BODY, TS + 1),
-      sig(SECRET + "x", BODY, TS),
+      sig(`${SECRET}x`, BODY, TS),
     ]);
     expect(all.size).toBe(4);
   });
@@ -61,7 +61,7 @@ describe("verifySignature", () => {
 
   it("rejects a tampered body", () => {
     expect(verify({ body: BODY.replace("approved", "rejected") })).toBe(false);
-    expect(verify({ body: BODY + "\n" })).toBe(false);
+    expect(verify({ body: `${BODY}\n` })).toBe(false);
   });
 
   it("rejects a wrong secret", () => {

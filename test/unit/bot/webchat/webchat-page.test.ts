@@ -151,7 +151,9 @@ function loadPage(server: {
     /** Texts of the bubbles, top to bottom. */
     bubbles: () => el("log").children.map((c) => c.own),
     stream: () => FakeEventSource.all.at(-1)!,
-    runTimers: () => timers.splice(0).forEach((fn) => fn()),
+    runTimers: () => {
+      for (const fn of timers.splice(0)) fn();
+    },
     submit: (text: string) => {
       el("text").value = text;
       return (el("form") as unknown as { onsubmit: (e: { preventDefault(): void }) => Promise<void> }).onsubmit({

@@ -248,7 +248,7 @@ function expectedOf(fx: Fixture, status: ApprovalStatus, ev: EventSpec): Expecte
     case "answer": {
       const eligible = ev.operator.roles.includes("approver") || ev.operator.roles.includes("owner");
       if (!eligible) return { outcome: "ignored", reason: "not_eligible" };
-      const note = ev.note && ev.note.trim() ? ev.note.trim() : null;
+      const note = ev.note?.trim() ? ev.note.trim() : null;
       if (ev.verdict === "modify" && note === null) return { outcome: "ignored", reason: "note_required" };
       const st: ApprovalStatus =
         ev.verdict === "approve" ? "approved" : ev.verdict === "reject" ? "rejected" : "changes_requested";

@@ -167,8 +167,8 @@ describe("not answers", () => {
 
   it("very long strings are not answers and do not throw", () => {
     expect(say("x".repeat(100_000))).toBeNull();
-    expect(say("approve K7QF " + "a".repeat(10_000))).toBeNull();
-    expect(reply("✅ " + "a".repeat(10_000))).toBeNull();
+    expect(say(`approve K7QF ${"a".repeat(10_000)}`)).toBeNull();
+    expect(reply(`✅ ${"a".repeat(10_000)}`)).toBeNull();
     expect(say("👍".repeat(50_000))).toBeNull();
   });
 });
