@@ -4,6 +4,7 @@
  */
 import type { Actor } from "./approval.js";
 import type { ChannelName, InboundText } from "./channel.js";
+import type { Intent } from "./intent.js";
 
 /** An operator as handlers see them. */
 export interface Operator extends Actor {
@@ -44,9 +45,16 @@ export interface OperatorDirectory {
   addPaired(operators: readonly Operator[]): void;
 }
 
-/** Queries and commands tried on chat text that is not an answer; null when none applies. */
+/**
+ * Answers a query or command already parsed from chat text (`intent`), or, when the text was
+ * none of them (`intent: null`), says so with the closest things the operator may say.
+ * Resolves to what it did.
+ */
 export type TextIntentHandler = (input: {
   operator: Operator;
   text: string;
+  intent: Exclude<Intent, { kind: "pending" }> | null;
   event: InboundText;
-}) => Promise<string | null>;
+  /** Whether this operator may answer approvals at all (for help). */
+  canAnswer: boolean;
+}) => Promise<string>;

@@ -6,7 +6,7 @@
  * learn nothing but, once a day, a pairing code.
  */
 import type { TextIntentHandler } from "../../domain/operator.js";
-import type { Approval, Verdict } from "../../domain/approval.js";
+import { type Approval, DEFAULT_APPROVER_ROLES, type Verdict } from "../../domain/approval.js";
 import { AppError } from "../../domain/errors.js";
 import type { ChannelName, InboundButton, InboundEvent, InboundReaction, InboundText } from "../../domain/channel.js";
 import type { ChatStore } from "../../store/chat-store.js";
@@ -41,8 +41,8 @@ export interface ChatHandlerDeps {
   now?: () => Date;
   /** How long a 📝 button waits for the note (default 10 min). */
   noteWaitMs?: number;
-  /** Queries and commands beyond answers, used when `handle` is given none. */
-  intents?: TextIntentHandler;
+  /** Queries and commands: everything that is not an answer. */
+  intents: TextIntentHandler;
   strangers?: StrangerHandler;
 }
 
@@ -156,7 +156,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     await event.answer?.(toast);
   }
 
-  async function onText(event: InboundText, operator: Operator, extraIntents?: TextIntentHandler) {
+  async function onText(event: InboundText, operator: Operator, intents: TextIntentHandler) {
     // Chat text may hold characters PostgreSQL cannot store (NUL, a lone surrogate): drop them
     // here, so a note is never the reason an answer fails.
     const text = storableText(event.text).trim();
@@ -201,33 +201,30 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       return void (await decide(event, operator, only.id, parsed.verdict, parsed.note));
     }
 
-    const word = text
-      .toLowerCase()
-      .replace(/^\//, "")
-      .replace(/@\w+$/, "")
-      .replace(/[?!.]+$/, "")
-      .trim();
-    if (word === "pending" || parseIntent(text)?.kind === "pending") {
-      const pending = await pendingFor(operator);
-      return say(event, "pending-list", {
-        empty: pending.length === 0,
-        count: pending.length,
-        items: pending.map((a) => ({
-          code: a.code,
-          title: a.title,
-          gate: a.effectiveGate,
-          left: formatDuration(((a.deadlineAt ?? a.objectionEndsAt)?.getTime() ?? now().getTime()) - now().getTime()),
-        })),
-      });
-    }
-    if (extraIntents) {
-      const handled = await extraIntents({ operator, text, event });
-      if (handled !== null) return;
-    }
-    if (word === "help" || word === "start") {
-      return say(event, "help", { canAnswer: operator.roles.some((r) => r === "approver" || r === "owner") });
-    }
-    return say(event, "not-understood", { suggestions: "pending, help, approve <code>" });
+    // Not an answer: parsed once into a query or command and dispatched from one table.
+    const intent = parseIntent(text);
+    if (intent?.kind === "pending") return listPending(event, operator);
+    await intents({ operator, text, intent, event, canAnswer: await mayAnswer(operator) });
+  }
+
+  async function listPending(event: InboundText, operator: Operator): Promise<void> {
+    const pending = await pendingFor(operator);
+    return say(event, "pending-list", {
+      empty: pending.length === 0,
+      count: pending.length,
+      items: pending.map((a) => ({
+        code: a.code,
+        title: a.title,
+        gate: a.effectiveGate,
+        left: formatDuration(((a.deadlineAt ?? a.objectionEndsAt)?.getTime() ?? now().getTime()) - now().getTime()),
+      })),
+    });
+  }
+
+  /** Whether the operator may answer anything: a default approver role, or eligible for a waiting request. */
+  async function mayAnswer(operator: Operator): Promise<boolean> {
+    if (operator.roles.some((r) => DEFAULT_APPROVER_ROLES.includes(r))) return true;
+    return (await pendingFor(operator)).length > 0;
   }
 
   return {
@@ -235,7 +232,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
      * Handle one inbound event. Never throws: failures are logged and, where useful, the
      * operator is told to try again.
      */
-    async handle(event: InboundEvent, extraIntents?: TextIntentHandler): Promise<void> {
+    async handle(event: InboundEvent): Promise<void> {
       let known = false;
       try {
         if (!(await deps.chat.claimInbound(event.channel, event.eventId))) return; // redelivered
@@ -260,7 +257,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         known = true;
         if (event.kind === "reaction") return await onReaction(event, operator);
         if (event.kind === "button") return await onButton(event, operator);
-        return await onText(event, operator, extraIntents ?? deps.intents);
+        return await onText(event, operator, deps.intents);
       } catch (error) {
         deps.logger.error(
           { err: error, channel: event.channel, chatId: event.chatId, eventId: event.eventId },

@@ -4,23 +4,9 @@
  * viewer`. Queries are forgiving (keywords, small typos, any case and punctuation); commands
  * that change things need their exact verb. Pure and total: any string gives an intent or null.
  */
+import type { CommandKind, Intent, QueryKind } from "../../domain/intent.js";
 
-/** Read-only questions, open to every operator. */
-export const QUERY_KINDS = ["status", "queue", "spend", "failures", "pending", "digest", "help"] as const;
-export type QueryKind = (typeof QUERY_KINDS)[number];
-
-/** Commands that change something; each is allowed to configured roles only. */
-export const COMMAND_KINDS = ["kill", "retry", "prioritise", "pause", "resume", "pair"] as const;
-export type CommandKind = (typeof COMMAND_KINDS)[number];
-
-/** A parsed intent. `taskId` is null when a task command named no task. */
-export type Intent =
-  | { kind: Exclude<QueryKind, "spend"> }
-  | { kind: "spend"; day: "today" | "yesterday" }
-  | { kind: "kill" | "retry" | "prioritise"; taskId: string | null }
-  | { kind: "pause" | "resume" }
-  | { kind: "pair"; code: string; role: string; name: string | null }
-  | { kind: "pair"; code: null };
+export { COMMAND_KINDS, type CommandKind, type Intent, QUERY_KINDS, type QueryKind } from "../../domain/intent.js";
 
 const MAX_INPUT = 500;
 

@@ -230,10 +230,10 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     await say(event, "paired", { name: result.operator.name, role: result.role, channel: result.channel });
   }
 
-  async function help(event: InboundText, operator: Operator): Promise<void> {
+  async function help(event: InboundText, operator: Operator, canAnswer: boolean): Promise<void> {
     const may = (c: CommandKind) => mayCommand(operator, c, deps.commandRoles);
-    await say(event, "ops-help", {
-      canAnswer: operator.roles.some((r) => r === "approver" || r === "owner"),
+    await say(event, "help", {
+      canAnswer,
       tasks:
         may("kill") || may("retry") || may("prioritise")
           ? { kill: may("kill"), retry: may("retry"), prioritise: may("prioritise") }
@@ -244,8 +244,7 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     });
   }
 
-  return async ({ operator, text, event }) => {
-    const intent = parseIntent(text);
+  return async ({ operator, text, intent, event, canAnswer }) => {
     const now = deps.now();
     if (!intent) {
       const suggestions = suggestIntents(text, allowedIntents(operator)).map((k) => INTENT_USAGE[k]);
@@ -255,10 +254,8 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
       return "not_understood";
     }
     switch (intent.kind) {
-      case "pending":
-        return null; // the chat handler lists pending approvals itself
       case "help":
-        await help(event, operator);
+        await help(event, operator, canAnswer);
         break;
       case "status":
       case "queue":

@@ -60,6 +60,7 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
     audit: { append: async () => undefined },
     renderer: createRenderer(),
     enqueue: async (job) => void sent.push(job),
+    intents: async () => "not_understood",
     logger: { warn: () => undefined, error: () => undefined },
     now: () => NOW,
   });
