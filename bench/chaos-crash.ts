@@ -17,6 +17,7 @@ interface Row {
   created_at: Date;
   decided_entries: number;
   escalated_entries: number;
+  escalated_at: Date | null;
 }
 
 /** The approvals with these ids, their due time (deadline or objection end) and how often they were decided. */
@@ -26,18 +27,23 @@ export async function loadRows(p: SignoffProcess, ids: string[]): Promise<Row[]>
             CASE WHEN a.effective_gate = 'low' THEN a.objection_ends_at ELSE a.deadline_at END AS due_at,
             to_jsonb(a) ->> 'notice_delivered_at' AS notice_delivered_at,
             (SELECT count(*)::int FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.decided') AS decided_entries,
-            (SELECT count(*)::int FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.escalated') AS escalated_entries
+            (SELECT count(*)::int FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.escalated') AS escalated_entries,
+            (SELECT max(l.at) FROM audit_log l WHERE l.subject = a.id::text AND l.action = 'approval.escalated') AS escalated_at
        FROM approvals a WHERE a.id = ANY($1::uuid[])`,
     [ids],
   );
   return rows;
 }
 
-async function untilDecided(p: SignoffProcess, ids: string[], timeoutMs: number): Promise<Row[]> {
+/** A `low` window is over when its request is decided, or escalated to medium (its notice reached nobody in time). */
+const windowOver = (r: Row) => r.status !== "pending" || (r.effective_gate === "medium" && r.escalated_entries > 0);
+const isDecided = (r: Row) => r.status !== "pending";
+
+async function untilDecided(p: SignoffProcess, ids: string[], timeoutMs: number, settled: (r: Row) => boolean = isDecided): Promise<Row[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const rows = await loadRows(p, ids).catch(() => null);
-    if (rows && rows.length === ids.length && rows.every((r) => r.status !== "pending")) return rows;
+    if (rows && rows.length === ids.length && rows.every(settled)) return rows;
     if (Date.now() > end) return rows ?? [];
     await sleep(250);
   }
@@ -54,7 +60,11 @@ async function createMany(p: SignoffProcess, count: number, body: (i: number) =>
   return { ids, failed };
 }
 
-/** kill -9 with 1,000 low windows open → restart → each decided once, within 15 s, callbacks counted. */
+/**
+ * kill -9 with 1,000 low windows open → restart → each window ends exactly once (approved, or
+ * escalated to medium when its notice had not reached anyone in time), within 15 s of the
+ * restart; callbacks counted by `X-Signoff-Delivery`.
+ */
 export async function scenarioKill9(ctx: ChaosContext): Promise<ChaosResult> {
   const t0 = performance.now();
   // A receiver that takes 100 ms per callback keeps ~20 deliveries in flight when the kill lands.
@@ -71,37 +81,46 @@ export async function scenarioKill9(ctx: ChaosContext): Promise<ChaosResult> {
     const decidedBeforeKill = (await loadRows(p, ids)).filter((r) => r.status !== "pending").length;
     const restartAt = Date.now();
     await p.start();
-    const rows = await untilDecided(p, ids, 40_000); // past 15 s only to show how late
+    const rows = await untilDecided(p, ids, 40_000, windowOver); // past 15 s only to show how late
     const waitCallbacksUntil = Date.now() + 10_000;
-    const decided = rows.filter((r) => r.status !== "pending");
+    const decided = rows.filter(isDecided);
     while (Date.now() < waitCallbacksUntil && new Set(receiver.received.map((r) => JSON.parse(r.body).id)).size < decided.length) await sleep(250);
-    const late = decided.map((r) => (r.decided_at!.getTime() - Math.max(r.due_at?.getTime() ?? 0, restartAt)) / 1000);
+    const escalated = rows.filter((r) => !isDecided(r) && windowOver(r));
+    const over = rows.filter(windowOver);
+    // When each window ended (decision or escalation), relative to its due time or the restart.
+    const endedAt = (r: Row) => (isDecided(r) ? r.decided_at! : r.escalated_at!).getTime();
+    const late = over.map((r) => (endedAt(r) - Math.max(r.due_at?.getTime() ?? 0, restartAt)) / 1000);
     const calledBack = new Set(receiver.received.map((r) => JSON.parse(r.body).id as string));
     const counts = receiver.counts();
     const withoutHeader = receiver.received.filter((r) => !r.delivery).length;
     const repeatsByDelivery = receiver.received.length - withoutHeader - [...counts.byId.keys()].filter((id) => id !== "(none)").length;
     const repeatsByApproval = receiver.received.length - calledBack.size;
-    const once = rows.filter((r) => r.decided_entries === 1 && r.status !== "pending").length;
-    const many = rows.filter((r) => r.decided_entries > 1).length;
-    const lastDecision = Math.max(...decided.map((r) => r.decided_at!.getTime()), restartAt);
+    const once = rows.filter((r) => r.decided_entries + r.escalated_entries === 1 && windowOver(r)).length;
+    const many = rows.filter((r) => r.decided_entries > 1 || r.escalated_entries > 1).length;
+    const unseenApproved = decided.filter((r) => r.decided_by === "objection-window" && !r.notice_delivered_at).length;
+    const lastEnd = Math.max(...over.map(endedAt), restartAt);
+    const lag = rows.filter((r) => r.notice_delivered_at).map((r) => (new Date(r.notice_delivered_at!).getTime() - r.created_at.getTime()) / 1000);
     return {
       name: "kill9",
       checks: [
         check("1,000 low requests acknowledged (201)", ids.length, ids.length === 1_000 && failed === 0),
         check("decided before the kill (info)", decidedBeforeKill, null),
-        check("each decided exactly once (one approval.decided)", `${once}/${ids.length}`, once === ids.length),
-        check("decided more than once = 0", many, many === 0),
-        check("approved by objection-window", decided.filter((r) => r.decided_by === "objection-window").length, decided.filter((r) => r.decided_by === "objection-window").length === ids.length),
-        check("still pending 40 s after restart = 0", ids.length - decided.length, decided.length === ids.length),
-        check("latest decision ≤ 15 s after restart (s)", late.length ? Math.max(...late) : -1, decided.length === ids.length && Math.max(...late) <= 15),
-        check("restart → last decision (s)", (lastDecision - restartAt) / 1000, null),
+        check("each window ended exactly once (one decision or escalation)", `${once}/${ids.length}`, once === ids.length),
+        check("decided or escalated more than once = 0", many, many === 0),
+        check("approved by objection-window (info)", decided.filter((r) => r.decided_by === "objection-window").length, null),
+        check("escalated to medium, notice not delivered in time (info)", escalated.length, null),
+        check("approved by window with no delivered notice = 0", unseenApproved, unseenApproved === 0),
+        check("windows still open 40 s after restart = 0", ids.length - over.length, over.length === ids.length),
+        check("latest window end ≤ 15 s after restart (s)", late.length ? Math.max(...late) : -1, over.length === ids.length && Math.max(...late) <= 15),
+        check("restart → last window end (s)", (lastEnd - restartAt) / 1000, null),
+        check("notice delivered after create, slowest (s) (info)", lag.length ? Math.max(...lag) : -1, null),
         check("decided requests with no callback = 0", decided.filter((r) => !calledBack.has(r.id)).length, decided.length > 0 && decided.every((r) => calledBack.has(r.id))),
         check("callbacks without X-Signoff-Delivery = 0", `${withoutHeader}/${receiver.received.length}`, withoutHeader === 0),
         check("repeats of one X-Signoff-Delivery (allowed) (info)", repeatsByDelivery, null),
         check("callback repeats of one approval (info)", repeatsByApproval, null),
         check("one X-Signoff-Delivery per approval (repeats reuse it)", `${counts.distinct} ids / ${calledBack.size} approvals`, withoutHeader === 0 && counts.distinct === calledBack.size),
       ],
-      numbers: { stuck: rows.filter((r) => r.status === "pending").slice(0, 5), created: ids.length, decidedBeforeKill, restartSeconds: p.startTimes.at(-1), callbackRequests: counts.requests, callbackDistinct: counts.distinct, repeatsByDelivery, repeatsByApproval, withoutHeader },
+      numbers: { stuck: rows.filter((r) => !windowOver(r)).slice(0, 5), escalatedSample: escalated.slice(0, 2), created: ids.length, decidedBeforeKill, restartSeconds: p.startTimes.at(-1), callbackRequests: counts.requests, callbackDistinct: counts.distinct, repeatsByDelivery, repeatsByApproval, withoutHeader },
       seconds: secondsSince(t0),
     };
   } finally {
