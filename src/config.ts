@@ -1,5 +1,5 @@
 /**
- * The one place that reads the environment and the YAML config file (SPEC §5).
+ * The one place that reads the environment and the YAML config file.
  * Both are parsed by zod, merged into a frozen {@link Config}, and any problem stops the start
  * with a message naming the bad field.
  */
@@ -98,7 +98,7 @@ const HealthCheckSchema = z
 
 const roleList = z.array(z.string().min(1).max(32)).min(1);
 
-/** Which roles may say each chat command (issue #4); queries are open to every operator. */
+/** Which roles may say each chat command; queries are open to every operator. */
 const CommandRolesSchema = z
   .object({
     kill: roleList.default(["owner", "approver"]),
@@ -201,14 +201,12 @@ export const FileConfigSchema = z
     });
   });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
-export type OperatorConfig = z.infer<typeof OperatorSchema>;
-export type SourceConfig = z.infer<typeof SourceSchema>;
 
 const booleanFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
-/** Schema of the environment (SPEC §5); `.env.example` documents each variable. */
+/** Schema of the environment; `.env.example` documents each variable. */
 export const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/postgres"),
   REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),

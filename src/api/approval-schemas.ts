@@ -1,5 +1,5 @@
 /**
- * Request bodies of the approvals API (SPEC §4.1), validated by zod; every problem is reported
+ * Request bodies of the approvals API, validated by zod; every problem is reported
  * with its field path. Limits keep one request from filling a chat or the database.
  */
 import { z } from "zod";

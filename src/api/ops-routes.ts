@@ -1,5 +1,5 @@
 /**
- * HTTP routes for what sources report (SPEC §4.2) and the command pull (§4.3): thin, zod-validated
+ * HTTP routes for what sources report and the command pull: thin, zod-validated
  * wrappers over the report service. Registered on the app built by `createHttpServer`, whose
  * error handler turns {@link AppError}s into `400 { problems }`, `401`, `409`.
  *

@@ -1,5 +1,5 @@
 /**
- * Bodies and queries of the state sources report (SPEC §4.2) and of the command pull (§4.3),
+ * Bodies and queries of the state sources report and of the command pull,
  * validated by zod; problems are reported with their field paths like the approvals API's.
  */
 import { z } from "zod";

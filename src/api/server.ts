@@ -1,5 +1,5 @@
 /**
- * The HTTP API for sources (SPEC §4.1, §4.4): thin fastify routes over the approval service.
+ * The HTTP API for sources: thin fastify routes over the approval service.
  * Bearer tokens are hashed and compared in constant time with each source's `tokenSha256`;
  * bodies are validated by zod and problems come back as `400 { problems: [{ path, message }] }`.
  */

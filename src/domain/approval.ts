@@ -3,7 +3,7 @@
  * Types only; the rules live in `src/handlers/approvals/approval-machine.ts`.
  */
 
-/** Risk gates of SPEC §2, from "just do it" to "never". */
+/** Risk gates , from "just do it" to "never". */
 export const GATES = ["auto", "low", "medium", "hard", "prohibited"] as const;
 export type Gate = (typeof GATES)[number];
 
@@ -22,9 +22,6 @@ export type Announcement = "card" | "notice" | "advisory" | "auto_notice" | null
 
 /** What an operator said about a request. */
 export type Verdict = "approve" | "reject" | "modify";
-
-/** Who ended a request when it was not an operator. */
-export type SystemDecider = "policy" | "objection-window" | "timeout";
 
 /** One operator's answer, kept even when it did not (yet) end the request (quorum votes). */
 export interface Decision {
@@ -85,7 +82,7 @@ export type TimerKind = "objection" | "deadline";
 /** Default roles allowed to answer when a request names none. */
 export const DEFAULT_APPROVER_ROLES: readonly string[] = ["approver", "owner"];
 
-/** The record shape of SPEC §4.1 (dates as ISO strings), used by the API and callbacks. */
+/** The approval record (dates as ISO strings), used by the API and callbacks. */
 export function toApprovalRecord(approval: Approval): Record<string, unknown> {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {

@@ -1,9 +1,9 @@
 /**
- * What sources report and operators steer (SPEC §4.2, §4.3): tasks, spend, heartbeats, health
+ * What sources report and operators steer: tasks, spend, heartbeats, health
  * checks and commands. Types only; the rules live in `src/handlers/`.
  */
 
-/** Task states of SPEC §4.2, in the order a task usually moves through them. */
+/** Task states, in the order a task usually moves through them. */
 export const TASK_STATES = ["backlog", "ready", "in-progress", "review", "done", "failed"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 

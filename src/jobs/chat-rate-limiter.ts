@@ -1,6 +1,6 @@
 /**
  * Send-slot reservations for outbound chat messages, kept in Redis so every signoff process
- * books from one calendar. Telegram's limits (SPEC §6): ≤ 30 messages/s overall, ≤ 1 message/s
+ * books from one calendar. Telegram's limits: ≤ 30 messages/s overall, ≤ 1 message/s
  * per chat, ≤ 20 messages/min per group. The caller reserves a slot when it queues a message and
  * delays the job by the returned wait; slots for one chat come out in call order, so messages
  * to a chat keep their order.

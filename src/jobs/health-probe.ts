@@ -1,5 +1,5 @@
 /**
- * Configured health checks (SPEC §4.2, §5): an HTTP URL is up when it answers 2xx or 3xx within
+ * Configured health checks: an HTTP URL is up when it answers 2xx or 3xx within
  * the timeout; a TCP `host:port` is up when it accepts a connection. Each run stores its result
  * (and since when the service has been up or down) in PostgreSQL.
  */

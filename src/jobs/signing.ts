@@ -1,5 +1,5 @@
 /**
- * Signatures on outbound webhooks (SPEC §4.1): `X-Signoff-Signature: sha256=<hex HMAC of
+ * Signatures on outbound webhooks: `X-Signoff-Signature: sha256=<hex HMAC of
  * "timestamp.body">` with `X-Signoff-Timestamp` in Unix seconds. Receivers recompute and compare.
  * `X-Signoff-Delivery` names the delivery and is the same on every retry, so a receiver can drop
  * the repeats that at-least-once delivery brings.

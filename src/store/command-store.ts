@@ -1,5 +1,5 @@
 /**
- * Commands to sources (SPEC §4.3). Applying one is a single transaction: the task changes, the
+ * Commands to sources. Applying one is a single transaction: the task changes, the
  * command row (with the exact JSON the source receives), the webhook delivery row and the audit
  * entries are written together, so a crash never leaves a changed task its source is not told of.
  */

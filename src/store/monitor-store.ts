@@ -1,5 +1,5 @@
 /**
- * Agent heartbeats (SPEC §4.2) and the last result of each configured health check, with the
+ * Agent heartbeats and the last result of each configured health check, with the
  * time its current up/down state began.
  */
 import type { HealthResult, Heartbeat } from "../domain/operations.js";

@@ -1,5 +1,5 @@
 /**
- * Strangers and pairing (SPEC §3): the codes strangers get (at most one reply per window per
+ * Strangers and pairing: the codes strangers get (at most one reply per window per
  * sender, serialised by an advisory lock) and the operators owners admit, stored beside the
  * configured ones.
  */

@@ -1,5 +1,5 @@
 /**
- * Small durable switches, such as whether autonomy is paused (SPEC §2: survives restarts).
+ * Small durable switches, such as whether autonomy is paused (a pause survives restarts).
  */
 import { type AuditEntry, appendAudit } from "./audit-store.js";
 import { type Database, maybeOne, withTransaction } from "./db.js";

@@ -1,5 +1,5 @@
 /**
- * Spend records (SPEC §4.2) and the once-a-day spend alert claim. Sums are exact decimals in
+ * Spend records and the once-a-day spend alert claim. Sums are exact decimals in
  * PostgreSQL, grouped by currency: signoff never converts between currencies.
  */
 import type { Money, SpendLine } from "../domain/operations.js";

@@ -1,5 +1,5 @@
 /**
- * Tasks as sources report them (SPEC §4.2): upsert by id, counts by state, the oldest waiting
+ * Tasks as sources report them: upsert by id, counts by state, the oldest waiting
  * items, failures and the overnight picture for digests. Times come from the caller's clock so
  * the handlers that read them stay testable.
  */

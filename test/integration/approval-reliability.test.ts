@@ -1,5 +1,5 @@
 /**
- * The guarantees of SPEC §6 on the real PostgreSQL and Redis: one terminal decision under races,
+ * The guarantees on the real PostgreSQL and Redis: one terminal decision under races,
  * timers that survive a Redis wipe and a restart, signed callbacks with retries and dead
  * letters, bad API bodies rejected with nothing written, and a tamper-evident audit log.
  */

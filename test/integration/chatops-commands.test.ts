@@ -1,5 +1,5 @@
 /**
- * Commands in chat and what sources report (SPEC §3, §4.2, §4.3; issue #4): role checks (a viewer
+ * Commands in chat and what sources report: role checks (a viewer
  * cannot kill, pause or approve; an owner can; every attempt audited), delivery to the task's
  * source by signed webhook and by pull with acknowledgements, pause flipping the persisted
  * switch the approval service reads, API validation, notices, and the once-a-day spend alert.

@@ -1,15 +1,22 @@
 /**
- * Digests (issue #4): 08:00 on the operator's wall clock on both sides of a DST change (Pacific/
+ * Digests: 08:00 on the operator's wall clock on both sides of a DST change (Pacific/
  * Auckland, Europe/Berlin), computed by our schedule code and by BullMQ's job scheduler alike;
  * schedulers follow the config across restarts; a digest missed while signoff was down is sent
  * once on start within the grace window, never twice, and not at all after it.
  */
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { digestSlotAt, nextDigestRuns } from "../../src/handlers/digests/digest-schedule.js";
+import { CronExpressionParser } from "cron-parser";
+import { digestSlotAt } from "../../src/handlers/digests/digest-schedule.js";
 import { createOpsQueue } from "../../src/jobs/ops-queue.js";
 import { REDIS_URL, api, cleanupTestInstance, eventually, uniqueName } from "../helpers/harness.js";
 import { type OpsSignoff, botMessages, settle, startOpsSignoff, testClock } from "./chatops-harness.js";
+
+/** The next `count` fire times of a cron in a timezone: what the digest schedule must match. */
+function nextDigestRuns(cron: string, timezone: string, from: Date, count: number): Date[] {
+  const interval = CronExpressionParser.parse(cron, { currentDate: from, tz: timezone });
+  return Array.from({ length: count }, () => interval.next().toDate());
+}
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 const cleanups: Array<() => Promise<void>> = [];

@@ -1,5 +1,5 @@
 /**
- * Queries in chat (SPEC §3, issue #4): each query's exact reply for seeded data (tasks in every
+ * Queries in chat: each query's exact reply for seeded data (tasks in every
  * state, spend over 8 days in two currencies, fresh and stale heartbeats, a failing health
  * check, a dead letter), read by operators in UTC and in Pacific/Auckland, on a fixed clock.
  * Real PostgreSQL and Redis; the data goes in through the HTTP API like a source's would.

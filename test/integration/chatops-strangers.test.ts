@@ -1,5 +1,5 @@
 /**
- * Strangers and pairing (SPEC §3, issue #4): a stranger learns nothing, gets at most one reply a
+ * Strangers and pairing: a stranger learns nothing, gets at most one reply a
  * day (a pairing code that expires after an hour), every message is audited; an owner admits
  * them with `pair <code> as <role>` and they can ask `status` at once; paired operators are
  * stored in PostgreSQL and survive a restart.

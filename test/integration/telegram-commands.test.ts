@@ -52,7 +52,7 @@ describe("syncCommands", () => {
     ]);
   });
 
-  it("lists SPEC §3's queries and commands", () => {
+  it("lists the chat queries and commands", () => {
     expect(SIGNOFF_COMMANDS.map((c) => c.command).sort()).toEqual(
       ["status", "queue", "spend", "failures", "pending", "digest", "pause", "resume", "help"].sort(),
     );

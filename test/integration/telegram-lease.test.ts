@@ -1,5 +1,5 @@
 /**
- * One poller per token (SPEC §7): two Telegram channels with a Redis lease on one token, each a
+ * One poller per token: two Telegram channels with a Redis lease on one token, each a
  * real grammY bot talking to one fake Bot API (calls tagged "a" / "b"), and the real Redis.
  */
 import { randomUUID } from "node:crypto";

@@ -157,7 +157,7 @@ describe("whatsapp channel end to end", () => {
     sock().deliver([marker]);
     await eventually(() => quoting(marker.key.id!).length > 0, "answer to adam's marker");
     expect((await status(id)).status).toBe("pending");
-    // At most one reply a day (a pairing code, SPEC §3), and nothing about the request.
+    // At most one reply a day (a pairing code), and nothing about the request.
     expect(sentTo(STRANGER).length).toBeLessThanOrEqual(1);
     for (const s of sentTo(STRANGER)) expect(textOf(s)).not.toMatch(new RegExp(`${code}|Scale down db`));
   });

@@ -1,5 +1,5 @@
 /**
- * Chat-ops configuration (issue #4): defaults for command roles, spend, heartbeats, digests and
+ * Chat-ops configuration: defaults for command roles, spend, heartbeats, digests and
  * pairing; `digest: true` means 08:00 local; bad values name their field.
  */
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Config (SPEC §5): the documented YAML parses; every bad field stops the start with a
+ * Config: the documented YAML parses; every bad field stops the start with a
  * ConfigError naming its path; env rules; the result is deeply frozen.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,8 +11,8 @@ import { ConfigError, loadConfig, parseFileConfig, type Config } from "../../src
 const TOKEN_SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const SECRET = "0123456789abcdef-signing";
 
-/** The SPEC §5 example, token hash completed to 64 hex digits. */
-const SPEC_YAML = `
+/** The documented example, token hash completed to 64 hex digits. */
+const DOCUMENTED_YAML = `
 timezone: Pacific/Auckland            # default for operators that name none
 operators:
   - name: adam
@@ -45,9 +45,9 @@ function configError(fn: () => unknown): ConfigError {
   throw new Error("expected a ConfigError, nothing was thrown");
 }
 
-describe("parseFileConfig: the SPEC example", () => {
+describe("parseFileConfig: the documented example", () => {
   it("parses, with ids as strings and defaults filled", () => {
-    const cfg = parseFileConfig(SPEC_YAML);
+    const cfg = parseFileConfig(DOCUMENTED_YAML);
     expect(cfg.timezone).toBe("Pacific/Auckland");
     expect(cfg.operators).toEqual([
       {
@@ -116,7 +116,7 @@ describe("parseFileConfig: bad fields name their path", () => {
     expect(err.message).toMatch(new RegExp(`(^|\\s)${path.replace(/\./g, "\\.")}: `, "m"));
   });
 
-  // SPEC §5: digest schedules are in the file, "validated at start".
+  // Digest schedules are in the file, "validated at start".
   it("operators.0.digest: a digest that is not a cron expression", () => {
     const err = configError(() => parseFileConfig(op('    digest: "every morning"\n')));
     expect(err.message).toContain("operators.0.digest");
@@ -179,8 +179,8 @@ describe("loadConfig", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("loads the SPEC example from SIGNOFF_CONFIG", () => {
-    const path = file("spec.yaml", SPEC_YAML);
+  it("loads the documented example from SIGNOFF_CONFIG", () => {
+    const path = file("spec.yaml", DOCUMENTED_YAML);
     const cfg = loadConfig({ SIGNOFF_CONFIG: path, SIGNOFF_SIGNING_SECRET: SECRET });
     expect(cfg.configPath).toBe(path);
     expect(cfg.file.operators[0]!.name).toBe("adam");
@@ -214,13 +214,13 @@ describe("loadConfig", () => {
   });
 
   it("sources without SIGNOFF_SIGNING_SECRET fail, naming it", () => {
-    const path = file("sources.yaml", SPEC_YAML);
+    const path = file("sources.yaml", DOCUMENTED_YAML);
     const err = configError(() => loadConfig({ SIGNOFF_CONFIG: path }));
     expect(err.message).toContain("SIGNOFF_SIGNING_SECRET");
   });
 
   it("a signing secret that is too short fails, naming it", () => {
-    const path = file("sources2.yaml", SPEC_YAML);
+    const path = file("sources2.yaml", DOCUMENTED_YAML);
     expect(configError(() => loadConfig({ SIGNOFF_CONFIG: path, SIGNOFF_SIGNING_SECRET: "short" })).message).toContain(
       "SIGNOFF_SIGNING_SECRET",
     );
@@ -279,7 +279,7 @@ describe("loadConfig", () => {
   });
 
   it("returns a deeply frozen config", () => {
-    const path = file("frozen.yaml", SPEC_YAML);
+    const path = file("frozen.yaml", DOCUMENTED_YAML);
     const cfg: Readonly<Config> = loadConfig({ SIGNOFF_CONFIG: path, SIGNOFF_SIGNING_SECRET: SECRET });
     const parts: unknown[] = [
       cfg,

@@ -1,5 +1,5 @@
 /**
- * The bot's command menu (the "/" list in Telegram clients): SPEC §3's queries and commands.
+ * The bot's command menu (the "/" list in Telegram clients): the chat queries and commands.
  * It is synced only when it differs from what Telegram has, so restarts do not rewrite it.
  */
 import type { BotCommand } from "grammy/types";
@@ -13,7 +13,7 @@ export interface BotCommandSpec {
   description: string;
 }
 
-/** SPEC §3's queries and commands, in the order the menu shows them. */
+/** the chat queries and commands, in the order the menu shows them. */
 export const SIGNOFF_COMMANDS: readonly BotCommandSpec[] = Object.freeze([
   { command: "status", description: "Overview: approvals, tasks, spend, agents, services" },
   { command: "pending", description: "Open approvals with codes and time left" },

@@ -1,6 +1,6 @@
 /**
  * A lease in Redis that lets one process at a time do something exclusive (long polling one bot
- * token; SPEC §7). The holder renews it; when the holder dies the key expires and another
+ * token). The holder renews it; when the holder dies the key expires and another
  * process takes over. A holder that cannot renew in time gives the lease up by itself before the
  * key can expire, so two holders never overlap.
  */

@@ -1,5 +1,5 @@
 /**
- * Webhook mode (SPEC §5 `TELEGRAM_WEBHOOK_URL`, §7): Telegram POSTs each update to signoff with
+ * Webhook mode (`TELEGRAM_WEBHOOK_URL`; any process may take updates): Telegram POSTs each update to signoff with
  * the secret set by `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`. Any process behind the
  * URL may take any update; the channel answers as soon as the update is queued.
  */

@@ -55,7 +55,7 @@ export interface WhatsAppChannelOptions {
   pairingPhone?: string | undefined;
   /** Tell the owners on another channel (logged out, replaced, long outage and its end). */
   onAlert?: ((text: string, alert: WhatsAppAlert) => void | Promise<void>) | undefined;
-  /** Hold the socket only while holding this lease (several processes, SPEC §7). */
+  /** Hold the socket only while holding this lease (several processes). */
   lease?: WhatsAppLease | undefined;
   /** Socket factory. @defaultValue Baileys' `makeWASocket` */
   makeSocket?: MakeSocket | undefined;

@@ -1,6 +1,6 @@
 /**
  * Builds the WhatsApp channel from configuration: the session stores, a Redis lease so one
- * process at a time holds the socket (SPEC §7), and the owners' alert hook. Kept here so the
+ * process at a time holds the socket, and the owners' alert hook. Kept here so the
  * composition root stays a few lines.
  */
 import type { PlatformPacing } from "../../domain/channel.js";

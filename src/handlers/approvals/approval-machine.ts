@@ -1,5 +1,5 @@
 /**
- * The approval state machine of SPEC §2, as pure functions: (approval, event, now) → result.
+ * The approval state machine , as pure functions: (approval, event, now) → result.
  * No I/O: the store applies results with a compare-and-set on `version`, so when several
  * answers and timers race, exactly one terminal result is committed.
  */

@@ -1,5 +1,5 @@
 /**
- * Turns what an operator typed or reacted into an answer (SPEC §3): emoji reactions, replies
+ * Turns what an operator typed or reacted into an answer: emoji reactions, replies
  * starting with ✅ / ❌ / 📝, `approve K7QF note`, and bare yes / no. Pure and total: any string
  * gives a result or null, never an exception.
  */

@@ -1,8 +1,8 @@
 /**
  * Handles every inbound chat event, whatever the channel: once-only processing, who is
- * speaking, and turning SPEC §3 answers (reaction, reply, button, `approve K7QF`, bare yes/no)
+ * speaking, and turning answers (reaction, reply, button, `approve K7QF`, bare yes/no)
  * into decisions, with a one-line confirmation or a polite "already decided".
- * Other text goes to the injected chat-ops intents (issue #4). Strangers change nothing and
+ * Other text goes to the injected chat-ops intents. Strangers change nothing and
  * learn nothing but, once a day, a pairing code.
  */
 import type { TextIntentHandler } from "../../domain/operator.js";

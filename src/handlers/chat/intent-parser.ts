@@ -1,5 +1,5 @@
 /**
- * Turns what an operator typed into a query or command (SPEC §3): `status`, "how's the queue?",
+ * Turns what an operator typed into a query or command: `status`, "how's the queue?",
  * "what did we spend yesterday?", `/status@signoff_bot`, `kill task T-12`, `pair K7QF2M as
  * viewer`. Queries are forgiving (keywords, small typos, any case and punctuation); commands
  * that change things need their exact verb. Pure and total: any string gives an intent or null.
@@ -305,7 +305,7 @@ function parseCommand(normalized: string, original: string): Intent | null {
   return null;
 }
 
-/** Parse text into an intent, or null when it is none of SPEC §3's queries and commands. */
+/** Parse text into an intent, or null when it is none of the chat queries and commands. */
 export function parseIntent(text: string): Intent | null {
   if (typeof text !== "string") return null;
   const normalized = normalize(text);

@@ -1,5 +1,5 @@
 /**
- * The chat-ops intents of SPEC §3, plugged into the chat handler as its {@link TextIntentHandler}:
+ * The chat-ops queries and commands, plugged into the chat handler as its {@link TextIntentHandler}:
  * queries (status, queue, spend, failures, digest, help) for every operator, and commands
  * (kill / retry / prioritise a task, pause, resume, pair) for the roles configured for each.
  * Every command is audited, refused ones too, and confirmed in chat; task commands reach the

@@ -1,5 +1,5 @@
 /**
- * Use cases behind the source API of SPEC §4.2 / §4.3: tasks, spend (with the once-a-day alert
+ * Use cases behind the source API for what sources report and the commands they pull: tasks, spend (with the once-a-day alert
  * to owners), heartbeats, notices to operators, and the command pull with acknowledgements.
  */
 import type { CommandStore } from "../../store/command-store.js";

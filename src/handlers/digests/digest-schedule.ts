@@ -8,14 +8,6 @@ import { CronExpressionParser } from "cron-parser";
 /** How early a scheduled job may run and still count as its slot (clock differences). */
 export const SLOT_TOLERANCE_MS = 60_000;
 
-/** The next `count` times the digest fires after `from`. */
-export function nextDigestRuns(cron: string, timezone: string, from: Date, count: number): Date[] {
-  const interval = CronExpressionParser.parse(cron, { currentDate: from, tz: timezone });
-  const out: Date[] = [];
-  for (let i = 0; i < count; i++) out.push(interval.next().toDate());
-  return out;
-}
-
 /**
  * The slot a digest run at `now` belongs to: the latest fire time at or before `now` (a run up to
  * {@link SLOT_TOLERANCE_MS} early counts for the coming slot).

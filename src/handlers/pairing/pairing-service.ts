@@ -1,5 +1,5 @@
 /**
- * Strangers and pairing (SPEC §3). A stranger learns nothing about the system: at most one reply
+ * Strangers and pairing. A stranger learns nothing about the system: at most one reply
  * per day, carrying a pairing code that expires (default 1 h). An owner admits them with
  * `pair <code> as <role>`; the new operator is stored in PostgreSQL, joins the directory at once
  * (in every process: an unknown sender is looked up in PostgreSQL before being called a

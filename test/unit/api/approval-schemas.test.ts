@@ -1,5 +1,5 @@
 /**
- * `POST /api/approvals` body validation (SPEC §4.1): a bad body yields problems, each with the
+ * `POST /api/approvals` body validation: a bad body yields problems, each with the
  * field path the source must fix.
  */
 import { describe, expect, it } from "vitest";

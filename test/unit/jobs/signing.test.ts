@@ -1,5 +1,5 @@
 /**
- * Webhook signatures (SPEC §4.1): `sha256=` + hex HMAC-SHA256 of "timestamp.body", recomputed
+ * Webhook signatures: `sha256=` + hex HMAC-SHA256 of "timestamp.body", recomputed
  * here with node:crypto so the test does not trust the code under test.
  */
 import { createHmac } from "node:crypto";

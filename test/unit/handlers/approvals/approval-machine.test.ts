@@ -1,5 +1,5 @@
 /**
- * The approval state machine (SPEC §2) against rules restated here, independently of the
+ * The approval state machine against rules restated here, independently of the
  * machine: every gate × every event × every status, then the details (creation, pause, quorum,
  * timers, versions, deciders).
  */
@@ -73,7 +73,7 @@ interface Fixture {
   gate: Gate;
   paused: boolean;
   over?: Partial<CreateApprovalInput>;
-  /** Restated from SPEC §2, not read from the machine. */
+  /** Restated from the gate rules, not read from the machine. */
   spec: {
     /** Gate that governs the pending request (pause turns auto/low into medium). */
     effective: Gate;
@@ -216,7 +216,7 @@ type Expected =
   | { outcome: "ignored"; reason: string }
   | { outcome: "decided"; status: ApprovalStatus; decidedBy: string; note: string | null; recordsDecision: boolean };
 
-/** SPEC §2 restated: what a single event must do to a request (quorum 1, default roles). */
+/** The rules restated: what a single event must do to a request (quorum 1, default roles). */
 function expectedOf(fx: Fixture, status: ApprovalStatus, ev: EventSpec): Expected {
   if (status !== "pending") return { outcome: "ignored", reason: "already_decided" };
   const g = fx.spec.effective;

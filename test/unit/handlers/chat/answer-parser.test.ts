@@ -1,5 +1,5 @@
 /**
- * Reading answers out of chat (SPEC §3): reactions, replies to a card, `approve K7QF …`, bare
+ * Reading answers out of chat: reactions, replies to a card, `approve K7QF …`, bare
  * yes / no; and a seeded fuzz run showing the parser is total.
  */
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * The chat-ops intent parser (SPEC §3, issue #4): the phrasings the spec names and realistic
+ * The chat-ops intent parser: the phrasings the spec names and realistic
  * variants map to the right intent; commands need their verb; gibberish gets suggestions; no
  * input makes it throw (property test over seeded random strings).
  */
@@ -14,7 +14,7 @@ import {
 } from "../../../../src/handlers/chat/intent-parser.js";
 import { prng } from "../../../helpers/prng.js";
 
-const SPEC_PHRASES: Array<[string, Intent]> = [
+const DOCUMENTED_PHRASES: Array<[string, Intent]> = [
   ["status", { kind: "status" }],
   ["how's the queue?", { kind: "queue" }],
   ["queue", { kind: "queue" }],
@@ -107,11 +107,11 @@ const VARIANTS: Array<[string, Intent]> = [
 ];
 
 describe("parseIntent", () => {
-  it.each(SPEC_PHRASES)("SPEC phrase %j", (text, intent) => expect(parseIntent(text)).toEqual(intent));
+  it.each(DOCUMENTED_PHRASES)("documented phrase %j", (text, intent) => expect(parseIntent(text)).toEqual(intent));
   it.each(VARIANTS)("variant %j", (text, intent) => expect(parseIntent(text)).toEqual(intent));
 
   it("has more than 20 realistic variants beyond the spec's phrases", () => {
-    expect(VARIANTS.length).toBeGreaterThan(SPEC_PHRASES.length + 20);
+    expect(VARIANTS.length).toBeGreaterThan(DOCUMENTED_PHRASES.length + 20);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 /**
- * Prompt templates (SPEC §3: every message lives in `prompts/`): headers, and one card rendered
+ * Prompt templates (every message lives in `prompts/`): headers, and one card rendered
  * in each channel's markup.
  */
 import { readdirSync, readFileSync } from "node:fs";

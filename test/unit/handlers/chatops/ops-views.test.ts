@@ -1,5 +1,5 @@
 /**
- * Chat-ops formatting for the reader (issue #4): local days across DST, money in its currency and
+ * Chat-ops formatting for the reader: local days across DST, money in its currency and
  * the reader's locale, agents up/down, the all-quiet digest in one line, and the templates
  * rendered as Telegram HTML (escaped), WhatsApp `*bold*` and plain text.
  */
