@@ -8,7 +8,7 @@ import { createMetrics } from "../api/metrics.js";
 import { registerOpsRoutes } from "../api/ops-routes.js";
 import { createHttpServer, createSourceAuth, type HealthCheck } from "../api/server.js";
 import type { Config } from "../config.js";
-import { isRedisUnavailable, type RedisWatch } from "../jobs/redis.js";
+import { isRedisUnavailable, type RedisWatch } from "../jobs/redis/connections.js";
 import type { Logger } from "../logger.js";
 import { isDatabaseUnavailable } from "../store/db.js";
 import type { ApprovalParts } from "./approvals.js";

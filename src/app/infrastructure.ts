@@ -5,7 +5,7 @@
 import type { Redis } from "ioredis";
 import { type BoundHttpServer, listenEarly } from "../api/early-listen.js";
 import type { Config } from "../config.js";
-import { createRedis, waitForRedis } from "../jobs/redis.js";
+import { createRedis, waitForRedis } from "../jobs/redis/connections.js";
 import { createOnceLogger, type OnceLogger } from "../lib/log-once.js";
 import type { Logger } from "../logger.js";
 import { createDatabase, type Database, waitForDatabase } from "../store/db.js";

@@ -13,7 +13,7 @@ import { createOperatorDirectory, type OperatorDirectory } from "../handlers/cha
 import { createRenderer } from "../handlers/chat/render.js";
 import { startAuditSealer } from "../jobs/audit-sealer.js";
 import type { ReconcileReport } from "../jobs/reconciler.js";
-import { watchRedis } from "../jobs/redis.js";
+import { watchRedis } from "../jobs/redis/connections.js";
 import { every } from "../lib/every.js";
 import { createLogger, type Logger } from "../logger.js";
 import type { ApprovalStore } from "../store/approval-store.js";

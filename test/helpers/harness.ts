@@ -10,7 +10,7 @@ import { FileConfigSchema, EnvSchema, type Config } from "../../src/config.js";
 import type { Channel } from "../../src/domain/channel.js";
 import { createLogger } from "../../src/logger.js";
 import { startSignoff, type Signoff } from "../../src/main.js";
-import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

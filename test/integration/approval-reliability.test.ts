@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { verifySignature } from "../../src/jobs/signing.js";
-import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import type { Signoff } from "../../src/main.js";
 import { startCallbackReceiver } from "../helpers/callback-receiver.js";
 import {

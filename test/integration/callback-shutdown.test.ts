@@ -8,7 +8,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DELIVERY_QUEUE, createDeliveryWorker, type DeliveryWorker } from "../../src/jobs/callback-queue.js";
-import { createRedis } from "../../src/jobs/redis.js";
+import { createRedis } from "../../src/jobs/redis/connections.js";
 import { createLogger } from "../../src/logger.js";
 import { startSignoff, type Signoff } from "../../src/main.js";
 import { startScriptedReceiver } from "../helpers/scripted-receiver.js";

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createChatRateLimiter, type ChatRateLimiter } from "../../src/jobs/chat-rate-limiter.js";
-import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const GAP = 34; // ⌈1000 / 30⌉

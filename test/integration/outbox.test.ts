@@ -9,7 +9,7 @@ import { ChannelError } from "../../src/domain/channel.js";
 import type { OutboxJob } from "../../src/domain/outbox.js";
 import { createChatRateLimiter } from "../../src/jobs/chat-rate-limiter.js";
 import { createOutboxQueue, createOutboxWorker } from "../../src/jobs/outbox-queue.js";
-import { createRedis, deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { createRedis, deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import { REDIS_URL, eventually, uniqueName } from "../helpers/harness.js";
 
 let prefix: string;

@@ -5,7 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import type { Signoff } from "../../src/main.js";
 import { REDIS_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
 

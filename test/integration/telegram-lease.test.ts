@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { InboundEvent } from "../../src/domain/channel.js";
 import { createTelegramChannel, type TelegramChannel } from "../../src/bot/telegram/telegram-channel.js";
 import { createRedisLease, telegramPollingLeaseKey, type Lease } from "../../src/bot/telegram/telegram-lease.js";
-import { deleteKeysWithPrefix } from "../../src/jobs/redis.js";
+import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import { captureLogger } from "../fakes/capture-logger.js";
 import { startFakeBotApi, type FakeBotApi } from "../fakes/fake-bot-api.js";
 

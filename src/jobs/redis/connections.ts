@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { StartupError } from "../domain/errors.js";
+import { StartupError } from "../../domain/errors.js";
 
 /** Options of {@link createRedis}. */
 export interface RedisConnectionOptions {
