@@ -295,10 +295,9 @@ function postgresBin(): string {
 }
 
 /** Run a PostgreSQL tool as the `postgres` OS user (initdb refuses root). */
-async function asPostgres(tool: string, args: string[], timeoutMs = 60_000): Promise<string> {
-  const command = process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", join(postgresBin(), tool), ...args]] as const : [join(postgresBin(), tool), args] as const;
-  const { stdout } = await run(command[0], [...command[1]], { timeout: timeoutMs });
-  return stdout;
+async function asPostgres(tool: string, args: string[]): Promise<void> {
+  const argv = [join(postgresBin(), tool), ...args];
+  await (process.getuid?.() === 0 ? run("runuser", ["-u", "postgres", "--", ...argv], { timeout: 60_000 }) : run(argv[0]!, argv.slice(1), { timeout: 60_000 }));
 }
 
 /** Init and start a private PostgreSQL on a free port and create `database` in it. */
@@ -306,9 +305,8 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
   const dir = makeDir("pg");
   const data = join(dir, "data");
   if (process.getuid?.() === 0) {
-    const ids = (await run("id", ["-u", "postgres"])).stdout.trim();
-    const gid = (await run("id", ["-g", "postgres"])).stdout.trim();
-    chownSync(dir, Number(ids), Number(gid));
+    const [uid, gid] = await Promise.all(["-u", "-g"].map(async (flag) => Number((await run("id", [flag, "postgres"])).stdout)));
+    chownSync(dir, uid!, gid!);
   }
   const port = await freePort();
   const startTimes: number[] = [];
