@@ -37,7 +37,7 @@ const MAX_FUTURE_MS = 86_400_000;
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success)
-    throw new AppError("invalid_body", `invalid ${what}`, `invalid ${what}`, false, toProblems(parsed.error));
+    throw new AppError({ code: "invalid_body", message: `invalid ${what}`, details: toProblems(parsed.error) });
   return parsed.data;
 }
 
@@ -50,11 +50,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
     const body = parse(TaskBodySchema, request.body, "body");
     const result = await deps.reports.upsertTask(request.source!, body);
     if (result.outcome === "conflict") {
-      throw new AppError(
-        "conflict",
-        `task ${body.id} belongs to another source`,
-        `task ${body.id} belongs to another source`,
-      );
+      throw new AppError({ code: "conflict", message: `task ${body.id} belongs to another source` });
     }
     return reply.status(result.outcome === "created" ? 201 : 200).send(toTaskRecord(result.task));
   });
@@ -62,9 +58,11 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   app.post("/api/spend", auth, async (request, reply) => {
     const body = parse(SpendBodySchema, request.body, "body");
     if (body.at && body.at.getTime() > now().getTime() + MAX_FUTURE_MS) {
-      throw new AppError("invalid_body", "invalid body", "invalid body", false, [
-        { path: "at", message: "more than a day in the future" },
-      ]);
+      throw new AppError({
+        code: "invalid_body",
+        message: "invalid body",
+        details: [{ path: "at", message: "more than a day in the future" }],
+      });
     }
     const { alerted } = await deps.reports.recordSpend(request.source!, body);
     return reply.status(201).send({ recorded: true, alerted });

@@ -75,8 +75,7 @@ export function authenticateSource(header: string | undefined, sources: HttpServ
 export function createSourceAuth(sources: HttpServerDeps["sources"]) {
   return async (request: FastifyRequest): Promise<void> => {
     const source = authenticateSource(request.headers.authorization, sources);
-    if (!source)
-      throw new AppError("unauthorized", "missing or invalid bearer token", "missing or invalid bearer token");
+    if (!source) throw new AppError({ code: "unauthorized", message: "missing or invalid bearer token" });
     request.source = source;
   };
 }
@@ -84,7 +83,7 @@ export function createSourceAuth(sources: HttpServerDeps["sources"]) {
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success)
-    throw new AppError("invalid_body", `invalid ${what}`, `invalid ${what}`, false, toProblems(parsed.error));
+    throw new AppError({ code: "invalid_body", message: `invalid ${what}`, details: toProblems(parsed.error) });
   return parsed.data;
 }
 
@@ -188,9 +187,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     if (body.callbackUrl && deps.callbackAllowHosts) {
       const problem = callbackUrlProblem(body.callbackUrl, deps.callbackAllowHosts);
       if (problem)
-        throw new AppError("invalid_body", "invalid body", "invalid body", false, [
-          { path: "callbackUrl", message: problem },
-        ]);
+        throw new AppError({
+          code: "invalid_body",
+          message: "invalid body",
+          details: [{ path: "callbackUrl", message: problem }],
+        });
     }
     const { approval, created } = await deps.service.create(request.source!, body);
     if (created) deps.onApprovalCreated?.(approval.gate);
@@ -212,7 +213,7 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     const load = async () => {
       const approval = await deps.service.get(request.params.id);
       if (!approval || approval.source !== request.source)
-        throw new AppError("not_found", "approval not found", "approval not found");
+        throw new AppError({ code: "not_found", message: "approval not found" });
       return approval;
     };
     let approval = await load();

@@ -1,6 +1,10 @@
 /**
  * The one application error: a machine-readable `code`, an internal message for logs, a
  * `userMessage` safe to show in chat or an API response, and the HTTP status it maps to.
+ * Whether trying again can help follows from the code alone.
+ *
+ * @example
+ * throw new AppError({ code: "not_found", message: `approval ${id} not found`, userMessage: "No such request." });
  */
 export type AppErrorCode =
   | "invalid_body"
@@ -21,19 +25,52 @@ const STATUS: Record<AppErrorCode, number> = {
   internal: 500,
 };
 
-/** See the module comment. `retryable` tells job processors whether another attempt can help. */
+// The same request fails the same way however often it is sent; a conflict (contention), an
+// unreachable dependency or an unexpected fault may pass on another attempt.
+const PERMANENT: Record<AppErrorCode, boolean> = {
+  invalid_body: true,
+  unauthorized: true,
+  forbidden: true,
+  not_found: true,
+  conflict: false,
+  unavailable: false,
+  internal: false,
+};
+
+/** Whether an error with this code fails again on retry (so a job processor should not retry it). */
+export function isPermanent(code: AppErrorCode): boolean {
+  return PERMANENT[code];
+}
+
+/** What {@link AppError} is built from. */
+export interface AppErrorOptions {
+  code: AppErrorCode;
+  /** For logs; may name ids and internals. */
+  message: string;
+  /** Safe to show a chat user or an API caller. @defaultValue the `message` */
+  userMessage?: string | undefined;
+  /** Structured detail for the caller, e.g. the API's `problems` list. */
+  details?: unknown;
+}
+
+/** See the module comment. */
 export class AppError extends Error {
+  readonly code: AppErrorCode;
+  readonly userMessage: string;
+  readonly details: unknown;
   readonly statusCode: number;
-  constructor(
-    readonly code: AppErrorCode,
-    message: string,
-    readonly userMessage: string = message,
-    readonly retryable = false,
-    readonly details?: unknown,
-  ) {
-    super(message);
+  constructor(options: AppErrorOptions) {
+    super(options.message);
     this.name = "AppError";
-    this.statusCode = STATUS[code];
+    this.code = options.code;
+    this.userMessage = options.userMessage ?? options.message;
+    this.details = options.details;
+    this.statusCode = STATUS[options.code];
+  }
+
+  /** Whether another attempt fails the same way; see {@link isPermanent}. */
+  get permanent(): boolean {
+    return isPermanent(this.code);
   }
 }
 

@@ -109,7 +109,12 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
             }
           : null;
     if (problem)
-      throw new AppError("invalid_body", `unmeetable approvers: ${problem.message}`, "invalid body", false, [problem]);
+      throw new AppError({
+        code: "invalid_body",
+        message: `unmeetable approvers: ${problem.message}`,
+        userMessage: "invalid body",
+        details: [problem],
+      });
   }
 
   /** A step after the commit failed: recoverable (the reconciler re-creates it), so a warning. */
@@ -131,7 +136,12 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
   async function apply(approvalId: string, makeEvent: () => ApprovalEvent, auditActor: string): Promise<ApplyResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await deps.approvals.get(approvalId);
-      if (!current) throw new AppError("not_found", `approval ${approvalId} not found`, "No such request.");
+      if (!current)
+        throw new AppError({
+          code: "not_found",
+          message: `approval ${approvalId} not found`,
+          userMessage: "No such request.",
+        });
       const event = makeEvent();
       const result = transition(current, event);
       if (result.outcome === "ignored") return result;
@@ -199,7 +209,11 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       }
       return result;
     }
-    throw new AppError("conflict", `approval ${approvalId}: too much contention`, "Busy, please try again.", true);
+    throw new AppError({
+      code: "conflict",
+      message: `approval ${approvalId}: too much contention`,
+      userMessage: "Busy, please try again.",
+    });
   }
 
   return {
@@ -265,7 +279,11 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         if (approval.status !== "pending") await afterDecision(approval, outcome.deliveryId);
         return { approval, created: true };
       }
-      throw new AppError("conflict", "could not allocate an approval code", "Busy, please try again.", true);
+      throw new AppError({
+        code: "conflict",
+        message: "could not allocate an approval code",
+        userMessage: "Busy, please try again.",
+      });
     },
 
     /** An operator's answer (from any channel). Ineligible answers are audited and change nothing. */
@@ -333,7 +351,11 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     async cancel(approvalId: string, source: string): Promise<ApplyResult> {
       const current = await deps.approvals.get(approvalId);
       if (!current || current.source !== source)
-        throw new AppError("not_found", `approval ${approvalId} not found`, "No such request.");
+        throw new AppError({
+          code: "not_found",
+          message: `approval ${approvalId} not found`,
+          userMessage: "No such request.",
+        });
       return apply(approvalId, () => ({ type: "cancel", by: source, at: now() }), source);
     },
 
