@@ -169,3 +169,49 @@ describe("createRenderer", () => {
     expect(() => r.render("no-such-template", "plain", {})).toThrow(/no-such-template/);
   });
 });
+
+/** Names a template uses (variables and sections, at any depth), markup lambdas excluded. */
+function namesUsed(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/\{\{\s*([#^/&{]?)\s*([A-Za-z_][\w.]*)\s*\}?\}\}/g)) {
+    const name = m[2]!.split(".")[0]!;
+    if (m[1] === "/" || ["b", "pre", "code_"].includes(name)) continue;
+    names.add(name);
+  }
+  return names;
+}
+
+/** Field names a header lists, nested ones included: `items (code, title), empty`. */
+function namesListed(header: string): { top: Set<string>; all: Set<string> } {
+  const fields = /Fields: (.+) \}\}$/.exec(header)![1]!;
+  if (/^none$/i.test(fields.trim())) return { top: new Set(), all: new Set() };
+  const top = new Set<string>();
+  const all = new Set<string>();
+  let depth = 0;
+  for (const m of fields.matchAll(/[()]|[A-Za-z_]\w*/g)) {
+    if (m[0] === "(") depth++;
+    else if (m[0] === ")") depth--;
+    else {
+      all.add(m[0]);
+      if (depth === 0) top.add(m[0]);
+    }
+  }
+  return { top, all };
+}
+
+describe("template headers match their templates", () => {
+  it.each(TEMPLATES)("%s: every field it uses is listed, every listed field is used", (file) => {
+    const text = readFileSync(join(PROMPTS, file), "utf8");
+    const [header, ...body] = text.split("\n");
+    const used = namesUsed(body.join("\n"));
+    const listed = namesListed(header!);
+    expect(
+      [...used].filter((n) => !listed.all.has(n)),
+      "used but not in the header",
+    ).toEqual([]);
+    expect(
+      [...listed.top].filter((n) => !used.has(n)),
+      "in the header but never used",
+    ).toEqual([]);
+  });
+});
