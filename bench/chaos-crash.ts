@@ -39,7 +39,12 @@ export async function loadRows(p: SignoffProcess, ids: string[]): Promise<Row[]>
 const windowOver = (r: Row) => r.status !== "pending" || (r.effective_gate === "medium" && r.escalated_entries > 0);
 const isDecided = (r: Row) => r.status !== "pending";
 
-async function untilDecided(p: SignoffProcess, ids: string[], timeoutMs: number, settled: (r: Row) => boolean = isDecided): Promise<Row[]> {
+async function untilDecided(
+  p: SignoffProcess,
+  ids: string[],
+  timeoutMs: number,
+  settled: (r: Row) => boolean = isDecided,
+): Promise<Row[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const rows = await loadRows(p, ids).catch(() => null);
@@ -49,7 +54,12 @@ async function untilDecided(p: SignoffProcess, ids: string[], timeoutMs: number,
   }
 }
 
-async function createMany(p: SignoffProcess, count: number, body: (i: number) => Record<string, unknown>, concurrency = 25): Promise<{ ids: string[]; failed: number }> {
+async function createMany(
+  p: SignoffProcess,
+  count: number,
+  body: (i: number) => Record<string, unknown>,
+  concurrency = 25,
+): Promise<{ ids: string[]; failed: number }> {
   const ids: string[] = [];
   let failed = 0;
   await inParallel(count, concurrency, async (i) => {
@@ -73,7 +83,12 @@ export async function scenarioKill9(ctx: ChaosContext): Promise<ChaosResult> {
   const p = await startSignoffProcess({ postgres: ctx.postgres, redis: ctx.redis });
   try {
     const createdAt = Date.now();
-    const { ids, failed } = await createMany(p, 1_000, (i) => ({ title: `crash window ${i}`, gate: "low", objectionSeconds: windowSeconds, callbackUrl: receiver.url }));
+    const { ids, failed } = await createMany(p, 1_000, (i) => ({
+      title: `crash window ${i}`,
+      gate: "low",
+      objectionSeconds: windowSeconds,
+      callbackUrl: receiver.url,
+    }));
     ctx.log(`kill9: created ${ids.length} in ${((Date.now() - createdAt) / 1000).toFixed(1)} s`);
     // Kill as the first windows end, so some timers and callbacks are mid-flight.
     await sleep(Math.max(0, createdAt + windowSeconds * 1000 + 300 - Date.now()));
@@ -84,7 +99,11 @@ export async function scenarioKill9(ctx: ChaosContext): Promise<ChaosResult> {
     const rows = await untilDecided(p, ids, 40_000, windowOver); // past 15 s only to show how late
     const waitCallbacksUntil = Date.now() + 10_000;
     const decided = rows.filter(isDecided);
-    while (Date.now() < waitCallbacksUntil && new Set(receiver.received.map((r) => JSON.parse(r.body).id)).size < decided.length) await sleep(250);
+    while (
+      Date.now() < waitCallbacksUntil &&
+      new Set(receiver.received.map((r) => JSON.parse(r.body).id)).size < decided.length
+    )
+      await sleep(250);
     const escalated = rows.filter((r) => !isDecided(r) && windowOver(r));
     const over = rows.filter(windowOver);
     // When each window ended (decision or escalation), relative to its due time or the restart.
@@ -93,34 +112,72 @@ export async function scenarioKill9(ctx: ChaosContext): Promise<ChaosResult> {
     const calledBack = new Set(receiver.received.map((r) => JSON.parse(r.body).id as string));
     const counts = receiver.counts();
     const withoutHeader = receiver.received.filter((r) => !r.delivery).length;
-    const repeatsByDelivery = receiver.received.length - withoutHeader - [...counts.byId.keys()].filter((id) => id !== "(none)").length;
+    const repeatsByDelivery =
+      receiver.received.length - withoutHeader - [...counts.byId.keys()].filter((id) => id !== "(none)").length;
     const repeatsByApproval = receiver.received.length - calledBack.size;
     const once = rows.filter((r) => r.decided_entries + r.escalated_entries === 1 && windowOver(r)).length;
     const many = rows.filter((r) => r.decided_entries > 1 || r.escalated_entries > 1).length;
     const unseenApproved = decided.filter((r) => r.decided_by === "objection-window" && !r.notice_delivered_at).length;
     const lastEnd = Math.max(...over.map(endedAt), restartAt);
-    const lag = rows.filter((r) => r.notice_delivered_at).map((r) => (new Date(r.notice_delivered_at!).getTime() - r.created_at.getTime()) / 1000);
+    const lag = rows
+      .filter((r) => r.notice_delivered_at)
+      .map((r) => (new Date(r.notice_delivered_at!).getTime() - r.created_at.getTime()) / 1000);
     return {
       name: "kill9",
       checks: [
         check("1,000 low requests acknowledged (201)", ids.length, ids.length === 1_000 && failed === 0),
         check("decided before the kill (info)", decidedBeforeKill, null),
-        check("each window ended exactly once (one decision or escalation)", `${once}/${ids.length}`, once === ids.length),
+        check(
+          "each window ended exactly once (one decision or escalation)",
+          `${once}/${ids.length}`,
+          once === ids.length,
+        ),
         check("decided or escalated more than once = 0", many, many === 0),
-        check("approved by objection-window (info)", decided.filter((r) => r.decided_by === "objection-window").length, null),
+        check(
+          "approved by objection-window (info)",
+          decided.filter((r) => r.decided_by === "objection-window").length,
+          null,
+        ),
         check("escalated to medium, notice not delivered in time (info)", escalated.length, null),
         check("approved by window with no delivered notice = 0", unseenApproved, unseenApproved === 0),
         check("windows still open 40 s after restart = 0", ids.length - over.length, over.length === ids.length),
-        check("latest window end ≤ 15 s after restart (s)", late.length ? Math.max(...late) : -1, over.length === ids.length && Math.max(...late) <= 15),
+        check(
+          "latest window end ≤ 15 s after restart (s)",
+          late.length ? Math.max(...late) : -1,
+          over.length === ids.length && Math.max(...late) <= 15,
+        ),
         check("restart → last window end (s)", (lastEnd - restartAt) / 1000, null),
         check("notice delivered after create, slowest (s) (info)", lag.length ? Math.max(...lag) : -1, null),
-        check("decided requests with no callback = 0", decided.filter((r) => !calledBack.has(r.id)).length, decided.length > 0 && decided.every((r) => calledBack.has(r.id))),
-        check("callbacks without X-Signoff-Delivery = 0", `${withoutHeader}/${receiver.received.length}`, withoutHeader === 0),
+        check(
+          "decided requests with no callback = 0",
+          decided.filter((r) => !calledBack.has(r.id)).length,
+          decided.length > 0 && decided.every((r) => calledBack.has(r.id)),
+        ),
+        check(
+          "callbacks without X-Signoff-Delivery = 0",
+          `${withoutHeader}/${receiver.received.length}`,
+          withoutHeader === 0,
+        ),
         check("repeats of one X-Signoff-Delivery (allowed) (info)", repeatsByDelivery, null),
         check("callback repeats of one approval (info)", repeatsByApproval, null),
-        check("one X-Signoff-Delivery per approval (repeats reuse it)", `${counts.distinct} ids / ${calledBack.size} approvals`, withoutHeader === 0 && counts.distinct === calledBack.size),
+        check(
+          "one X-Signoff-Delivery per approval (repeats reuse it)",
+          `${counts.distinct} ids / ${calledBack.size} approvals`,
+          withoutHeader === 0 && counts.distinct === calledBack.size,
+        ),
       ],
-      numbers: { stuck: rows.filter((r) => !windowOver(r)).slice(0, 5), escalatedSample: escalated.slice(0, 2), created: ids.length, decidedBeforeKill, restartSeconds: p.startTimes.at(-1), callbackRequests: counts.requests, callbackDistinct: counts.distinct, repeatsByDelivery, repeatsByApproval, withoutHeader },
+      numbers: {
+        stuck: rows.filter((r) => !windowOver(r)).slice(0, 5),
+        escalatedSample: escalated.slice(0, 2),
+        created: ids.length,
+        decidedBeforeKill,
+        restartSeconds: p.startTimes.at(-1),
+        callbackRequests: counts.requests,
+        callbackDistinct: counts.distinct,
+        repeatsByDelivery,
+        repeatsByApproval,
+        withoutHeader,
+      },
       seconds: secondsSince(t0),
     };
   } finally {
@@ -136,8 +193,17 @@ export async function scenarioFlushall(ctx: ChaosContext): Promise<ChaosResult> 
   try {
     const dueSeconds = 6;
     const createdAt = Date.now();
-    const medium = await createMany(p, 200, (i) => ({ title: `flush medium ${i}`, gate: "medium", deadlineSeconds: dueSeconds, onTimeout: "deny" }));
-    const low = await createMany(p, 200, (i) => ({ title: `flush low ${i}`, gate: "low", objectionSeconds: dueSeconds }));
+    const medium = await createMany(p, 200, (i) => ({
+      title: `flush medium ${i}`,
+      gate: "medium",
+      deadlineSeconds: dueSeconds,
+      onTimeout: "deny",
+    }));
+    const low = await createMany(p, 200, (i) => ({
+      title: `flush low ${i}`,
+      gate: "low",
+      objectionSeconds: dueSeconds,
+    }));
     const ids = [...medium.ids, ...low.ids];
     const flushedAt = Date.now();
     await ctx.redis.command("FLUSHALL");
@@ -160,11 +226,27 @@ export async function scenarioFlushall(ctx: ChaosContext): Promise<ChaosResult> 
       checks: [
         check("400 timers acknowledged (200 medium, 200 low)", ids.length, ids.length === 400),
         check("timers lost after FLUSHALL (not fired by due + 30 s) = 0", lost, lost === 0),
-        check("latest timer ≤ 30 s late (s)", late.length ? Math.max(...late) : -1, lost === 0 && Math.max(...late) <= 30),
-        check("decided more than once = 0", rows.filter((r) => r.decided_entries > 1).length, rows.every((r) => r.decided_entries <= 1)),
-        check("health answers 503 after FLUSHALL (info)", `${health.filter((s) => s === 503).length}/${health.length} polls 503`, null),
+        check(
+          "latest timer ≤ 30 s late (s)",
+          late.length ? Math.max(...late) : -1,
+          lost === 0 && Math.max(...late) <= 30,
+        ),
+        check(
+          "decided more than once = 0",
+          rows.filter((r) => r.decided_entries > 1).length,
+          rows.every((r) => r.decided_entries <= 1),
+        ),
+        check(
+          "health answers 503 after FLUSHALL (info)",
+          `${health.filter((s) => s === 503).length}/${health.length} polls 503`,
+          null,
+        ),
       ],
-      numbers: { lost, firstDueAfterFlushSeconds: (createdAt + dueSeconds * 1000 - flushedAt) / 1000, healthStatuses: countBy(health) },
+      numbers: {
+        lost,
+        firstDueAfterFlushSeconds: (createdAt + dueSeconds * 1000 - flushedAt) / 1000,
+        healthStatuses: countBy(health),
+      },
       seconds: secondsSince(t0),
     };
   } finally {
@@ -189,7 +271,11 @@ export async function scenarioSigterm(ctx: ChaosContext): Promise<ChaosResult> {
         for (let i = 0; loading; i++) {
           const at = Date.now();
           const body = { title: `load ${i}`, gate: i % 2 ? "medium" : "low", objectionSeconds: 2 };
-          sent.push(call(p.url, "POST", "/api/approvals", { body, timeoutMs: 15_000 }).then((r) => void creates.push({ at, status: r.status })));
+          sent.push(
+            call(p.url, "POST", "/api/approvals", { body, timeoutMs: 15_000 }).then(
+              (r) => void creates.push({ at, status: r.status }),
+            ),
+          );
           await sleep(1000 / 75);
         }
       })();
@@ -204,9 +290,21 @@ export async function scenarioSigterm(ctx: ChaosContext): Promise<ChaosResult> {
       const cut = creates.filter((c) => c.at < termAt && c.status === 0).length;
       checks.push(check("under load: exit code 0", String(exit.code ?? exit.signal), exit.code === 0));
       checks.push(check("under load: exit within 10 s (ms)", exit.ms, exit.ms <= 10_000));
-      checks.push(check("under load: 5xx answers other than 503 = 0", creates.filter((c) => c.status >= 500 && c.status !== 503).length, creates.every((c) => c.status < 500 || c.status === 503)));
+      checks.push(
+        check(
+          "under load: 5xx answers other than 503 = 0",
+          creates.filter((c) => c.status >= 500 && c.status !== 503).length,
+          creates.every((c) => c.status < 500 || c.status === 503),
+        ),
+      );
       checks.push(check("under load: creates sent before SIGTERM cut without an answer = 0", cut, cut === 0));
-      checks.push(check("under load: long polls (?wait=30) cut without an answer = 0", `${pollStatuses.filter((s) => s === 0).length}/${pollStatuses.length}`, pollStatuses.every((s) => s !== 0)));
+      checks.push(
+        check(
+          "under load: long polls (?wait=30) cut without an answer = 0",
+          `${pollStatuses.filter((s) => s === 0).length}/${pollStatuses.length}`,
+          pollStatuses.every((s) => s !== 0),
+        ),
+      );
       numbers.load = { exit, creates: countBy(creates.map((c) => c.status)), longPolls: countBy(pollStatuses) };
     } finally {
       await p.remove();
@@ -214,13 +312,19 @@ export async function scenarioSigterm(ctx: ChaosContext): Promise<ChaosResult> {
   }
   {
     const hanging = await startReceiver({ hang: true });
-    const p = await startSignoffProcess({ postgres: ctx.postgres, redis: ctx.redis, file: { approvals: { callbackTimeoutMs: 10_000, callbackAttempts: 6, callbackBackoffMs: 200 } } });
+    const p = await startSignoffProcess({
+      postgres: ctx.postgres,
+      redis: ctx.redis,
+      file: { approvals: { callbackTimeoutMs: 10_000, callbackAttempts: 6, callbackBackoffMs: 200 } },
+    });
     try {
       await createMany(p, 5, (i) => ({ title: `hung callback ${i}`, gate: "auto", callbackUrl: hanging.url }));
       const end = Date.now() + 10_000;
       while (hanging.received.length === 0 && Date.now() < end) await sleep(50);
       const exit = await p.terminate(20_000);
-      checks.push(check("hung receiver: callbacks in flight at SIGTERM", hanging.received.length, hanging.received.length > 0));
+      checks.push(
+        check("hung receiver: callbacks in flight at SIGTERM", hanging.received.length, hanging.received.length > 0),
+      );
       checks.push(check("hung receiver: exit code 0", String(exit.code ?? exit.signal), exit.code === 0));
       checks.push(check("hung receiver: exit within 10 s (ms)", exit.ms, exit.ms <= 10_000));
       numbers.hung = { exit, inFlight: hanging.received.length };

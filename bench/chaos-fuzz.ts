@@ -34,9 +34,53 @@ const RAW: Record<string, string> = {
   '"@@TINY@@"': "1e-320",
 };
 
-const WRONG_TYPES: unknown[] = [null, true, false, 0, -1, 1.5, "", " ", [], [1, "x"], {}, { a: 1 }, "@@DEEP_OBJECT@@", "@@DEEP_ARRAY@@"];
-const NUMBERS: unknown[] = ["@@HUGE@@", "@@NEG_HUGE@@", "@@BIGINT@@", "@@TINY@@", 1e308, -1e308, 2 ** 53 + 1, -0, 0, 0.1, 2 ** 31, -(2 ** 63), "12", "1e3"];
-const BROKEN_BODIES = ["{", "}", "null", "[]", '"just a string"', "123", "", "{\"title\": }", '{"a":1,}', "\u0000", "NaN", "{'title':'x'}", `{"title":"${"x".repeat(100)}"`];
+const WRONG_TYPES: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  "",
+  " ",
+  [],
+  [1, "x"],
+  {},
+  { a: 1 },
+  "@@DEEP_OBJECT@@",
+  "@@DEEP_ARRAY@@",
+];
+const NUMBERS: unknown[] = [
+  "@@HUGE@@",
+  "@@NEG_HUGE@@",
+  "@@BIGINT@@",
+  "@@TINY@@",
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  -0,
+  0,
+  0.1,
+  2 ** 31,
+  -(2 ** 63),
+  "12",
+  "1e3",
+];
+const BROKEN_BODIES = [
+  "{",
+  "}",
+  "null",
+  "[]",
+  '"just a string"',
+  "123",
+  "",
+  '{"title": }',
+  '{"a":1,}',
+  "\u0000",
+  "NaN",
+  "{'title':'x'}",
+  `{"title":"${"x".repeat(100)}"`,
+];
 
 /** Text that breaks naive handling: NUL, surrogates, control characters, giant strings. */
 function nastyText(rand: () => number): { value: string; what: string } {
@@ -65,7 +109,7 @@ function nastyText(rand: () => number): { value: string; what: string } {
     case 10:
       return { value: "   ", what: "blank" };
     default:
-      return { value: "🚀".repeat(150) + "é\u0301", what: "emoji and combining" };
+      return { value: `${"🚀".repeat(150)}é\u0301`, what: "emoji and combining" };
   }
 }
 
@@ -83,8 +127,29 @@ interface RouteSpec {
 const uuid = (rand: () => number) =>
   "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx".replace(/x/g, () => Math.floor(rand() * 16).toString(16));
 const oneOf = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-const BAD_IDS = ["not-a-uuid", "%00", "%F0%9F%9A%80", "..%2F..%2Fetc%2Fpasswd", "x".repeat(3_000), "00000000-0000-0000-0000-000000000000", "%ED%A0%80", "1;DROP"];
-const QUERY_NOISE = ["status=bogus", "status=%00", "status=pending&status=approved", "limit=-1", "limit=1e999", "limit=abc", "limit=500", "limit=501", "extra=1", "status[]=x", "limit=%ED%A0%80"];
+const BAD_IDS = [
+  "not-a-uuid",
+  "%00",
+  "%F0%9F%9A%80",
+  "..%2F..%2Fetc%2Fpasswd",
+  "x".repeat(3_000),
+  "00000000-0000-0000-0000-000000000000",
+  "%ED%A0%80",
+  "1;DROP",
+];
+const QUERY_NOISE = [
+  "status=bogus",
+  "status=%00",
+  "status=pending&status=approved",
+  "limit=-1",
+  "limit=1e999",
+  "limit=abc",
+  "limit=500",
+  "limit=501",
+  "extra=1",
+  "status[]=x",
+  "limit=%ED%A0%80",
+];
 
 const ROUTES: RouteSpec[] = [
   {
@@ -107,17 +172,24 @@ const ROUTES: RouteSpec[] = [
     numberFields: ["deadlineSeconds", "objectionSeconds"],
     weight: 4,
   },
-  { route: "GET /api/approvals", method: "GET", path: (rand) => `/api/approvals?${oneOf(rand, ["status=pending", "", ...QUERY_NOISE])}`, weight: 1 },
+  {
+    route: "GET /api/approvals",
+    method: "GET",
+    path: (rand) => `/api/approvals?${oneOf(rand, ["status=pending", "", ...QUERY_NOISE])}`,
+    weight: 1,
+  },
   {
     route: "GET /api/approvals/:id",
     method: "GET",
-    path: (rand, ids) => `/api/approvals/${rand() < 0.4 && ids.length ? oneOf(rand, ids) : rand() < 0.5 ? uuid(rand) : oneOf(rand, BAD_IDS)}${rand() < 0.5 ? `?wait=${oneOf(rand, ["0", "0.2", "-1", "61", "abc", "1e999", "%00", "1"])}` : ""}`,
+    path: (rand, ids) =>
+      `/api/approvals/${rand() < 0.4 && ids.length ? oneOf(rand, ids) : rand() < 0.5 ? uuid(rand) : oneOf(rand, BAD_IDS)}${rand() < 0.5 ? `?wait=${oneOf(rand, ["0", "0.2", "-1", "61", "abc", "1e999", "%00", "1"])}` : ""}`,
     weight: 1,
   },
   {
     route: "POST /api/approvals/:id/cancel",
     method: "POST",
-    path: (rand, ids) => `/api/approvals/${rand() < 0.5 && ids.length ? oneOf(rand, ids) : rand() < 0.5 ? uuid(rand) : oneOf(rand, BAD_IDS)}/cancel`,
+    path: (rand, ids) =>
+      `/api/approvals/${rand() < 0.5 && ids.length ? oneOf(rand, ids) : rand() < 0.5 ? uuid(rand) : oneOf(rand, BAD_IDS)}/cancel`,
     body: () => ({}),
     weight: 1,
   },
@@ -125,7 +197,15 @@ const ROUTES: RouteSpec[] = [
     route: "POST /api/tasks",
     method: "POST",
     path: () => "/api/tasks",
-    body: (rand) => ({ id: `task-${Math.floor(rand() * 50)}`, title: "migrate db", state: oneOf(rand, ["backlog", "ready", "in-progress", "review", "done", "failed"]), agent: "forge", priority: 1, attempts: 0, error: "none" }),
+    body: (rand) => ({
+      id: `task-${Math.floor(rand() * 50)}`,
+      title: "migrate db",
+      state: oneOf(rand, ["backlog", "ready", "in-progress", "review", "done", "failed"]),
+      agent: "forge",
+      priority: 1,
+      attempts: 0,
+      error: "none",
+    }),
     textFields: ["id", "title", "agent", "error", "state"],
     numberFields: ["priority", "attempts"],
     weight: 2,
@@ -134,7 +214,19 @@ const ROUTES: RouteSpec[] = [
     route: "POST /api/spend",
     method: "POST",
     path: () => "/api/spend",
-    body: (rand) => ({ amount: Math.round(rand() * 1000) / 100, currency: "USD", agent: "forge", model: "gpt", at: oneOf(rand, ["2026-01-01T00:00:00Z", "2025-06-30T12:00:00.123+02:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2026-02-30T00:00:00Z"]) }),
+    body: (rand) => ({
+      amount: Math.round(rand() * 1000) / 100,
+      currency: "USD",
+      agent: "forge",
+      model: "gpt",
+      at: oneOf(rand, [
+        "2026-01-01T00:00:00Z",
+        "2025-06-30T12:00:00.123+02:00",
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+        "2026-02-30T00:00:00Z",
+      ]),
+    }),
     textFields: ["currency", "agent", "model", "at"],
     numberFields: ["amount"],
     weight: 2,
@@ -155,7 +247,13 @@ const ROUTES: RouteSpec[] = [
     textFields: ["text", "severity"],
     weight: 2,
   },
-  { route: "GET /api/commands", method: "GET", path: (rand) => `/api/commands?${oneOf(rand, ["", "after=0", "after=999999999999999999", "after=-1", "after=%00", "limit=0", "limit=1e999", "after=1&limit=500", "bogus=1"])}`, weight: 1 },
+  {
+    route: "GET /api/commands",
+    method: "GET",
+    path: (rand) =>
+      `/api/commands?${oneOf(rand, ["", "after=0", "after=999999999999999999", "after=-1", "after=%00", "limit=0", "limit=1e999", "after=1&limit=500", "bogus=1"])}`,
+    weight: 1,
+  },
   {
     route: "POST /api/commands/ack",
     method: "POST",
@@ -188,12 +286,24 @@ function mutateBody(rand: () => number, spec: RouteSpec): { body: unknown; what:
       body[field] = oneOf(rand, WRONG_TYPES);
       whats.push(`${field}: wrong type`);
     } else if (kind < 0.8 && "metadata" in body) {
-      body.metadata = oneOf(rand, ["@@DEEP_OBJECT@@", { deep: "@@DEEP_ARRAY@@" }, { big: "x".repeat(20_000) }, { "\u0000key": "\u0000" }, { s: "@@LONE_HIGH@@" }, { n: "@@HUGE@@" }]);
+      body.metadata = oneOf(rand, [
+        "@@DEEP_OBJECT@@",
+        { deep: "@@DEEP_ARRAY@@" },
+        { big: "x".repeat(20_000) },
+        { "\u0000key": "\u0000" },
+        { s: "@@LONE_HIGH@@" },
+        { n: "@@HUGE@@" },
+      ]);
       whats.push("metadata: deep, big or nasty");
     } else if (kind < 0.9) {
       const key = oneOf(rand, ["__proto__", "constructor", "extra", "\u0000", "@@LONE_HIGH@@", "toString", "🚀"]);
       // defineProperty makes "__proto__" an own key, so JSON.stringify sends it.
-      Object.defineProperty(body, key, { value: key === "__proto__" ? { polluted: true } : 1, enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(body, key, {
+        value: key === "__proto__" ? { polluted: true } : 1,
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
       whats.push(`unknown field ${JSON.stringify(key)}`);
     } else if (fields.length) {
       const field = oneOf(rand, fields);
@@ -217,7 +327,11 @@ export function* fuzzApiCases(seed: number, count: number, ids: string[] = []): 
   const total = ROUTES.reduce((n, r) => n + r.weight, 0);
   for (let i = 0; i < count; i++) {
     let pick = rand() * total;
-    const spec = ROUTES.find((r) => (pick -= r.weight) < 0) ?? ROUTES[0]!;
+    const spec =
+      ROUTES.find((r) => {
+        pick -= r.weight;
+        return pick < 0;
+      }) ?? ROUTES[0]!;
     const path = spec.path(rand, ids);
     const token = rand() < 0.03 ? oneOf(rand, [null, "wrong-token"]) : undefined;
     if (spec.method === "GET") {
@@ -228,12 +342,30 @@ export function* fuzzApiCases(seed: number, count: number, ids: string[] = []): 
     if (framing < 0.05) {
       yield { route: spec.route, method: "POST", path, raw: oneOf(rand, BROKEN_BODIES), what: "broken JSON" };
     } else if (framing < 0.07) {
-      yield { route: spec.route, method: "POST", path, raw: toRawJson(spec.body!(rand)), contentType: oneOf(rand, ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1"]), what: "wrong content type" };
+      yield {
+        route: spec.route,
+        method: "POST",
+        path,
+        raw: toRawJson(spec.body!(rand)),
+        contentType: oneOf(rand, [
+          "text/plain",
+          "application/x-www-form-urlencoded",
+          "application/json; charset=latin1",
+        ]),
+        what: "wrong content type",
+      };
     } else if (framing < 0.08) {
       yield { route: spec.route, method: "POST", path, raw: `{"title":"${"y".repeat(1_100_000)}"}`, what: OVERSIZE };
     } else {
       const { body, what } = mutateBody(rand, spec);
-      yield { route: spec.route, method: "POST", path, raw: toRawJson(body), what, ...(token !== undefined ? { token } : {}) };
+      yield {
+        route: spec.route,
+        method: "POST",
+        path,
+        raw: toRawJson(body),
+        what,
+        ...(token !== undefined ? { token } : {}),
+      };
     }
   }
 }
@@ -245,10 +377,44 @@ export interface ChatCase {
 }
 
 const PHRASES = [
-  "status", "STATUS", "/status", "Status?", "queue", "how's the queue?", "spend", "what did we spend today?", "what did we spend yesterday?",
-  "failures", "any failures?", "pending", "help", "/help", "digest", "kill task task-1", "retry task task-2", "prioritise task task-3",
-  "prioritize task nope", "pause", "resume", "rules", "revoke rule 42", "away until tomorrow delegate to eve", "back", "pair ZZZZ as viewer",
-  "approve K7QF", "reject K7QF too risky", "modify K7QF use staging", "yes", "no", "✅", "❌", "📝 use staging", "always", "👍", "hello", "?",
+  "status",
+  "STATUS",
+  "/status",
+  "Status?",
+  "queue",
+  "how's the queue?",
+  "spend",
+  "what did we spend today?",
+  "what did we spend yesterday?",
+  "failures",
+  "any failures?",
+  "pending",
+  "help",
+  "/help",
+  "digest",
+  "kill task task-1",
+  "retry task task-2",
+  "prioritise task task-3",
+  "prioritize task nope",
+  "pause",
+  "resume",
+  "rules",
+  "revoke rule 42",
+  "away until tomorrow delegate to eve",
+  "back",
+  "pair ZZZZ as viewer",
+  "approve K7QF",
+  "reject K7QF too risky",
+  "modify K7QF use staging",
+  "yes",
+  "no",
+  "✅",
+  "❌",
+  "📝 use staging",
+  "always",
+  "👍",
+  "hello",
+  "?",
 ];
 
 /** `count` chat messages: commands, near-commands and garbage, deterministic for a seed. */
@@ -270,7 +436,9 @@ export function* fuzzChatCases(seed: number, count: number): Generator<ChatCase>
       text = t.value;
       what = t.what;
     } else {
-      text = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => String.fromCodePoint(0x20 + Math.floor(rand() * 0x2fff))).join("");
+      text = Array.from({ length: 1 + Math.floor(rand() * 40) }, () =>
+        String.fromCodePoint(0x20 + Math.floor(rand() * 0x2fff)),
+      ).join("");
       what = "random code points";
     }
     if (text.length > 3_900 && rand() < 0.7) text = text.slice(0, 3_900);

@@ -22,7 +22,13 @@ function pollHealth(url: string, everyMs = 250) {
       await sleep(everyMs);
     }
   })();
-  return { seen, stop: async () => ((on = false), await done) };
+  return {
+    seen,
+    stop: async () => {
+      on = false;
+      await done;
+    },
+  };
 }
 
 /**
@@ -38,7 +44,12 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     postgres: ctx.postgres,
     redis: ctx.redis,
     env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
-    file: { operators: [{ name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false }, { name: "eve", roles: ["approver"], telegram: 1002, webchat: false }] },
+    file: {
+      operators: [
+        { name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false },
+        { name: "eve", roles: ["approver"], telegram: 1002, webchat: false },
+      ],
+    },
   });
   try {
     const before = await call(p.url, "GET", "/api/health", { token: null });
@@ -52,7 +63,15 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
       const gate = i % 3 === 0 ? "low" : "medium";
       const at = Date.now();
       inFlight.push(
-        call(p.url, "POST", "/api/approvals", { body: { title: `while redis down ${String(i).padStart(3, "0")}`, gate, objectionSeconds: 3, deadlineSeconds: 600 }, timeoutMs: 10_000 }).then((r) => void creates.push({ ...r, at, gate })),
+        call(p.url, "POST", "/api/approvals", {
+          body: {
+            title: `while redis down ${String(i).padStart(3, "0")}`,
+            gate,
+            objectionSeconds: 3,
+            deadlineSeconds: 600,
+          },
+          timeoutMs: 10_000,
+        }).then((r) => void creates.push({ ...r, at, gate })),
       );
       await sleep(1_500); // 20 requests: Telegram then shows them at ≤ 1 message/s per chat
     }
@@ -70,7 +89,10 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     const titles = creates.filter((c) => c.status === 201).map((c) => c.body.title as string);
     const shownBy = Date.now() + titles.length * 1_200 + 10_000;
     const unshown = () => {
-      const shown = telegram.sent(1001).map((m) => m.text).join("\n");
+      const shown = telegram
+        .sent(1001)
+        .map((m) => m.text)
+        .join("\n");
       return titles.filter((t) => !shown.includes(t)).length;
     };
     while (unshown() > 0 && Date.now() < shownBy) await sleep(250);
@@ -92,27 +114,82 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     const escalated = lowRows.filter((r) => r.effective_gate === "medium" && r.escalated_entries > 0).length;
     const pendingMedium = rows.filter((r) => r.status === "pending" && r.effective_gate !== "low");
     const notShown = unshown();
-    const missingTimers = (await Promise.all(pendingMedium.map(async (r) => ((await ctx.redis.command("EXISTS", `${p.schema}:timers:deadline-${r.id}`)) === 1 ? 0 : 1)))).reduce<number>((n, x) => n + x, 0);
+    const missingTimers = (
+      await Promise.all(
+        pendingMedium.map(async (r) =>
+          (await ctx.redis.command("EXISTS", `${p.schema}:timers:deadline-${r.id}`)) === 1 ? 0 : 1,
+        ),
+      )
+    ).reduce<number>((n, x) => n + x, 0);
     return {
       name: "redis-down",
       checks: [
         check("health 200 before the outage", before.status, before.status === 200),
-        check("stop → first 503 (s)", firstDown ? (firstDown.at + firstDown.ms - stoppedAt) / 1000 : -1, Boolean(firstDown) && firstDown!.at + firstDown!.ms - stoppedAt <= 2_000),
-        check("health while down: all 503", `${whileDown.filter((h) => h.status === 503).length}/${whileDown.length}`, whileDown.length > 0 && whileDown.every((h) => h.status === 503)),
-        check("health while down: slowest answer ≤ 2 s (ms)", Math.max(0, ...whileDown.map((h) => h.ms)), whileDown.every((h) => h.status !== 0 && h.ms <= 2_000)),
-        check("Redis back → health 200 on its own (s)", healthyAt ? (healthyAt - startedAt) / 1000 : -1, healthyAt !== null),
-        check("creates while down answered 201", `${ok.length}/${creates.length}`, creates.length > 0 && ok.length === creates.length),
-        check("creates while down: slowest ≤ 5 s (ms)", Math.max(0, ...creates.map((c) => c.ms)), creates.every((c) => c.status !== 0 && c.ms <= 5_000)),
+        check(
+          "stop → first 503 (s)",
+          firstDown ? (firstDown.at + firstDown.ms - stoppedAt) / 1000 : -1,
+          Boolean(firstDown) && firstDown!.at + firstDown!.ms - stoppedAt <= 2_000,
+        ),
+        check(
+          "health while down: all 503",
+          `${whileDown.filter((h) => h.status === 503).length}/${whileDown.length}`,
+          whileDown.length > 0 && whileDown.every((h) => h.status === 503),
+        ),
+        check(
+          "health while down: slowest answer ≤ 2 s (ms)",
+          Math.max(0, ...whileDown.map((h) => h.ms)),
+          whileDown.every((h) => h.status !== 0 && h.ms <= 2_000),
+        ),
+        check(
+          "Redis back → health 200 on its own (s)",
+          healthyAt ? (healthyAt - startedAt) / 1000 : -1,
+          healthyAt !== null,
+        ),
+        check(
+          "creates while down answered 201",
+          `${ok.length}/${creates.length}`,
+          creates.length > 0 && ok.length === creates.length,
+        ),
+        check(
+          "creates while down: slowest ≤ 5 s (ms)",
+          Math.max(0, ...creates.map((c) => c.ms)),
+          creates.every((c) => c.status !== 0 && c.ms <= 5_000),
+        ),
         check("acknowledged (201) missing from PostgreSQL = 0", ids.length - rows.length, rows.length === ids.length),
-        check("low made while down: window-approved, notice undelivered = 0", `${unseenApproved}/${lowRows.length}`, lowRows.length > 0 && unseenApproved === 0),
+        check(
+          "low made while down: window-approved, notice undelivered = 0",
+          `${unseenApproved}/${lowRows.length}`,
+          lowRows.length > 0 && unseenApproved === 0,
+        ),
         check("low made while down: notice delivered (info)", `${noticeDelivered}/${lowRows.length}`, null),
-        check("low made while down: approved by objection-window (info)", `${windowApproved.length}/${lowRows.length}`, null),
-        check("low made while down, notice undelivered → medium (audited)", `${escalated}/${lowRows.length - noticeDelivered}`, lowRows.length > 0 && escalated === lowRows.length - noticeDelivered),
-        check("pending medium with no timer once Redis is back = 0", `${missingTimers}/${pendingMedium.length}`, pendingMedium.length > 0 && missingTimers === 0),
-        check("acknowledged while down and never shown on Telegram = 0", `${notShown}/${ok.length}`, ok.length > 0 && notShown === 0),
+        check(
+          "low made while down: approved by objection-window (info)",
+          `${windowApproved.length}/${lowRows.length}`,
+          null,
+        ),
+        check(
+          "low made while down, notice undelivered → medium (audited)",
+          `${escalated}/${lowRows.length - noticeDelivered}`,
+          lowRows.length > 0 && escalated === lowRows.length - noticeDelivered,
+        ),
+        check(
+          "pending medium with no timer once Redis is back = 0",
+          `${missingTimers}/${pendingMedium.length}`,
+          pendingMedium.length > 0 && missingTimers === 0,
+        ),
+        check(
+          "acknowledged while down and never shown on Telegram = 0",
+          `${notShown}/${ok.length}`,
+          ok.length > 0 && notShown === 0,
+        ),
         check("Redis back → every card or notice on Telegram (s) (info)", allShownAfter, null),
       ],
-      numbers: { downSeconds, creates: countBy(creates.map((c) => c.status)), healthWhileDown: countBy(whileDown.map((h) => h.status)), lowOutcomes: countBy(lowRows.map((r) => `${r.status}/${r.decided_by ?? "-"}/${r.effective_gate}`)) },
+      numbers: {
+        downSeconds,
+        creates: countBy(creates.map((c) => c.status)),
+        healthWhileDown: countBy(whileDown.map((h) => h.status)),
+        lowOutcomes: countBy(lowRows.map((r) => `${r.status}/${r.decided_by ?? "-"}/${r.effective_gate}`)),
+      },
       seconds: secondsSince(t0),
     };
   } finally {
@@ -138,7 +215,11 @@ export async function scenarioPostgresRestart(ctx: ChaosContext): Promise<ChaosR
     const outages: Array<{ how: "stop" | "kill"; from: number; to: number }> = [];
     let outagesDone = 0;
     const outage = (async () => {
-      for (const [how, downMs] of [["stop", 4_000], ["kill", 2_000], ["stop", 2_000]] as const) {
+      for (const [how, downMs] of [
+        ["stop", 4_000],
+        ["kill", 2_000],
+        ["stop", 2_000],
+      ] as const) {
         await sleep(3_000);
         const from = Date.now();
         if (how === "stop") await ctx.postgres.stop("fast");
@@ -153,7 +234,11 @@ export async function scenarioPostgresRestart(ctx: ChaosContext): Promise<ChaosR
     for (let i = 0; !outagesDone || Date.now() < outagesDone + 4_000; i++) {
       const title = `pg load ${i}`;
       const at = Date.now();
-      inFlight.push(call(p.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 15_000 }).then((r) => void calls.push({ ...r, at, title })));
+      inFlight.push(
+        call(p.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 15_000 }).then(
+          (r) => void calls.push({ ...r, at, title }),
+        ),
+      );
       await sleep(Math.max(0, loadStart + ((i + 1) * 1000) / rate - Date.now()));
     }
     await Promise.all([outage, ...inFlight]);
@@ -170,17 +255,48 @@ export async function scenarioPostgresRestart(ctx: ChaosContext): Promise<ChaosR
       name: "pg-restart",
       checks: [
         check("offered load (creates/s)", served, served >= 60),
-        check("process up through 3 outages (2 stops, 1 kill -9)", p.alive() ? "up" : p.lastExit().slice(0, 60), p.alive()),
-        check("500 answers = 0", calls.filter((c) => c.status === 500).length, calls.every((c) => c.status !== 500)),
-        check("no answer at all (reset, refused, timeout) = 0", calls.filter((c) => c.status === 0).length, calls.every((c) => c.status !== 0)),
-        check("while down: answers other than 503/201", during.filter((c) => c.status !== 503 && c.status !== 201).length, during.length > 0 && during.every((c) => c.status === 503 || c.status === 201)),
-        check("503 without Retry-After = 0", calls.filter((c) => c.status === 503 && !c.headers?.get("retry-after")).length, calls.every((c) => c.status !== 503 || Boolean(c.headers?.get("retry-after")))),
-        check("2 s after the last return: all 201", `${after.filter((c) => c.status === 201).length}/${after.length}`, after.length > 0 && after.every((c) => c.status === 201)),
+        check(
+          "process up through 3 outages (2 stops, 1 kill -9)",
+          p.alive() ? "up" : p.lastExit().slice(0, 60),
+          p.alive(),
+        ),
+        check(
+          "500 answers = 0",
+          calls.filter((c) => c.status === 500).length,
+          calls.every((c) => c.status !== 500),
+        ),
+        check(
+          "no answer at all (reset, refused, timeout) = 0",
+          calls.filter((c) => c.status === 0).length,
+          calls.every((c) => c.status !== 0),
+        ),
+        check(
+          "while down: answers other than 503/201",
+          during.filter((c) => c.status !== 503 && c.status !== 201).length,
+          during.length > 0 && during.every((c) => c.status === 503 || c.status === 201),
+        ),
+        check(
+          "503 without Retry-After = 0",
+          calls.filter((c) => c.status === 503 && !c.headers?.get("retry-after")).length,
+          calls.every((c) => c.status !== 503 || Boolean(c.headers?.get("retry-after"))),
+        ),
+        check(
+          "2 s after the last return: all 201",
+          `${after.filter((c) => c.status === 201).length}/${after.length}`,
+          after.length > 0 && after.every((c) => c.status === 201),
+        ),
         check("acknowledged (201) missing from PostgreSQL = 0", lost, lost === 0),
         check("errors answered yet stored anyway (info)", writtenAnyway, null),
         check("slowest answer (ms) (info)", Math.max(...calls.map((c) => c.ms)), null),
       ],
-      numbers: { outages, calls: calls.length, statuses: countBy(calls.map((c) => c.status)), whileDown: countBy(during.map((c) => c.status)), errorsSample: errors.slice(0, 3).map((e) => e.error ?? JSON.stringify(e.body).slice(0, 120)), exit: p.alive() ? null : p.lastExit() },
+      numbers: {
+        outages,
+        calls: calls.length,
+        statuses: countBy(calls.map((c) => c.status)),
+        whileDown: countBy(during.map((c) => c.status)),
+        errorsSample: errors.slice(0, 3).map((e) => e.error ?? JSON.stringify(e.body).slice(0, 120)),
+        exit: p.alive() ? null : p.lastExit(),
+      },
       seconds: secondsSince(t0),
     };
   } finally {

@@ -115,21 +115,28 @@ export async function startSignoffProcess(options: {
     logs,
     stderr: () => stderr,
     alive: () => child !== null,
-    lastExit: () => `${exitNote}; stderr: ${stderr.slice(-1500)}; last logs: ${logs.slice(-5).map((l) => JSON.stringify(l).slice(0, 400)).join("\n")}`,
+    lastExit: () =>
+      `${exitNote}; stderr: ${stderr.slice(-1500)}; last logs: ${logs
+        .slice(-5)
+        .map((l) => JSON.stringify(l).slice(0, 400))
+        .join("\n")}`,
     pool,
     async start() {
       if (child) throw new Error("signoff process already running");
       const t0 = performance.now();
       // cwd is a temp dir so a developer's .env in the checkout cannot change the run.
-      const started = spawn(process.execPath, ["--import", TSX, join(repo, "src", "main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      const started = spawn(process.execPath, ["--import", TSX, join(repo, "src", "main.ts")], {
+        cwd: dir,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       child = started;
       running.add(started);
       let buffer = "";
       let onLine: ((line: LogLine) => void) | null = null;
       started.stdout!.on("data", (chunk: Buffer) => {
         buffer += chunk.toString("utf8");
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
           const text = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           if (!text.trim()) continue;
@@ -153,7 +160,10 @@ export async function startSignoffProcess(options: {
         }),
       );
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`signoff did not start within 60 s; stderr: ${stderr.slice(-2000)}`)), 60_000);
+        const timer = setTimeout(
+          () => reject(new Error(`signoff did not start within 60 s; stderr: ${stderr.slice(-2000)}`)),
+          60_000,
+        );
         onLine = (line) => {
           if (line.msg !== "signoff started") return;
           clearTimeout(timer);
@@ -161,7 +171,11 @@ export async function startSignoffProcess(options: {
         };
         void exited.then(({ code, signal }) => {
           clearTimeout(timer);
-          reject(new Error(`signoff exited (code ${code}, signal ${signal}) before starting; stderr: ${stderr.slice(-2000)}`));
+          reject(
+            new Error(
+              `signoff exited (code ${code}, signal ${signal}) before starting; stderr: ${stderr.slice(-2000)}`,
+            ),
+          );
         });
       });
       onLine = null;
@@ -201,6 +215,7 @@ export async function startSignoffProcess(options: {
 export interface CallResult {
   status: number;
   ms: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the drills read whatever JSON a route returned
   body: any;
   headers: Headers | null;
   error?: string;
@@ -239,7 +254,13 @@ export async function call(
     return { status: response.status, ms: performance.now() - t0, body, headers: response.headers };
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } };
-    return { status: 0, ms: performance.now() - t0, body: null, headers: null, error: e.name === "TimeoutError" ? "timeout" : (e.cause?.code ?? e.message) };
+    return {
+      status: 0,
+      ms: performance.now() - t0,
+      body: null,
+      headers: null,
+      error: e.name === "TimeoutError" ? "timeout" : (e.cause?.code ?? e.message),
+    };
   }
 }
 
@@ -260,7 +281,12 @@ export async function startReceiver(options: { hang?: boolean; delayMs?: number 
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const delivery = req.headers["x-signoff-delivery"];
-      received.push({ delivery: Array.isArray(delivery) ? delivery[0] : delivery, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
+      received.push({
+        delivery: Array.isArray(delivery) ? delivery[0] : delivery,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
+      });
       if (options.hang) return;
       const answer = () => res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       if (options.delayMs) setTimeout(answer, options.delayMs);

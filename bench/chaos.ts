@@ -49,7 +49,8 @@ function parseArgs(argv: string[]): { names: string[]; seed: number } {
 
 /** The checkout's commit, marked `+changes` when its work tree differs from it. */
 function commitOf(dir: string): string | null {
-  const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {
     return `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") ? "+changes" : ""}`;
   } catch {
@@ -67,8 +68,15 @@ async function main() {
     postgresStartSeconds: services.postgres.startTimes[0],
     redisStartSeconds: services.redis.startTimes[0],
   };
-  process.stdout.write(`private PostgreSQL :${services.postgres.port} and Redis :${services.redis.port} up in ${services.startSeconds} s\n`);
-  const ctx: ChaosContext = { postgres: services.postgres, redis: services.redis, seed, log: (line) => process.stdout.write(`  ${line}\n`) };
+  process.stdout.write(
+    `private PostgreSQL :${services.postgres.port} and Redis :${services.redis.port} up in ${services.startSeconds} s\n`,
+  );
+  const ctx: ChaosContext = {
+    postgres: services.postgres,
+    redis: services.redis,
+    seed,
+    log: (line) => process.stdout.write(`  ${line}\n`),
+  };
   const fresh: ChaosResult[] = [];
   try {
     for (const name of names) {
@@ -78,17 +86,27 @@ async function main() {
       try {
         result = await SCENARIOS[name]!(ctx);
       } catch (error) {
-        result = { name, checks: [], numbers: {}, seconds: Math.round(performance.now() - s0) / 1000, error: (error as Error).stack ?? String(error) };
+        result = {
+          name,
+          checks: [],
+          numbers: {},
+          seconds: Math.round(performance.now() - s0) / 1000,
+          error: (error as Error).stack ?? String(error),
+        };
       }
       const failed = result.checks.filter((c) => c.met === false).length;
-      process.stdout.write(`  ${name}: ${result.error ? "did not finish" : failed ? `${failed} goal(s) missed` : "all goals met"} in ${result.seconds} s\n`);
+      process.stdout.write(
+        `  ${name}: ${result.error ? "did not finish" : failed ? `${failed} goal(s) missed` : "all goals met"} in ${result.seconds} s\n`,
+      );
       fresh.push(result);
     }
   } finally {
     await services.remove();
   }
 
-  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, "utf8")) as { results?: Record<string, ChaosResult> }) : {};
+  const previous = existsSync(RESULTS)
+    ? (JSON.parse(readFileSync(RESULTS, "utf8")) as { results?: Record<string, ChaosResult> })
+    : {};
   const results: Record<string, ChaosResult> = { ...(previous.results ?? {}) };
   for (const r of fresh) results[r.name] = r;
   const repo = process.env.SIGNOFF_CHAOS_REPO ?? join(HERE, "..");

@@ -160,6 +160,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         // within 10 s of SIGTERM; what is cut off is retried.
         const { step } = createShutdownSteps(8_000, logger);
         await step("http", 2_000, async () => {
+          engine.bus.wakeAll(); // long polls answer with the record as it stands, not a cut connection
           await http.close(); // new requests get 503
           await infra.bound.close(); // in-flight requests finish (long polls are cut after a grace period)
         });

@@ -10,6 +10,11 @@ export interface DecisionBus {
   publish(approvalId: string): Promise<void>;
   /** Resolves when `approvalId` changes or `ms` passes; `signal` aborts early. */
   waitFor(approvalId: string, ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Wake every waiting long poll now (shutdown): each answers with the record as it stands, so
+   * clients get a response and poll again (elsewhere) instead of a dropped connection.
+   */
+  wakeAll(): void;
   close(): Promise<void>;
 }
 
@@ -17,6 +22,7 @@ export interface DecisionBus {
 export async function createDecisionBus(publisher: Redis, subscriber: Redis, prefix: string): Promise<DecisionBus> {
   const channel = `${prefix}:decided`;
   const local = new EventEmitter();
+  const waiting = new Set<() => void>();
   local.setMaxListeners(0);
   subscriber.on("message", (ch: string, id: string) => {
     if (ch === channel) local.emit(id);
@@ -32,12 +38,17 @@ export async function createDecisionBus(publisher: Redis, subscriber: Redis, pre
           clearTimeout(timer);
           local.off(approvalId, done);
           signal?.removeEventListener("abort", done);
+          waiting.delete(done);
           resolve();
         };
+        waiting.add(done);
         const timer = setTimeout(done, ms);
         local.on(approvalId, done);
         signal?.addEventListener("abort", done);
       });
+    },
+    wakeAll() {
+      for (const done of [...waiting]) done();
     },
     async close() {
       await subscriber.unsubscribe(channel).catch(() => undefined);

@@ -48,6 +48,13 @@ export function createDatabase(options: {
 /** Run `fn` in one transaction; commit when it resolves, roll back when it throws. */
 export async function withTransaction<T>(db: Database, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.pool.connect();
+  // A checked-out client has no pool listener: when PostgreSQL goes away mid-transaction its
+  // 'error' event would crash the process. Note it, and hand the broken client back as broken.
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost = error;
+  };
+  client.on("error", onError);
   try {
     await client.query("BEGIN");
     const result = await fn(client);
@@ -57,7 +64,8 @@ export async function withTransaction<T>(db: Database, fn: (client: pg.PoolClien
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off("error", onError);
+    client.release(lost);
   }
 }
 

@@ -26,13 +26,24 @@ const CONCURRENT = 40;
 const POISONED = 17;
 
 async function poisonBatch(batch: string, poison: Record<string, unknown>) {
-  const bodies = Array.from({ length: CONCURRENT }, (_, i) => (i === POISONED ? { title: `${batch} ${i}`, gate: "medium", ...poison } : { title: `${batch} ${i}`, gate: "medium" }));
-  const results = await Promise.all(bodies.map((body) => call(signoff.url, "POST", "/api/approvals", { raw: toRawJson(body) })));
-  const { rows } = await signoff.pool.query<{ id: string; title: string }>("SELECT id, title FROM approvals WHERE title LIKE $1", [`${batch} %`]);
+  const bodies = Array.from({ length: CONCURRENT }, (_, i) =>
+    i === POISONED ? { title: `${batch} ${i}`, gate: "medium", ...poison } : { title: `${batch} ${i}`, gate: "medium" },
+  );
+  const results = await Promise.all(
+    bodies.map((body) => call(signoff.url, "POST", "/api/approvals", { raw: toRawJson(body) })),
+  );
+  const { rows } = await signoff.pool.query<{ id: string; title: string }>(
+    "SELECT id, title FROM approvals WHERE title LIKE $1",
+    [`${batch} %`],
+  );
   return { results, stored: new Map(rows.map((r) => [r.id, r.title])) };
 }
 
-function expectOthersUnharmed(batch: string, results: Awaited<ReturnType<typeof poisonBatch>>["results"], stored: Map<string, string>) {
+function expectOthersUnharmed(
+  batch: string,
+  results: Awaited<ReturnType<typeof poisonBatch>>["results"],
+  stored: Map<string, string>,
+) {
   results.forEach((r, i) => {
     if (i === POISONED) return;
     expect(r.status, `caller ${i} was failed by another caller's bad request: ${JSON.stringify(r.body)}`).toBe(201);
@@ -59,13 +70,21 @@ describe("hostile input", () => {
       expectOthersUnharmed(batch, results, stored);
       const poisoned = results[POISONED]!;
       expect(poisoned.status, `${batch}: ${JSON.stringify(poisoned.body)}`).toBeLessThan(500);
-      if (poisoned.status === 400) expect(poisoned.body.problems.some((p: { path: string }) => p.path.startsWith("metadata")), JSON.stringify(poisoned.body)).toBe(true);
+      if (poisoned.status === 400)
+        expect(
+          poisoned.body.problems.some((p: { path: string }) => p.path.startsWith("metadata")),
+          JSON.stringify(poisoned.body),
+        ).toBe(true);
     }
   });
 
   it("answers 500 fuzzed bodies over every route (NUL, lone surrogates, 5,000-deep metadata, huge numbers, wrong types, unknown fields) without a 5xx", async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await call(signoff.url, "POST", "/api/approvals", { body: { title: `fuzz target ${i}`, gate: "medium" } })).body.id as string);
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        (await call(signoff.url, "POST", "/api/approvals", { body: { title: `fuzz target ${i}`, gate: "medium" } }))
+          .body.id as string,
+      );
     const seed = 20_260_101;
     const report = await runApiFuzz(signoff.url, seed, 500, { ids, concurrency: 8 });
     expect(report.byClass["5xx"], `seed ${seed}: ${JSON.stringify(report.samples, null, 1)}`).toBe(0);

@@ -27,10 +27,13 @@ afterEach(async () => {
   expect(signoff.alive(), `signoff died: ${signoff.lastExit()}`).toBe(true);
 });
 
-const create = (title: string) => call(signoff.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 8_000 });
+const create = (title: string) =>
+  call(signoff.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 8_000 });
 
 async function storedTitles(prefix: string): Promise<Set<string>> {
-  const { rows } = await signoff.pool.query<{ title: string }>("SELECT title FROM approvals WHERE title LIKE $1", [`${prefix}%`]);
+  const { rows } = await signoff.pool.query<{ title: string }>("SELECT title FROM approvals WHERE title LIKE $1", [
+    `${prefix}%`,
+  ]);
   return new Set(rows.map((r) => r.title));
 }
 
@@ -58,10 +61,12 @@ describe("PostgreSQL down", () => {
     expect(after.map((r) => r.status)).toEqual(Array(10).fill(201));
 
     const stored = await storedTitles("pg ");
-    for (let i = 0; i < 10; i++) expect(stored.has(`pg after ${i}`), `acknowledged "pg after ${i}" is stored`).toBe(true);
+    for (let i = 0; i < 10; i++)
+      expect(stored.has(`pg after ${i}`), `acknowledged "pg after ${i}" is stored`).toBe(true);
     expect(stored.has("pg before")).toBe(true);
     // A caller that got an error has nothing half-written.
-    for (let i = 0; i < 12; i++) expect(stored.has(`pg down ${i}`), `"pg down ${i}" got 503 yet was stored`).toBe(false);
+    for (let i = 0; i < 12; i++)
+      expect(stored.has(`pg down ${i}`), `"pg down ${i}" got 503 yet was stored`).toBe(false);
   }, 45_000);
 
   it("answers /api/health with 503 naming postgres within 2 s while it is down, and 200 again on its own", async () => {
@@ -107,7 +112,10 @@ describe("PostgreSQL down", () => {
       await services.postgres.stop("fast");
       const down = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} down ${i}`)));
       expect(signoff.alive(), `the process died at restart ${round + 1}: ${signoff.lastExit()}`).toBe(true);
-      expect(down.every((r) => r.status === 503 || r.status === 201), JSON.stringify(down.map((r) => r.status))).toBe(true);
+      expect(
+        down.every((r) => r.status === 503 || r.status === 201),
+        JSON.stringify(down.map((r) => r.status)),
+      ).toBe(true);
       await services.postgres.start();
       await sleep(300);
       await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} up ${i}`)));

@@ -29,7 +29,11 @@ afterEach(async () => {
 
 const health = () => call(signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null | undefined | false>,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -57,7 +61,10 @@ describe("Redis down", () => {
     await services.redis.stop();
     const created = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        call(signoff.url, "POST", "/api/approvals", { body: { title: `redis down ${i}`, gate: "medium", deadlineSeconds: 3, onTimeout: "deny" }, timeoutMs: 8_000 }),
+        call(signoff.url, "POST", "/api/approvals", {
+          body: { title: `redis down ${i}`, gate: "medium", deadlineSeconds: 3, onTimeout: "deny" },
+          timeoutMs: 8_000,
+        }),
       ),
     );
     for (const r of created) {
@@ -88,7 +95,9 @@ describe("Redis down", () => {
       if (row.decided_by === "objection-window") {
         expect(row.notice_delivered_at, `${row.id} approved by its window without a delivered notice`).not.toBeNull();
         const seenAt = new Date(row.notice_delivered_at!).getTime();
-        expect(row.decided_at!.getTime(), "the window counts from the delivered notice").toBeGreaterThanOrEqual(seenAt + 1_000 - 50);
+        expect(row.decided_at!.getTime(), "the window counts from the delivered notice").toBeGreaterThanOrEqual(
+          seenAt + 1_000 - 50,
+        );
       } else {
         expect(row.effective_gate, `${row.id}: ${row.status} by ${row.decided_by}`).toBe("medium");
         expect(row.escalated_entries, "the escalation is audited").toBe(1);
@@ -102,7 +111,12 @@ describe("Redis down", () => {
       postgres: services.postgres,
       redis: services.redis,
       env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
-      file: { operators: [{ name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false }, { name: "eve", roles: ["approver"], telegram: 1002, webchat: false }] },
+      file: {
+        operators: [
+          { name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false },
+          { name: "eve", roles: ["approver"], telegram: 1002, webchat: false },
+        ],
+      },
     });
     try {
       await services.redis.stop();
@@ -110,13 +124,18 @@ describe("Redis down", () => {
       await sleep(3_000); // longer than the window: nobody could have objected
       await services.redis.start();
       for (const row of await settled(viaTelegram, ids)) {
-        expect(row.decided_by, `${row.id} was approved by a window whose notice nobody saw`).not.toBe("objection-window");
+        expect(row.decided_by, `${row.id} was approved by a window whose notice nobody saw`).not.toBe(
+          "objection-window",
+        );
         expect(row.effective_gate).toBe("medium");
         expect(row.status).toBe("pending"); // a card now, waiting for a person until the default deadline
         expect(row.escalated_entries, "the escalation is audited").toBe(1);
       }
       const titles = await waitFor("the cards on Telegram", 20_000, async () => {
-        const texts = telegram.sent(1001).map((m) => m.text).join("\n");
+        const texts = telegram
+          .sent(1001)
+          .map((m) => m.text)
+          .join("\n");
         return ["unseen 0", "unseen 1", "unseen 2"].every((t) => texts.includes(t)) && texts;
       });
       expect(titles).toContain("unseen 0");
@@ -129,7 +148,12 @@ describe("Redis down", () => {
 
 async function createLow(target: SignoffProcess, count: number): Promise<string[]> {
   const created = await Promise.all(
-    Array.from({ length: count }, (_, i) => call(target.url, "POST", "/api/approvals", { body: { title: `unseen ${i}`, gate: "low", objectionSeconds: 1 }, timeoutMs: 8_000 })),
+    Array.from({ length: count }, (_, i) =>
+      call(target.url, "POST", "/api/approvals", {
+        body: { title: `unseen ${i}`, gate: "low", objectionSeconds: 1 },
+        timeoutMs: 8_000,
+      }),
+    ),
   );
   for (const r of created) {
     expect(r.status, r.error ?? JSON.stringify(r.body)).toBe(201);
@@ -142,6 +166,10 @@ async function createLow(target: SignoffProcess, count: number): Promise<string[
 function settled(target: SignoffProcess, ids: string[]) {
   return waitFor("each low request to be decided or escalated", 20_000, async () => {
     const rows = await loadRows(target, ids);
-    return rows.length === ids.length && rows.every((row) => row.status !== "pending" || row.effective_gate === "medium") && rows;
+    return (
+      rows.length === ids.length &&
+      rows.every((row) => row.status !== "pending" || row.effective_gate === "medium") &&
+      rows
+    );
   });
 }

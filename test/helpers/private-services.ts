@@ -5,7 +5,17 @@
  * and, when a run was itself killed, by the next start (it sweeps directories whose owner died).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -144,7 +154,11 @@ function makeDir(kind: string): string {
 
 async function until(what: string, timeoutMs: number, probe: () => Promise<boolean> | boolean): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(probe).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(probe)
+      .catch(() => false))
+  ) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
   }
@@ -184,7 +198,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const startTimes: number[] = [];
 
   const command = async (...args: string[]) => {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1000,
+    });
     client.on("error", () => undefined);
     try {
       await client.connect();
@@ -208,7 +227,24 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async start() {
       if (child) throw new Error("private redis already running");
       const t0 = performance.now();
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--hz", "100", "--dir", dir, "--logfile", join(dir, "redis.log"), "--daemonize", "no"];
+      const args = [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--hz",
+        "100",
+        "--dir",
+        dir,
+        "--logfile",
+        join(dir, "redis.log"),
+        "--daemonize",
+        "no",
+      ];
       const started = spawn("redis-server", args, { stdio: "ignore" });
       child = started;
       writeFileSync(join(dir, "redis.pid"), `${started.pid} ${port}`);
@@ -297,7 +333,9 @@ function postgresBin(): string {
 /** Run a PostgreSQL tool as the `postgres` OS user (initdb refuses root). */
 async function asPostgres(tool: string, args: string[]): Promise<void> {
   const argv = [join(postgresBin(), tool), ...args];
-  await (process.getuid?.() === 0 ? run("runuser", ["-u", "postgres", "--", ...argv], { timeout: 60_000 }) : run(argv[0]!, argv.slice(1), { timeout: 60_000 }));
+  await (process.getuid?.() === 0
+    ? run("runuser", ["-u", "postgres", "--", ...argv], { timeout: 60_000 })
+    : run(argv[0]!, argv.slice(1), { timeout: 60_000 }));
 }
 
 /** Init and start a private PostgreSQL on a free port and create `database` in it. */
@@ -305,7 +343,9 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
   const dir = makeDir("pg");
   const data = join(dir, "data");
   if (process.getuid?.() === 0) {
-    const [uid, gid] = await Promise.all(["-u", "-g"].map(async (flag) => Number((await run("id", [flag, "postgres"])).stdout)));
+    const [uid, gid] = await Promise.all(
+      ["-u", "-g"].map(async (flag) => Number((await run("id", [flag, "postgres"])).stdout)),
+    );
     chownSync(dir, uid!, gid!);
   }
   const port = await freePort();
@@ -313,12 +353,33 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
   const postmasterPid = () => Number(readFileSafe(join(data, "postmaster.pid")).split("\n")[0]) || null;
   // fsync off is safe against kill -9 (the OS keeps the writes); synchronous_commit stays on, or a
   // killed server would lose commits it had already acknowledged.
-  const options = [`-p ${port}`, "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c full_page_writes=off", `-c unix_socket_directories=${dir}`, "-c max_connections=200"].join(" ");
+  const options = [
+    `-p ${port}`,
+    "-c listen_addresses=127.0.0.1",
+    "-c fsync=off",
+    "-c full_page_writes=off",
+    `-c unix_socket_directories=${dir}`,
+    "-c max_connections=200",
+  ].join(" ");
   const t0 = performance.now();
-  await asPostgres("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+  await asPostgres("initdb", [
+    "-D",
+    data,
+    "-A",
+    "trust",
+    "-U",
+    "postgres",
+    "-E",
+    "UTF8",
+    "--no-sync",
+    "--no-instructions",
+  ]);
   const initSeconds = seconds(t0);
   const ping = async (db: string) => {
-    const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/${db}`, connectionTimeoutMillis: 1000 });
+    const client = new pg.Client({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/${db}`,
+      connectionTimeoutMillis: 1000,
+    });
     client.on("error", () => undefined);
     try {
       await client.connect();
@@ -339,7 +400,18 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
     running: () => ping("postgres").catch(() => false),
     async start() {
       const t1 = performance.now();
-      await asPostgres("pg_ctl", ["-D", data, "-l", join(dir, "postgres.log"), "-w", "-t", "30", "-o", options, "start"]);
+      await asPostgres("pg_ctl", [
+        "-D",
+        data,
+        "-l",
+        join(dir, "postgres.log"),
+        "-w",
+        "-t",
+        "30",
+        "-o",
+        options,
+        "start",
+      ]);
       await until(`postgres on ${port}`, 10_000, () => ping("postgres"));
       startTimes.push(seconds(t1));
       return startTimes.at(-1)!;
@@ -390,7 +462,9 @@ export async function startPrivatePostgres(database = "chaos"): Promise<PrivateP
 }
 
 /** Both private servers, started side by side; `remove()` stops and deletes both. */
-export async function startPrivateServices(database = "chaos"): Promise<{ redis: PrivateRedis; postgres: PrivatePostgres; startSeconds: number; remove(): Promise<void> }> {
+export async function startPrivateServices(
+  database = "chaos",
+): Promise<{ redis: PrivateRedis; postgres: PrivatePostgres; startSeconds: number; remove(): Promise<void> }> {
   const t0 = performance.now();
   const [redis, postgres] = await Promise.allSettled([startPrivateRedis(), startPrivatePostgres(database)]);
   if (redis.status === "rejected" || postgres.status === "rejected") {
