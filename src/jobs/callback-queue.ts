@@ -5,6 +5,7 @@
  * delivery row is marked `dead`. At shutdown in-flight requests are cut off and put back for later
  * without counting as an attempt, so a receiver that never answers cannot hold signoff up.
  */
+import { failPermanentErrorsAtOnce } from "./job-errors.js";
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -96,7 +97,9 @@ export function createDeliveryWorker(
 
   const worker = new Worker<DeliveryJobData>(
     DELIVERY_QUEUE,
-    async (job: Job<DeliveryJobData>, token?: string) => {
+    // As in every worker, an error with a permanent code fails at once; HTTP and network
+    // failures below are plain errors and retry until the delivery is dead-lettered.
+    failPermanentErrorsAtOnce(async (job: Job<DeliveryJobData>, token?: string) => {
       const delivery = await deps.deliveries.get(job.data.deliveryId);
       if (delivery?.status !== "pending") return "skipped";
       // Config requires the secret whenever a source exists; never sign with a made-up one.
@@ -139,7 +142,7 @@ export function createDeliveryWorker(
       );
       if (lastAttempt) throw new UnrecoverableError(`dead-lettered after ${job.attemptsMade + 1} attempts: ${error}`);
       throw new Error(error);
-    },
+    }),
     { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
   return Object.assign(worker, {

@@ -4,6 +4,7 @@
  * {@link OpsQueue.sync} makes Redis match the config: schedulers no longer configured are
  * removed, the rest are upserted (so a changed cron or timezone takes effect).
  */
+import { failPermanentErrorsAtOnce } from "./job-errors.js";
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -79,7 +80,10 @@ export function createOpsQueue(connection: Redis, prefix: string) {
 /** The ops queue's interface. */
 export type OpsQueue = ReturnType<typeof createOpsQueue>;
 
-/** The worker running digests and health checks. */
+/**
+ * The worker running digests and health checks. A permanent error fails that run at once (the
+ * next scheduled run still happens); other errors retry with backoff.
+ */
 export function createOpsWorker(
   connection: Redis,
   prefix: string,
@@ -88,8 +92,9 @@ export function createOpsWorker(
 ) {
   return new Worker<OpsJobData>(
     OPS_QUEUE,
-    async (job: Job<OpsJobData>) =>
+    failPermanentErrorsAtOnce(async (job: Job<OpsJobData>) =>
       job.data.kind === "digest" ? handlers.digest(job.data.operator) : handlers.health(job.data.check),
+    ),
     { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
 }

@@ -3,6 +3,7 @@
  * deterministic id (`deadline-<uuid>`), so scheduling twice is harmless and several processes
  * share the work. PostgreSQL decides with a compare-and-set, so a timer counts at most once.
  */
+import { failPermanentErrorsAtOnce } from "./job-errors.js";
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -60,7 +61,10 @@ export function createTimerQueue(connection: Redis, prefix: string) {
   return { queue, scheduler };
 }
 
-/** The worker that fires timers; `concurrency` bounds simultaneous decisions. */
+/**
+ * The worker that fires timers; `concurrency` bounds simultaneous decisions. A timer whose
+ * approval no longer exists fails at once; other errors retry with the queue's backoff.
+ */
 export function createTimerWorker(
   connection: Redis,
   prefix: string,
@@ -69,7 +73,7 @@ export function createTimerWorker(
 ) {
   return new Worker<TimerJobData>(
     TIMER_QUEUE,
-    async (job: Job<TimerJobData>, token?: string) => {
+    failPermanentErrorsAtOnce(async (job: Job<TimerJobData>, token?: string) => {
       const result = await service.fireTimer(job.data.approvalId, job.data.kind);
       if (result.outcome === "ignored" && result.reason === "timer_not_due") {
         // Fired early (clocks of two processes disagree): wait for the rest of the time.
@@ -80,7 +84,7 @@ export function createTimerWorker(
         }
       }
       return result.outcome;
-    },
+    }),
     { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
   );
 }

@@ -1,0 +1,48 @@
+/**
+ * Which job failures are worth another attempt. A job whose approval is gone, or whose input was
+ * refused, fails the same way on every retry: BullMQ is told so with `UnrecoverableError` and the
+ * job fails at once, instead of retrying for minutes and burying real outages in the logs.
+ * Anything else (PostgreSQL down, a lost compare-and-set, a network error) is rethrown as is and
+ * retried with the queue's backoff.
+ */
+import { type Processor, UnrecoverableError } from "bullmq";
+
+/**
+ * Error codes (of `AppError`) that no retry can change: the thing does not exist, the input is
+ * invalid, or the caller may not do it. `conflict`, `unavailable` and `internal` may pass.
+ */
+const PERMANENT_CODES: ReadonlySet<string> = new Set(["not_found", "invalid_body", "unauthorized", "forbidden"]);
+
+/** Whether `error` carries a code after which another attempt cannot succeed. */
+export function isPermanentJobError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && PERMANENT_CODES.has(code);
+}
+
+/**
+ * What a processor should throw for `error`: an `UnrecoverableError` with the same message when
+ * it is permanent, otherwise `error` itself (so BullMQ's own `DelayedError` and
+ * `UnrecoverableError` pass through untouched).
+ */
+export function toJobFailure(error: unknown): unknown {
+  if (!isPermanentJobError(error)) return error;
+  const failure = new UnrecoverableError((error as Error).message);
+  failure.cause = error;
+  return failure;
+}
+
+/**
+ * Wrap a BullMQ processor so permanent errors fail the job on the first attempt.
+ *
+ * @example
+ * new Worker(name, failPermanentErrorsAtOnce(async (job) => service.fireTimer(job.data.id)), opts)
+ */
+export function failPermanentErrorsAtOnce<T, R>(processor: Processor<T, R>): Processor<T, R> {
+  return async (job, token, signal) => {
+    try {
+      return await processor(job, token, signal);
+    } catch (error) {
+      throw toJobFailure(error);
+    }
+  };
+}

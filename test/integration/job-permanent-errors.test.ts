@@ -1,0 +1,148 @@
+/**
+ * Job processors against a real Redis: a timer for an approval that no longer exists fails on its
+ * first attempt (no 12 retries over 14 minutes), while a passing failure (PostgreSQL briefly
+ * down, a lost race) is retried with backoff and then succeeds. The ops worker (digests, health
+ * checks) treats permanent errors the same way.
+ */
+import { randomUUID } from "node:crypto";
+import { type Job, Queue, type Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApprovalService } from "../../src/handlers/approvals/approval-service.js";
+import { OPS_QUEUE, type OpsJobData, createOpsWorker } from "../../src/jobs/ops-queue.js";
+import { createTimerQueue, createTimerWorker } from "../../src/jobs/timer-queue.js";
+import { createLogger } from "../../src/logger.js";
+import { type Signoff, startSignoff } from "../../src/app/start.js";
+import { REDIS_URL, cleanupTestInstance, eventually, testConfig, uniqueName } from "../helpers/harness.js";
+
+const schema = uniqueName("t");
+const prefixes: string[] = [];
+const connections: Redis[] = [];
+const closers: Array<{ close(): Promise<void> }> = [];
+let s: Signoff;
+
+/** A Redis connection, closed after the file. */
+function redis(): Redis {
+  // BullMQ workers block on their connection, so it must retry commands forever.
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  connections.push(connection);
+  return connection;
+}
+
+/** A fresh queue prefix and a connection for its queue, cleaned up after the file. */
+function freshRedis(): { prefix: string; connection: Redis } {
+  const prefix = uniqueName("q");
+  prefixes.push(prefix);
+  return { prefix, connection: redis() };
+}
+
+function track<T extends { close(): Promise<void> }>(closable: T): T {
+  closers.push(closable);
+  return closable;
+}
+
+/** Wait until the job has failed for good or been tried a second time, and return it. */
+async function settled(queue: Queue, jobId: string): Promise<Job> {
+  return eventually(async () => {
+    const job = await queue.getJob(jobId);
+    if (!job) return null;
+    return (await job.getState()) === "failed" || job.attemptsMade >= 2 ? job : null;
+  }, `job ${jobId} failed or retried`);
+}
+
+beforeAll(async () => {
+  // The store and service only: the test runs the workers itself.
+  s = await startSignoff({
+    config: testConfig({ schema, prefix: freshRedis().prefix }),
+    logger: createLogger("silent"),
+    workers: false,
+  });
+});
+
+afterAll(async () => {
+  for (const c of closers.reverse()) await c.close();
+  for (const c of connections) await c.quit();
+  await s?.close();
+  for (const prefix of prefixes) await cleanupTestInstance(schema, prefix);
+});
+
+describe("timer worker", () => {
+  it("fails a timer for a missing approval after one attempt, naming the approval", async () => {
+    const { prefix, connection } = freshRedis();
+    const { queue, scheduler } = createTimerQueue(connection, prefix);
+    track(queue);
+    track(createTimerWorker(redis(), prefix, s.service));
+    const missing = randomUUID();
+
+    await scheduler.schedule(missing, "deadline", new Date());
+    const job = await settled(queue, `deadline-${missing}`);
+
+    expect(await job.getState()).toBe("failed");
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toContain(missing);
+    expect(job.failedReason).toContain("not found");
+  });
+
+  it("retries a passing failure with backoff and then fires the timer", async () => {
+    const { prefix, connection } = freshRedis();
+    const { queue, scheduler } = createTimerQueue(connection, prefix);
+    track(queue);
+    const failures = [
+      new Error("connection terminated unexpectedly"),
+      Object.assign(new Error("lost a race"), { code: "conflict" }),
+    ];
+    const calls: string[] = [];
+    const service: Pick<ApprovalService, "fireTimer"> = {
+      async fireTimer(approvalId) {
+        calls.push(approvalId);
+        const failure = failures.shift();
+        if (failure) throw failure;
+        return { outcome: "escalated", approval: {} as never };
+      },
+    };
+    const worker: Worker = track(createTimerWorker(redis(), prefix, service));
+    const completed = new Promise<{ attemptsMade: number; returnvalue: unknown }>((resolve) =>
+      worker.on("completed", (job) => resolve({ attemptsMade: job.attemptsMade, returnvalue: job.returnvalue })),
+    );
+    const id = randomUUID();
+
+    await scheduler.schedule(id, "deadline", new Date());
+    const done = await Promise.race([
+      completed,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
+    ]);
+
+    expect(done, "the timer never completed").not.toBeNull();
+    expect(done?.returnvalue).toBe("escalated");
+    expect(calls).toEqual([id, id, id]);
+  });
+});
+
+describe("ops worker", () => {
+  it("fails a run with a permanent error after one attempt of three", async () => {
+    const { prefix, connection } = freshRedis();
+    const queue = track(new Queue<OpsJobData>(OPS_QUEUE, { connection, prefix }));
+    let runs = 0;
+    track(
+      createOpsWorker(redis(), prefix, {
+        digest: async () => undefined,
+        health: async (check) => {
+          runs++;
+          throw Object.assign(new Error(`health check ${check} is not configured`), { code: "invalid_body" });
+        },
+      }),
+    );
+
+    const job = await queue.add(
+      "health",
+      { kind: "health", check: "db" },
+      { attempts: 3, backoff: { type: "fixed", delay: 50 } },
+    );
+    const settledJob = await settled(queue, job.id as string);
+
+    expect(await settledJob.getState()).toBe("failed");
+    expect(settledJob.attemptsMade).toBe(1);
+    expect(settledJob.failedReason).toBe("health check db is not configured");
+    expect(runs).toBe(1);
+  });
+});
