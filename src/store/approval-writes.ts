@@ -3,12 +3,11 @@
  * approvals, and committing state transitions with a compare-and-set on `version`. Each row
  * travels with its audit entries, decision and callback delivery, so they commit together.
  *
- * insertApprovals parameters: $1-$24 approval columns as arrays (approver roles as JSON text),
- *   $25 objection seconds, $26-$31 audit entries (approval id, at, actor, action, subject, data),
- *   $32-$36 deliveries (approval id, kind, subject id, url, body).
- * commitTransitions parameters: $1-$10 (id, expected version, status, decided_by, decided_at, note,
- *   new version, effective_gate, deadline_at, on_timeout), $11-$16 decisions, $17-$22 audit
- *   entries, $23-$27 deliveries.
+ * Every batch travels as JSON arrays of objects keyed by column name, read back with
+ * `json_to_recordset` (as pg-boss does), so no value can land in another column by position.
+ *
+ * insertApprovals parameters: $1 approvals, $2 audit entries, $3 deliveries.
+ * commitTransitions parameters: $1 transitions, $2 decisions, $3 audit entries, $4 deliveries.
  */
 import type { Approval, Decision } from "../domain/approval.js";
 import { type AuditEntry, auditArrays } from "./audit-store.js";
@@ -38,34 +37,122 @@ export interface ApprovalCommit {
   delivery: NewDelivery | null;
 }
 
+type SqlType = "uuid" | "text" | "timestamptz" | "int" | "float8" | "boolean" | "text[]" | "jsonb";
+/** The JSON value each column type is sent as (timestamps as ISO text with milliseconds). */
+type JsonOf<T extends SqlType> = T extends "int" | "float8"
+  ? number | null
+  : T extends "boolean"
+    ? boolean
+    : T extends "text[]"
+      ? readonly string[]
+      : T extends "jsonb"
+        ? Record<string, unknown> | null
+        : string | null;
+/** One row of a recordset: every column by name, so a missing or misspelt one is a type error. */
+type RowOf<C extends Record<string, SqlType>> = { [K in keyof C]: JsonOf<C[K]> };
+
+/** `json_to_recordset($n::json) AS alias(column type, ...)`: a JSON array parameter as rows. */
+function recordset(param: number, alias: string, columns: Record<string, SqlType>): string {
+  const definition = Object.entries(columns).map(([name, type]) => `${name} ${type}`);
+  return `json_to_recordset($${param}::json) AS ${alias}(${definition.join(", ")})`;
+}
+
+/** The approval columns inserted (every column but `notice_delivered_at`, null at birth). */
+const APPROVAL_COLUMNS = {
+  id: "uuid",
+  code: "text",
+  source: "text",
+  title: "text",
+  reason: "text",
+  agent: "text",
+  gate: "text",
+  effective_gate: "text",
+  preview: "text",
+  status: "text",
+  decided_by: "text",
+  decided_at: "timestamptz",
+  note: "text",
+  on_timeout: "text",
+  approver_roles: "text[]",
+  quorum: "int",
+  callback_url: "text",
+  idempotency_key: "text",
+  metadata: "jsonb",
+  notify: "boolean",
+  created_at: "timestamptz",
+  deadline_at: "timestamptz",
+  objection_ends_at: "timestamptz",
+  version: "int",
+  objection_seconds: "float8",
+} as const satisfies Record<string, SqlType>;
+
+/** What a transition changes, and the version it expects to find. */
+const TRANSITION_COLUMNS = {
+  id: "uuid",
+  expected: "int",
+  status: "text",
+  decided_by: "text",
+  decided_at: "timestamptz",
+  note: "text",
+  version: "int",
+  effective_gate: "text",
+  deadline_at: "timestamptz",
+  on_timeout: "text",
+} as const satisfies Record<string, SqlType>;
+
+const DECISION_COLUMNS = {
+  approval_id: "uuid",
+  operator: "text",
+  verdict: "text",
+  note: "text",
+  channel: "text",
+  at: "timestamptz",
+} as const satisfies Record<string, SqlType>;
+
+/** `ord` keeps entries in the order they were written, which the audit chain follows. */
+const AUDIT_COLUMNS = {
+  approval_id: "uuid",
+  at: "timestamptz",
+  actor: "text",
+  action: "text",
+  subject: "text",
+  data: "text",
+  ord: "int",
+} as const satisfies Record<string, SqlType>;
+
+const DELIVERY_COLUMNS = {
+  approval_id: "uuid",
+  kind: "text",
+  subject_id: "text",
+  url: "text",
+  body: "text",
+} as const satisfies Record<string, SqlType>;
+
 /**
- * The CTEs every write shares: audit entries (6 arrays from `$first`), deliveries (5 arrays
- * after them) and, for transitions, decisions (6 arrays before `$first`), each joined to the rows
- * the write actually changed (`changed`), so a lost compare-and-set writes nothing else.
+ * The CTEs every write shares: audit entries and deliveries (and, for transitions, decisions),
+ * each joined to the rows the write actually changed (`changed`), so a lost compare-and-set
+ * writes nothing else.
  */
-function sideEffectCtes(changed: "ins" | "upd", first: number, withDecisions = false): string {
-  const p = (n: number) => `$${first + n}`;
-  const d = (n: number) => `$${first - 6 + n}`;
-  const decisions = withDecisions
-    ? `), dec AS (
+function sideEffectCtes(changed: "ins" | "upd", params: { decisions?: number; audit: number; deliveries: number }) {
+  const decisions =
+    params.decisions === undefined
+      ? ""
+      : `), dec AS (
   INSERT INTO decisions (approval_id, operator, verdict, note, channel, at)
   SELECT d.approval_id, d.operator, d.verdict, d.note, d.channel, d.at
-    FROM unnest(${d(0)}::uuid[], ${d(1)}::text[], ${d(2)}::text[], ${d(3)}::text[], ${d(4)}::text[], ${d(5)}::timestamptz[])
-         AS d(approval_id, operator, verdict, note, channel, at)
+    FROM ${recordset(params.decisions, "d", DECISION_COLUMNS)}
     JOIN ${changed} ON ${changed}.id = d.approval_id
-`
-    : "";
+`;
   return `${decisions}), au AS (
   INSERT INTO audit_log (at, actor, action, subject, data)
   SELECT u.at, u.actor, u.action, u.subject, u.data
-    FROM unnest(${p(0)}::uuid[], ${p(1)}::timestamptz[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[])
-         WITH ORDINALITY AS u(approval_id, at, actor, action, subject, data, ord)
+    FROM ${recordset(params.audit, "u", AUDIT_COLUMNS)}
     JOIN ${changed} ON ${changed}.id = u.approval_id
    ORDER BY u.ord
 ), dl AS (
   INSERT INTO deliveries (kind, subject_id, url, body, status)
   SELECT l.kind, l.subject_id, l.url, l.body, 'pending'
-    FROM unnest(${p(6)}::uuid[], ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::text[]) AS l(approval_id, kind, subject_id, url, body)
+    FROM ${recordset(params.deliveries, "l", DELIVERY_COLUMNS)}
     JOIN ${changed} ON ${changed}.id = l.approval_id
   ON CONFLICT (kind, subject_id) DO NOTHING
   RETURNING subject_id, id::text AS id
@@ -75,33 +162,21 @@ function sideEffectCtes(changed: "ins" | "upd", first: number, withDecisions = f
 const RESULT_OF = (changed: "ins" | "upd") =>
   `SELECT ${changed}.id::text AS id, dl.id AS delivery_id FROM ${changed} LEFT JOIN dl ON dl.subject_id = ${changed}.id::text`;
 
+const APPROVAL_NAMES = Object.keys(APPROVAL_COLUMNS);
 const INSERT_SQL = `
 WITH ins AS (
-  INSERT INTO approvals (id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
-                         note, on_timeout, approver_roles, quorum, callback_url, idempotency_key, metadata, notify, created_at,
-                         deadline_at, objection_ends_at, version, objection_seconds)
-  SELECT v.id, v.code, v.source, v.title, v.reason, v.agent, v.gate, v.effective_gate, v.preview, v.status, v.decided_by,
-         v.decided_at, v.note, v.on_timeout, ARRAY(SELECT jsonb_array_elements_text(v.roles::jsonb)), v.quorum, v.callback_url,
-         v.idempotency_key, v.metadata::jsonb, v.notify, v.created_at, v.deadline_at, v.objection_ends_at, v.version,
-         v.objection_seconds
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::int[], $17::text[],
-                $18::text[], $19::text[], $20::boolean[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[], $24::int[],
-                $25::float8[])
-         WITH ORDINALITY AS v(id, code, source, title, reason, agent, gate, effective_gate, preview, status, decided_by, decided_at,
-                              note, on_timeout, roles, quorum, callback_url, idempotency_key, metadata, notify, created_at,
-                              deadline_at, objection_ends_at, version, objection_seconds, ord)
+  INSERT INTO approvals (${APPROVAL_NAMES.join(", ")})
+  SELECT ${APPROVAL_NAMES.map((name) => `v.${name}`).join(", ")}
+    FROM ${recordset(1, "v", { ...APPROVAL_COLUMNS, ord: "int" })}
    ORDER BY v.ord
   ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
-${sideEffectCtes("ins", 26)}
+${sideEffectCtes("ins", { audit: 2, deliveries: 3 })}
 ${RESULT_OF("ins")}`;
 
 const COMMIT_SQL = `
 WITH v AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[],
-                       $8::text[], $9::timestamptz[], $10::text[])
-         AS v(id, expected, status, decided_by, decided_at, note, version, effective_gate, deadline_at, on_timeout)
+  SELECT * FROM ${recordset(1, "v", TRANSITION_COLUMNS)}
 ), locked AS (
   -- Lock in id order so two batches touching the same rows cannot deadlock.
   SELECT a.id FROM approvals a JOIN v ON v.id = a.id ORDER BY a.id FOR UPDATE OF a
@@ -112,23 +187,91 @@ WITH v AS (
     FROM v JOIN locked ON locked.id = v.id
    WHERE a.id = v.id AND a.version = v.expected
   RETURNING a.id
-${sideEffectCtes("upd", 17, true)}
+${sideEffectCtes("upd", { decisions: 2, audit: 3, deliveries: 4 })}
 ${RESULT_OF("upd")}`;
 
-function auditColumns(rows: Array<{ approvalId: string; audit: AuditEntry[] }>) {
-  const ids = rows.flatMap((r) => r.audit.map(() => r.approvalId));
-  return [ids, ...auditArrays(rows.flatMap((r) => r.audit))];
+/** A time as PostgreSQL reads it back exactly; an invalid date throws instead of writing NULL. */
+const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
+
+function approvalRow(a: Approval, ord: number): RowOf<typeof APPROVAL_COLUMNS> & { ord: number } {
+  return {
+    id: a.id,
+    code: a.code,
+    source: a.source,
+    title: a.title,
+    reason: a.reason,
+    agent: a.agent,
+    gate: a.gate,
+    effective_gate: a.effectiveGate,
+    preview: a.preview,
+    status: a.status,
+    decided_by: a.decidedBy,
+    decided_at: iso(a.decidedAt),
+    note: a.note,
+    on_timeout: a.onTimeout,
+    approver_roles: a.approverRoles,
+    quorum: a.quorum,
+    callback_url: a.callbackUrl,
+    idempotency_key: a.idempotencyKey,
+    metadata: a.metadata,
+    notify: a.notify,
+    created_at: iso(a.createdAt),
+    deadline_at: iso(a.deadlineAt),
+    objection_ends_at: iso(a.objectionEndsAt),
+    version: a.version,
+    objection_seconds: a.objectionSeconds,
+    ord,
+  };
 }
 
-function deliveryColumns(rows: Array<{ approvalId: string; delivery: NewDelivery | null }>) {
-  const with_ = rows.filter((r) => r.delivery);
-  return [
-    with_.map((r) => r.approvalId),
-    with_.map((r) => r.delivery!.kind),
-    with_.map((r) => r.delivery!.subjectId),
-    with_.map((r) => r.delivery!.url),
-    with_.map((r) => r.delivery!.body),
-  ];
+function transitionRow(i: ApprovalCommit): RowOf<typeof TRANSITION_COLUMNS> {
+  const n = i.next;
+  return {
+    id: n.id,
+    expected: i.expectedVersion,
+    status: n.status,
+    decided_by: n.decidedBy,
+    decided_at: iso(n.decidedAt),
+    note: n.note,
+    version: n.version,
+    effective_gate: n.effectiveGate,
+    deadline_at: iso(n.deadlineAt),
+    on_timeout: n.onTimeout,
+  };
+}
+
+function decisionRow(approvalId: string, d: Decision): RowOf<typeof DECISION_COLUMNS> {
+  return {
+    approval_id: approvalId,
+    operator: d.operator,
+    verdict: d.verdict,
+    note: d.note,
+    channel: d.channel,
+    at: iso(d.at),
+  };
+}
+
+/** Audit rows in write order; the values are the audit store's own encoding (time, canonical data). */
+function auditRows(rows: Array<{ approvalId: string; audit: AuditEntry[] }>): Array<RowOf<typeof AUDIT_COLUMNS>> {
+  const ids = rows.flatMap((r) => r.audit.map(() => r.approvalId));
+  const [at, actor, action, subject, data] = auditArrays(rows.flatMap((r) => r.audit));
+  return ids.map((approvalId, ord) => ({
+    approval_id: approvalId,
+    at: at[ord]!,
+    actor: actor[ord]!,
+    action: action[ord]!,
+    subject: subject[ord]!,
+    data: data[ord]!,
+    ord,
+  }));
+}
+
+function deliveryRows(
+  rows: Array<{ approvalId: string; delivery: NewDelivery | null }>,
+): Array<RowOf<typeof DELIVERY_COLUMNS>> {
+  return rows.flatMap(({ approvalId, delivery: d }) =>
+    d ? [{ approval_id: approvalId, kind: d.kind, subject_id: d.subjectId, url: d.url, body: d.body }] : [],
+  );
 }
 
 /**
@@ -139,38 +282,13 @@ export async function insertApprovals(
   q: Queryable,
   items: ApprovalInsert[],
 ): Promise<Array<{ deliveryId: string | null } | undefined>> {
-  const a = items.map((i) => i.approval);
   const rows = await many<{ id: string; delivery_id: string | null }>(
     q,
     INSERT_SQL,
     [
-      a.map((x) => x.id),
-      a.map((x) => x.code),
-      a.map((x) => x.source),
-      a.map((x) => x.title),
-      a.map((x) => x.reason),
-      a.map((x) => x.agent),
-      a.map((x) => x.gate),
-      a.map((x) => x.effectiveGate),
-      a.map((x) => x.preview),
-      a.map((x) => x.status),
-      a.map((x) => x.decidedBy),
-      a.map((x) => x.decidedAt),
-      a.map((x) => x.note),
-      a.map((x) => x.onTimeout),
-      a.map((x) => JSON.stringify(x.approverRoles)),
-      a.map((x) => x.quorum),
-      a.map((x) => x.callbackUrl),
-      a.map((x) => x.idempotencyKey),
-      a.map((x) => (x.metadata === null ? null : JSON.stringify(x.metadata))),
-      a.map((x) => x.notify),
-      a.map((x) => x.createdAt),
-      a.map((x) => x.deadlineAt),
-      a.map((x) => x.objectionEndsAt),
-      a.map((x) => x.version),
-      a.map((x) => x.objectionSeconds),
-      ...auditColumns(items.map((i) => ({ approvalId: i.approval.id, audit: i.audit }))),
-      ...deliveryColumns(items.map((i) => ({ approvalId: i.approval.id, delivery: i.delivery }))),
+      JSON.stringify(items.map((i, ord) => approvalRow(i.approval, ord))),
+      JSON.stringify(auditRows(items.map((i) => ({ approvalId: i.approval.id, audit: i.audit })))),
+      JSON.stringify(deliveryRows(items.map((i) => ({ approvalId: i.approval.id, delivery: i.delivery })))),
     ],
     "signoff_insert_approvals",
   );
@@ -186,30 +304,14 @@ export async function commitTransitions(
   q: Queryable,
   items: ApprovalCommit[],
 ): Promise<Array<{ deliveryId: string | null } | undefined>> {
-  const n = items.map((i) => i.next);
-  const decided = items.filter((i) => i.decision);
   const rows = await many<{ id: string; delivery_id: string | null }>(
     q,
     COMMIT_SQL,
     [
-      n.map((x) => x.id),
-      items.map((i) => i.expectedVersion),
-      n.map((x) => x.status),
-      n.map((x) => x.decidedBy),
-      n.map((x) => x.decidedAt),
-      n.map((x) => x.note),
-      n.map((x) => x.version),
-      n.map((x) => x.effectiveGate),
-      n.map((x) => x.deadlineAt),
-      n.map((x) => x.onTimeout),
-      decided.map((i) => i.next.id),
-      decided.map((i) => i.decision!.operator),
-      decided.map((i) => i.decision!.verdict),
-      decided.map((i) => i.decision!.note),
-      decided.map((i) => i.decision!.channel),
-      decided.map((i) => i.decision!.at),
-      ...auditColumns(items.map((i) => ({ approvalId: i.next.id, audit: i.audit }))),
-      ...deliveryColumns(items.map((i) => ({ approvalId: i.next.id, delivery: i.delivery }))),
+      JSON.stringify(items.map(transitionRow)),
+      JSON.stringify(items.flatMap((i) => (i.decision ? [decisionRow(i.next.id, i.decision)] : []))),
+      JSON.stringify(auditRows(items.map((i) => ({ approvalId: i.next.id, audit: i.audit })))),
+      JSON.stringify(deliveryRows(items.map((i) => ({ approvalId: i.next.id, delivery: i.delivery })))),
     ],
     "signoff_commit_transitions",
   );
