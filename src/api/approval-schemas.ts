@@ -1,9 +1,10 @@
 /**
- * Request bodies of the approvals API, validated by zod; every problem is reported
- * with its field path. Limits keep one request from filling a chat or the database.
+ * Requests and answers of the approvals API as zod schemas, declared on its routes: every request
+ * problem is reported with its field path, and limits keep one request from filling a chat or the
+ * database. The approval service's input type is inferred from the create body.
  */
 import { z } from "zod";
-import { GATES } from "../domain/approval.js";
+import { APPROVAL_STATUSES, GATES } from "../domain/approval.js";
 import { callbackUrlProblem } from "./callback-url.js";
 import { boundedJsonObject, storableString, storableText as text } from "./text-rules.js";
 
@@ -56,6 +57,7 @@ export const CreateApprovalBodySchema = z
       ctx.addIssue({ code: "custom", path: ["onTimeout"], message: '"approve" is allowed only for the medium gate' });
     }
   });
+/** A validated create request, as the approval service takes it. */
 export type CreateApprovalBody = z.infer<typeof CreateApprovalBodySchema>;
 
 /** `GET /api/approvals/:id` query. */
@@ -64,18 +66,63 @@ export const GetApprovalQuerySchema = z.object({ wait: z.coerce.number().min(0).
 /** `GET /api/approvals` query. */
 export const ListApprovalsQuerySchema = z
   .object({
-    status: z.enum(["pending", "approved", "rejected", "changes_requested", "cancelled"]).optional(),
+    status: z.enum(APPROVAL_STATUSES).optional(),
     limit: z.coerce.number().int().min(1).max(500).optional(),
   })
   .strict();
 
-/** A zod error as the API reports it: `[{ path: "approvers.quorum", message }]`. */
-export function toProblems(error: z.ZodError): Array<{ path: string; message: string }> {
-  const at = (path: PropertyKey[]) => (path.length ? path.map(String).join(".") : "(body)");
-  return error.issues.flatMap((issue) =>
-    // An unknown key is reported at its own path, so clients see which field to remove.
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: "unknown field" }))
-      : [{ path: at(issue.path), message: issue.message }],
-  );
-}
+/** `:id` of the routes on one approval. */
+export const ApprovalParamsSchema = z.object({ id: z.string() });
+
+const isoTime = z.string();
+
+/**
+ * The approval record every route answers with (dates as ISO strings). Loose, so a field added
+ * to the record reaches clients even before it is declared here.
+ */
+export const ApprovalRecordSchema = z.looseObject({
+  id: z.string(),
+  code: z.string(),
+  source: z.string(),
+  title: z.string(),
+  reason: z.string().nullable(),
+  agent: z.string().nullable(),
+  gate: z.enum(GATES),
+  effectiveGate: z.enum(GATES),
+  preview: z.string().nullable(),
+  status: z.enum(APPROVAL_STATUSES),
+  decidedBy: z.string().nullable(),
+  decidedAt: isoTime.nullable(),
+  note: z.string().nullable(),
+  onTimeout: z.enum(["approve", "deny"]),
+  approvers: z.looseObject({ roles: z.array(z.string()), quorum: z.number() }),
+  decisions: z.array(
+    z.looseObject({
+      operator: z.string(),
+      verdict: z.string(),
+      note: z.string().nullable(),
+      channel: z.string(),
+      at: isoTime,
+    }),
+  ),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  idempotencyKey: z.string().nullable(),
+  createdAt: isoTime,
+  deadlineAt: isoTime.nullable(),
+  objectionEndsAt: isoTime.nullable(),
+  noticeDeliveredAt: isoTime.nullable(),
+});
+export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;
+
+/** `GET /api/approvals` answer. */
+export const ApprovalListSchema = z.object({ approvals: z.array(ApprovalRecordSchema) });
+
+/**
+ * `409` of a cancel: `approval` is there when the request was already decided, absent when the
+ * cancel lost to contention (then the same `{ error, message }` as every other error).
+ */
+export const CancelConflictSchema = z.looseObject({
+  error: z.literal("conflict"),
+  message: z.string(),
+  approval: ApprovalRecordSchema.optional(),
+});

@@ -1,7 +1,8 @@
 /**
- * HTTP routes for what sources report and the command pull: thin, zod-validated
- * wrappers over the report service. Registered on the app built by `createHttpServer`, whose
- * error handler turns {@link AppError}s into `400 { problems }`, `401`, `409`.
+ * HTTP routes for what sources report and the command pull: thin wrappers over the report
+ * service, each declaring the zod schemas of its request and answer. Registered on the app built
+ * by `createHttpServer`, inside an authenticated scope; its error handler turns request problems
+ * and {@link AppError}s into `400 { problems }`, `401`, `409`.
  *
  * Command pull: `GET /api/commands?after=<id>&limit=<n>` lists this source's commands not yet
  * acknowledged (and not delivered by its webhook), oldest first, with `cursor` = the last id.
@@ -9,24 +10,30 @@
  * again. A source that keeps `cursor` may pass `after` to page without acknowledging.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { z } from "zod";
 import { AppError } from "../domain/errors.js";
 import { toTaskRecord } from "../domain/operations.js";
 import type { ReportService } from "../handlers/chatops/report-service.js";
-import { toProblems } from "./approval-schemas.js";
 import {
   AckBodySchema,
+  AckedSchema,
+  CommandListSchema,
   CommandsQuerySchema,
   HeartbeatBodySchema,
+  HeartbeatRecordedSchema,
   NotifyBodySchema,
+  NotifyQueuedSchema,
   SpendBodySchema,
+  SpendRecordedSchema,
   TaskBodySchema,
+  type TaskRecord,
+  TaskRecordSchema,
 } from "./ops-schemas.js";
+import { registerSourceRoutes } from "./server.js";
 
 /** Injected dependencies of {@link registerOpsRoutes}. */
 export interface OpsRoutesDeps {
   reports: ReportService;
-  /** The bearer-token preHandler (`createSourceAuth`); sets `request.source`. */
+  /** The bearer-token check (`createSourceAuth`), run on every request; sets `request.source`. */
   requireSource(request: FastifyRequest): Promise<void>;
   now?: () => Date;
 }
@@ -34,60 +41,75 @@ export interface OpsRoutesDeps {
 /** How far ahead of the clock a spend record's `at` may be. */
 const MAX_FUTURE_MS = 86_400_000;
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success)
-    throw new AppError({ code: "invalid_body", message: `invalid ${what}`, details: toProblems(parsed.error) });
-  return parsed.data;
-}
-
 /** Add the routes to `app` (before it listens). */
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): void {
   const now = deps.now ?? (() => new Date());
-  const auth = { preHandler: deps.requireSource };
 
-  app.post("/api/tasks", auth, async (request, reply) => {
-    const body = parse(TaskBodySchema, request.body, "body");
-    const result = await deps.reports.upsertTask(request.source!, body);
-    if (result.outcome === "conflict") {
-      throw new AppError({ code: "conflict", message: `task ${body.id} belongs to another source` });
-    }
-    return reply.status(result.outcome === "created" ? 201 : 200).send(toTaskRecord(result.task));
-  });
+  registerSourceRoutes(app, deps.requireSource, (scope) => {
+    scope.post(
+      "/api/tasks",
+      { schema: { body: TaskBodySchema, response: { 200: TaskRecordSchema, 201: TaskRecordSchema } } },
+      async (request, reply) => {
+        const body = request.body;
+        const result = await deps.reports.upsertTask(request.source!, body);
+        if (result.outcome === "conflict") {
+          throw new AppError({ code: "conflict", message: `task ${body.id} belongs to another source` });
+        }
+        // The domain builds the record as a plain object; the response schema checks it on the way out.
+        const record = toTaskRecord(result.task) as TaskRecord;
+        return reply.status(result.outcome === "created" ? 201 : 200).send(record);
+      },
+    );
 
-  app.post("/api/spend", auth, async (request, reply) => {
-    const body = parse(SpendBodySchema, request.body, "body");
-    if (body.at && body.at.getTime() > now().getTime() + MAX_FUTURE_MS) {
-      throw new AppError({
-        code: "invalid_body",
-        message: "invalid body",
-        details: [{ path: "at", message: "more than a day in the future" }],
-      });
-    }
-    const { alerted } = await deps.reports.recordSpend(request.source!, body);
-    return reply.status(201).send({ recorded: true, alerted });
-  });
+    scope.post(
+      "/api/spend",
+      { schema: { body: SpendBodySchema, response: { 201: SpendRecordedSchema } } },
+      async (request, reply) => {
+        const body = request.body;
+        if (body.at && body.at.getTime() > now().getTime() + MAX_FUTURE_MS) {
+          throw new AppError({
+            code: "invalid_body",
+            message: "invalid body",
+            details: [{ path: "at", message: "more than a day in the future" }],
+          });
+        }
+        const { alerted } = await deps.reports.recordSpend(request.source!, body);
+        return reply.status(201).send({ recorded: true, alerted });
+      },
+    );
 
-  app.post("/api/heartbeats", auth, async (request, reply) => {
-    const body = parse(HeartbeatBodySchema, request.body, "body");
-    await deps.reports.heartbeat(request.source!, body);
-    return reply.status(202).send({ recorded: true });
-  });
+    scope.post(
+      "/api/heartbeats",
+      { schema: { body: HeartbeatBodySchema, response: { 202: HeartbeatRecordedSchema } } },
+      async (request, reply) => {
+        await deps.reports.heartbeat(request.source!, request.body);
+        return reply.status(202).send({ recorded: true });
+      },
+    );
 
-  app.post("/api/notify", auth, async (request, reply) => {
-    const body = parse(NotifyBodySchema, request.body, "body");
-    const chats = await deps.reports.notify(request.source!, body);
-    return reply.status(202).send({ queued: chats });
-  });
+    scope.post(
+      "/api/notify",
+      { schema: { body: NotifyBodySchema, response: { 202: NotifyQueuedSchema } } },
+      async (request, reply) => {
+        const chats = await deps.reports.notify(request.source!, request.body);
+        return reply.status(202).send({ queued: chats });
+      },
+    );
 
-  app.get("/api/commands", auth, async (request) => {
-    const query = parse(CommandsQuerySchema, request.query, "query");
-    const commands = await deps.reports.listCommands(request.source!, query.after ?? "0", query.limit ?? 100);
-    return { commands: commands.map((c) => c.body), cursor: commands.at(-1)?.id ?? query.after ?? null };
-  });
+    scope.get(
+      "/api/commands",
+      { schema: { querystring: CommandsQuerySchema, response: { 200: CommandListSchema } } },
+      async (request) => {
+        const { after, limit } = request.query;
+        const commands = await deps.reports.listCommands(request.source!, after ?? "0", limit ?? 100);
+        return { commands: commands.map((c) => c.body), cursor: commands.at(-1)?.id ?? after ?? null };
+      },
+    );
 
-  app.post("/api/commands/ack", auth, async (request) => {
-    const body = parse(AckBodySchema, request.body, "body");
-    return { acknowledged: await deps.reports.acknowledgeCommands(request.source!, body.ids) };
+    scope.post(
+      "/api/commands/ack",
+      { schema: { body: AckBodySchema, response: { 200: AckedSchema } } },
+      async (request) => ({ acknowledged: await deps.reports.acknowledgeCommands(request.source!, request.body.ids) }),
+    );
   });
 }

@@ -1,6 +1,7 @@
 /**
- * Bodies and queries of the state sources report and of the command pull,
- * validated by zod; problems are reported with their field paths like the approvals API's.
+ * Requests and answers of the state sources report and of the command pull as zod schemas,
+ * declared on their routes; problems are reported with their field paths like the approvals
+ * API's. The report service's input types are inferred from these schemas.
  */
 import { z } from "zod";
 import { TASK_STATES } from "../domain/operations.js";
@@ -75,3 +76,40 @@ export const CommandsQuerySchema = z
 
 /** `POST /api/commands/ack`: the ids handled. */
 export const AckBodySchema = z.object({ ids: z.array(commandId).min(1).max(500) }).strict();
+
+/** A task as `POST /api/tasks` answers it (dates as ISO strings); loose so no field is dropped. */
+export const TaskRecordSchema = z.looseObject({
+  id: z.string(),
+  source: z.string(),
+  title: z.string(),
+  state: z.enum(TASK_STATES),
+  agent: z.string().nullable(),
+  priority: z.number(),
+  attempts: z.number(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  stateSince: z.string(),
+});
+export type TaskRecord = z.infer<typeof TaskRecordSchema>;
+
+/** `POST /api/spend` answer: whether this record set off today's spend alert. */
+export const SpendRecordedSchema = z.object({ recorded: z.literal(true), alerted: z.boolean() });
+
+/** `POST /api/heartbeats` answer. */
+export const HeartbeatRecordedSchema = z.object({ recorded: z.literal(true) });
+
+/** `POST /api/notify` answer: how many chats the notice was queued for. */
+export const NotifyQueuedSchema = z.object({ queued: z.number().int() });
+
+/**
+ * `GET /api/commands` answer. Each command is sent exactly as it was stored when issued (the
+ * webhook body), so its shape is not re-checked here; `cursor` is the last id, or `after`.
+ */
+export const CommandListSchema = z.object({
+  commands: z.array(z.record(z.string(), z.unknown())),
+  cursor: z.string().nullable(),
+});
+
+/** `POST /api/commands/ack` answer: how many commands this call acknowledged. */
+export const AckedSchema = z.object({ acknowledged: z.number().int() });

@@ -1,23 +1,18 @@
 /**
- * The HTTP API for sources: thin fastify routes over the approval service.
- * Bearer tokens are hashed and compared in constant time with each source's `tokenSha256`;
- * bodies are validated by zod and problems come back as `400 { problems: [{ path, message }] }`.
+ * The HTTP API for sources: the fastify app, its one error handler, health and metrics, and the
+ * authenticated scope the source routes live in. Routes declare zod schemas for the request and
+ * the answer; a request that fails them is `400 { problems: [{ path, message }] }`. Bearer tokens
+ * are hashed and compared in constant time with each source's `tokenSha256`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Registry } from "prom-client";
-import type { z } from "zod";
-import { toApprovalRecord } from "../domain/approval.js";
+import { z } from "zod";
 import { AppError } from "../domain/errors.js";
-import type { ApprovalService } from "../handlers/approvals/approval-service.js";
-import { callbackUrlProblem } from "./callback-url.js";
+import { type ApprovalRoutesDeps, registerApprovalRoutes } from "./approval-routes.js";
 import type { BoundHttpServer } from "./early-listen.js";
-import {
-  CreateApprovalBodySchema,
-  GetApprovalQuerySchema,
-  ListApprovalsQuerySchema,
-  toProblems,
-} from "./approval-schemas.js";
+import { validatorCompiler, type ZodApp } from "./http-validation.js";
 
 /** One named readiness check for `/api/health`. */
 export interface HealthCheck {
@@ -26,15 +21,10 @@ export interface HealthCheck {
 }
 
 /** Injected dependencies of {@link createHttpServer}. */
-export interface HttpServerDeps {
-  service: Pick<ApprovalService, "create" | "get" | "list" | "cancel">;
+export interface HttpServerDeps extends ApprovalRoutesDeps {
   sources: ReadonlyArray<{ name: string; tokenSha256: string }>;
-  waitForDecision(approvalId: string, ms: number, signal: AbortSignal): Promise<void>;
   health: HealthCheck[];
   metrics?: Registry;
-  onApprovalCreated?(gate: string): void;
-  /** When set, callback URLs must name one of these hosts (`callbacks.allowHosts`). */
-  callbackAllowHosts?: readonly string[] | undefined;
   /**
    * Which dependency an error says is unreachable ("postgres", "redis"), or null. Such errors
    * become `503` with `Retry-After`, logged once per outage instead of once per request.
@@ -69,8 +59,8 @@ export function authenticateSource(header: string | undefined, sources: HttpServ
 }
 
 /**
- * A fastify preHandler that admits only sources with a valid bearer token and sets
- * `request.source`; other route modules (e.g. `ops-routes.ts`) use it too.
+ * The `onRequest` hook that admits only sources with a valid bearer token and sets
+ * `request.source` (before the body is even read); see {@link registerSourceRoutes}.
  */
 export function createSourceAuth(sources: HttpServerDeps["sources"]) {
   return async (request: FastifyRequest): Promise<void> => {
@@ -80,11 +70,19 @@ export function createSourceAuth(sources: HttpServerDeps["sources"]) {
   };
 }
 
-function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success)
-    throw new AppError({ code: "invalid_body", message: `invalid ${what}`, details: toProblems(parsed.error) });
-  return parsed.data;
+/**
+ * Register routes only sources reach: a scope whose `onRequest` hook is `requireSource`, so a
+ * route added there cannot forget authentication. Its routes exist once the app is ready.
+ */
+export function registerSourceRoutes(
+  app: FastifyInstance,
+  requireSource: (request: FastifyRequest) => Promise<void>,
+  routes: (scope: ZodApp) => void,
+): void {
+  app.register(async (scope) => {
+    scope.addHook("onRequest", requireSource);
+    routes(scope.withTypeProvider<ZodTypeProvider>());
+  });
 }
 
 /** Run `check` but give up after `ms`: a dependency that hangs is reported down, not waited on. */
@@ -100,6 +98,13 @@ async function withTimeout<T>(check: () => Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** `/api/health` answer, 200 when every check is up and 503 naming the ones down. */
+const HealthSchema = z.object({
+  status: z.enum(["healthy", "unhealthy"]),
+  down: z.array(z.string()).optional(),
+  checks: z.record(z.string(), z.looseObject({ status: z.enum(["up", "down"]) })),
+});
+
 /** Build the fastify app (not yet listening); channels may add their routes before `listen`. */
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   const app = Fastify({
@@ -111,6 +116,9 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
       ? { serverFactory: (handler: Parameters<BoundHttpServer["attach"]>[0]) => deps.server!.attach(handler) }
       : {}),
   });
+  // Only routes that declare zod schemas use these; the channels' own routes are unaffected.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   const outages = new Set<string>();
 
   // A request that succeeds again ends the outage it was logged under (logged once more, as over).
@@ -121,6 +129,7 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     }
   });
 
+  // The one error handler: request problems (schemas and handlers alike) are AppErrors.
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions?.url ?? "(unknown route)";
     const down = deps.unavailableDependency?.(error) ?? null;
@@ -156,96 +165,35 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.status(500).send({ error: "internal", message: "internal error" });
   });
 
-  const requireSource = createSourceAuth(deps.sources);
-
-  app.get("/api/health", async (_request, reply) => {
-    const results = await Promise.all(
-      deps.health.map(async (h) => {
-        try {
-          return [h.name, await withTimeout(() => h.check(), deps.healthTimeoutMs ?? 1500)] as const;
-        } catch (error) {
-          return [h.name, { ok: false, detail: { error: (error as Error).message } }] as const;
-        }
-      }),
-    );
-    const checks = Object.fromEntries(
-      results.map(([name, r]) => [name, { status: r.ok ? "up" : "down", ...(r.detail ?? {}) }]),
-    );
-    const down = results.filter(([, r]) => !r.ok).map(([name]) => name);
-    return reply
-      .status(down.length ? 503 : 200)
-      .send(down.length ? { status: "unhealthy", down, checks } : { status: "healthy", checks });
-  });
+  const zodApp = app.withTypeProvider<ZodTypeProvider>();
+  zodApp.get(
+    "/api/health",
+    { schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
+    async (_request, reply) => {
+      const results = await Promise.all(
+        deps.health.map(async (h) => {
+          try {
+            return [h.name, await withTimeout(() => h.check(), deps.healthTimeoutMs ?? 1500)] as const;
+          } catch (error) {
+            return [h.name, { ok: false, detail: { error: (error as Error).message } }] as const;
+          }
+        }),
+      );
+      const checks = Object.fromEntries(
+        results.map(([name, r]) => [name, { status: r.ok ? ("up" as const) : ("down" as const), ...(r.detail ?? {}) }]),
+      );
+      const down = results.filter(([, r]) => !r.ok).map(([name]) => name);
+      return reply
+        .status(down.length ? 503 : 200)
+        .send(down.length ? { status: "unhealthy", down, checks } : { status: "healthy", checks });
+    },
+  );
 
   app.get("/metrics", async (_request, reply) => {
     if (!deps.metrics) return reply.status(404).send({ error: "not_found" });
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
-  app.post("/api/approvals", { preHandler: requireSource }, async (request, reply) => {
-    const body = parseOrThrow(CreateApprovalBodySchema, request.body, "body");
-    if (body.callbackUrl && deps.callbackAllowHosts) {
-      const problem = callbackUrlProblem(body.callbackUrl, deps.callbackAllowHosts);
-      if (problem)
-        throw new AppError({
-          code: "invalid_body",
-          message: "invalid body",
-          details: [{ path: "callbackUrl", message: problem }],
-        });
-    }
-    const { approval, created } = await deps.service.create(request.source!, body);
-    if (created) deps.onApprovalCreated?.(approval.gate);
-    return reply.status(created ? 201 : 200).send(toApprovalRecord(approval));
-  });
-
-  app.get("/api/approvals", { preHandler: requireSource }, async (request) => {
-    const query = parseOrThrow(ListApprovalsQuerySchema, request.query, "query");
-    const list = await deps.service.list({
-      ...(query.status ? { status: query.status } : {}),
-      source: request.source!,
-      limit: query.limit ?? 100,
-    });
-    return { approvals: list.map(toApprovalRecord) };
-  });
-
-  app.get<{ Params: { id: string } }>("/api/approvals/:id", { preHandler: requireSource }, async (request) => {
-    const query = parseOrThrow(GetApprovalQuerySchema, request.query, "query");
-    const load = async () => {
-      const approval = await deps.service.get(request.params.id);
-      if (!approval || approval.source !== request.source)
-        throw new AppError({ code: "not_found", message: "approval not found" });
-      return approval;
-    };
-    let approval = await load();
-    if (approval.status === "pending" && query.wait) {
-      // Hold the request until the decision lands or time runs out; stop early if the client goes away.
-      const abort = new AbortController();
-      request.raw.once("close", () => abort.abort());
-      const waiting = deps.waitForDecision(approval.id, query.wait * 1000, abort.signal);
-      approval = await load(); // decided between the first read and subscribing?
-      if (approval.status === "pending") {
-        await waiting;
-        approval = await load();
-      } else abort.abort();
-    }
-    return toApprovalRecord(approval);
-  });
-
-  app.post<{ Params: { id: string } }>(
-    "/api/approvals/:id/cancel",
-    { preHandler: requireSource },
-    async (request, reply) => {
-      const result = await deps.service.cancel(request.params.id, request.source!);
-      if (result.outcome === "ignored") {
-        return reply.status(409).send({
-          error: "conflict",
-          message: `already ${result.approval.status}`,
-          approval: toApprovalRecord(result.approval),
-        });
-      }
-      return toApprovalRecord(result.approval);
-    },
-  );
-
+  registerSourceRoutes(app, createSourceAuth(deps.sources), (scope) => registerApprovalRoutes(scope, deps));
   return app;
 }

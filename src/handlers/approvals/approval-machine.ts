@@ -3,6 +3,7 @@
  * No I/O: the store applies results with a compare-and-set on `version`, so when several
  * answers and timers race, exactly one terminal result is committed.
  */
+import type { CreateApprovalBody } from "../../api/approval-schemas.js";
 import {
   type Actor,
   type Announcement,
@@ -45,22 +46,11 @@ export type TransitionResult =
   | { outcome: "escalated"; approval: Approval }
   | { outcome: "ignored"; reason: IgnoreReason; approval: Approval };
 
-/** A validated create request (see `src/api/approval-schemas.ts`). */
-export interface CreateApprovalInput {
-  title: string;
-  reason?: string | undefined;
-  agent?: string | undefined;
-  gate: Gate;
-  preview?: string | undefined;
-  deadlineSeconds?: number | undefined;
-  objectionSeconds?: number | undefined;
-  onTimeout?: "approve" | "deny" | undefined;
-  approvers?: { roles?: string[] | undefined; quorum?: number | undefined } | undefined;
-  callbackUrl?: string | undefined;
-  idempotencyKey?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  notify?: boolean | undefined;
-}
+/**
+ * A validated create request: the API's create body as its schema parses it (one definition, so
+ * a field added to the API reaches the machine typed).
+ */
+export type CreateApprovalInput = CreateApprovalBody;
 
 /** Facts the machine needs to create a request but must not invent itself. */
 export interface CreateContext {

@@ -2,11 +2,12 @@
  * Use cases behind the source API for what sources report and the commands they pull: tasks, spend (with the once-a-day alert
  * to owners), heartbeats, notices to operators, and the command pull with acknowledgements.
  */
+import type { HeartbeatBody, NotifyBody, SpendBody, TaskBody } from "../../api/ops-schemas.js";
 import type { CommandStore } from "../../store/command-store.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import type { MonitorStore } from "../../store/monitor-store.js";
 import type { SpendStore } from "../../store/spend-store.js";
-import type { TaskStore, TaskUpsert, UpsertOutcome } from "../../store/task-store.js";
+import type { TaskStore, UpsertOutcome } from "../../store/task-store.js";
 import type { Broadcaster } from "../chat/broadcast.js";
 import { formatDay, formatMoney, localDateKey, startOfLocalDay } from "../../lib/zoned-time.js";
 
@@ -53,20 +54,11 @@ export function createReportService(deps: ReportServiceDeps) {
   }
 
   return {
-    upsertTask: (source: string, input: TaskUpsert): Promise<UpsertOutcome> =>
+    upsertTask: (source: string, input: TaskBody): Promise<UpsertOutcome> =>
       deps.tasks.upsert(source, input, deps.now()),
 
     /** Store a spend record; returns whether it set off today's alert. */
-    async recordSpend(
-      source: string,
-      input: {
-        amount: number;
-        currency?: string | undefined;
-        agent?: string | undefined;
-        model?: string | undefined;
-        at?: Date | undefined;
-      },
-    ) {
+    async recordSpend(source: string, input: SpendBody) {
       const at = input.at ?? deps.now();
       await deps.spend.record(source, {
         amount: input.amount,
@@ -85,14 +77,10 @@ export function createReportService(deps: ReportServiceDeps) {
       return { alerted };
     },
 
-    heartbeat: (source: string, input: { agent: string; status?: string | undefined; detail?: string | undefined }) =>
-      deps.monitor.beat(source, input, deps.now()),
+    heartbeat: (source: string, input: HeartbeatBody) => deps.monitor.beat(source, input, deps.now()),
 
     /** Push a source's message to every operator; returns how many chats it was queued for. */
-    async notify(
-      source: string,
-      input: { text: string; severity?: "info" | "warning" | "critical" | undefined },
-    ): Promise<number> {
+    async notify(source: string, input: NotifyBody): Promise<number> {
       const severity = input.severity ?? "info";
       await deps.audit.append([
         {
