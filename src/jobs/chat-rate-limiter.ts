@@ -5,9 +5,9 @@
  * delays the job by the returned wait; slots for one chat come out in call order, so messages
  * to a chat keep their order.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { defineScripts } from "./redis/scripts.js";
 
 /** Options of {@link createChatRateLimiter}. */
 export interface ChatRateLimiterOptions {
@@ -41,36 +41,34 @@ export interface ChatRateLimiter {
 
 const GROUP_WINDOW_MS = 60_000;
 
-/** Both scripts start here: ARGV[1] is "now" in ms, or "" to use the Redis server's clock. */
-const NOW_LUA = `
-local now = tonumber(ARGV[1])
-if not now then
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
-`;
-
-const RESERVE_LUA = NOW_LUA + readFileSync(new URL("./chat-rate-limiter.lua", import.meta.url), "utf8");
-
-/*
- * Penalize: push a "not before" time later, never earlier.
- * KEYS[1] chat's next free time; KEYS[2] global pause (only read when ARGV[3] = "1")
- * ARGV[1] now in ms or "" for the Redis clock; ARGV[2] retry-after ms; ARGV[3] "1" = global too
- */
-const PENALIZE_LUA = `${NOW_LUA}
-local wait = tonumber(ARGV[2])
-local untilMs = now + wait
-local last = 1
-if ARGV[3] == '1' then last = 2 end
-for i = 1, last do
-  local current = tonumber(redis.call('GET', KEYS[i]) or 0)
-  if untilMs > current then redis.call('SET', KEYS[i], untilMs, 'PX', wait + 1000) end
-end
-return 1`;
+/** The limiter's Redis commands (KEYS and ARGV in each .lua header). */
+interface RateLimitCommands {
+  /** chat-rate-limiter-reserve.lua: ms until the booked slot. */
+  signoffRateReserve(
+    global: string,
+    pause: string,
+    chat: string,
+    group: string,
+    now: number | "",
+    gapMs: number,
+    perChatIntervalMs: number,
+    groupMax: number,
+    groupWindowMs: number,
+    slotId: string,
+  ): Promise<number>;
+  /** chat-rate-limiter-penalize.lua */
+  signoffRatePenalize(
+    chat: string,
+    pause: string,
+    now: number | "",
+    retryAfterMs: number,
+    global: "1" | "0",
+  ): Promise<number>;
+}
 
 /**
  * Creates a limiter over one Redis connection (a plain command connection, not a subscriber).
- * Each call is one Lua script, run by SHA after the first time.
+ * Each call is one Lua script (see `redis/scripts.ts`).
  *
  * @example
  * const limiter = createChatRateLimiter(producer, { prefix: `${prefix}:telegram-rate` });
@@ -78,7 +76,7 @@ return 1`;
  * await queue.add("send", job, { delay: wait });
  * // on a 429 with retry_after = 7: await limiter.penalize(chatId, 7000);
  */
-export function createChatRateLimiter(redis: Redis, options: ChatRateLimiterOptions): ChatRateLimiter {
+export function createChatRateLimiter(connection: Redis, options: ChatRateLimiterOptions): ChatRateLimiter {
   const globalPerSecond = options.globalPerSecond ?? 30;
   const perChatIntervalMs = options.perChatIntervalMs ?? 1000;
   const groupPerMinute = options.groupPerMinute ?? 20;
@@ -89,41 +87,37 @@ export function createChatRateLimiter(redis: Redis, options: ChatRateLimiterOpti
   }
   const gapMs = Math.ceil(1000 / globalPerSecond);
   const key = (...parts: string[]) => [options.prefix, ...parts].join(":");
-  const reserveScript = luaScript(RESERVE_LUA);
-  const penalizeScript = luaScript(PENALIZE_LUA);
+  const redis = defineScripts<RateLimitCommands>(connection, {
+    signoffRateReserve: { file: new URL("./chat-rate-limiter-reserve.lua", import.meta.url), numberOfKeys: 4 },
+    signoffRatePenalize: { file: new URL("./chat-rate-limiter-penalize.lua", import.meta.url), numberOfKeys: 2 },
+  });
 
   return {
     async reserve(chatKey, isGroup, now) {
-      const wait = await reserveScript(
-        redis,
-        [key("global"), key("pause"), key("chat", chatKey), key("group", chatKey)],
-        [now ?? "", gapMs, perChatIntervalMs, isGroup ? groupPerMinute : 0, GROUP_WINDOW_MS, randomUUID()],
+      const wait = await redis.signoffRateReserve(
+        key("global"),
+        key("pause"),
+        key("chat", chatKey),
+        key("group", chatKey),
+        now ?? "",
+        gapMs,
+        perChatIntervalMs,
+        isGroup ? groupPerMinute : 0,
+        GROUP_WINDOW_MS,
+        randomUUID(),
       );
       return Math.max(0, Number(wait));
     },
 
     async penalize(chatKey, retryAfterMs, penalty = {}) {
       if (!(retryAfterMs > 0)) return;
-      await penalizeScript(
-        redis,
-        [key("chat", chatKey), key("pause")],
-        [penalty.now ?? "", Math.ceil(retryAfterMs), penalty.global ? "1" : "0"],
+      await redis.signoffRatePenalize(
+        key("chat", chatKey),
+        key("pause"),
+        penalty.now ?? "",
+        Math.ceil(retryAfterMs),
+        penalty.global ? "1" : "0",
       );
     },
-  };
-}
-
-type ScriptRunner = (redis: Redis, keys: string[], args: Array<string | number>) => Promise<unknown>;
-
-/** EVALSHA, falling back to EVAL (which caches the script) when Redis does not know it yet. */
-function luaScript(lua: string): ScriptRunner {
-  const sha = createHash("sha1").update(lua).digest("hex");
-  return async (redis, keys, args) => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      return redis.eval(lua, keys.length, ...keys, ...args);
-    }
   };
 }

@@ -12,11 +12,11 @@
  * its job id and taking the ticket are one Redis script, so no ignored duplicate holds a ticket.
  */
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
-import { readFileSync } from "node:fs";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { ChannelError, type ChannelName } from "../domain/channel.js";
 import type { OutboxJob } from "../domain/outbox.js";
+import { defineScripts } from "./redis/scripts.js";
 
 /** The queue name (under the configured prefix). */
 export const OUTBOX_QUEUE = "outbox";
@@ -59,10 +59,6 @@ const QUIET_CHAT_TTL_S = 7 * 24 * 3600;
  */
 const CLAIM_TTL_MS = 60_000;
 
-const lua = (file: string) => readFileSync(new URL(file, import.meta.url), "utf8");
-const ENQUEUE_LUA = lua("./outbox-enqueue.lua");
-const MARK_DONE_LUA = lua("./outbox-mark-done.lua");
-
 /** Redis commands of this module, defined once per connection (KEYS and ARGV in each .lua header). */
 interface OutboxCommands {
   /** outbox-enqueue.lua: the chat's next ticket, or null for a job id already queued or claimed. */
@@ -80,9 +76,11 @@ interface OutboxCommands {
 
 /** Defines this module's Lua commands on `connection` (idempotent) and returns it typed with them. */
 function withOutboxCommands(connection: Redis): Redis & OutboxCommands {
-  connection.defineCommand("signoffOutboxEnqueue", { lua: ENQUEUE_LUA });
-  connection.defineCommand("signoffOutboxMarkDone", { lua: MARK_DONE_LUA, numberOfKeys: 3 });
-  return connection as Redis & OutboxCommands;
+  return defineScripts<OutboxCommands>(connection, {
+    // Enqueue takes 3 keys, or 5 for a job with an id: the caller passes the count.
+    signoffOutboxEnqueue: { file: new URL("./outbox-enqueue.lua", import.meta.url) },
+    signoffOutboxMarkDone: { file: new URL("./outbox-mark-done.lua", import.meta.url), numberOfKeys: 3 },
+  });
 }
 
 const ticketKey = (prefix: string, key: string) => `${prefix}:outbox-ticket:${key}`;

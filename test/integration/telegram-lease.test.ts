@@ -7,7 +7,8 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { InboundEvent } from "../../src/domain/channel.js";
 import { createTelegramChannel, type TelegramChannel } from "../../src/bot/telegram/telegram-channel.js";
-import { createRedisLease, telegramPollingLeaseKey, type Lease } from "../../src/bot/telegram/telegram-lease.js";
+import { createRedisLease, type Lease } from "../../src/jobs/redis/lease.js";
+import { telegramPollingLeaseKey } from "../../src/bot/telegram/telegram-setup.js";
 import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import { captureLogger } from "../fakes/capture-logger.js";
 import { startFakeBotApi, type FakeBotApi } from "../fakes/fake-bot-api.js";
@@ -151,42 +152,5 @@ describe("polling behind a lease", () => {
     fake.userSendsText({ chatId: USER, text: "after takeover" });
     await fake.waitFor(() => b.events.length === 1, 3000, "the update at the new holder");
     expect(a.events).toHaveLength(0);
-  });
-});
-
-describe("createRedisLease", () => {
-  const key = () => `${prefix}:lease`;
-
-  it("is exclusive, renewed while held, and free again after release", async () => {
-    const first = createRedisLease(redis, { key: key(), ttlMs: 600, renewEveryMs: 100 });
-    const second = createRedisLease(redis, { key: key(), ttlMs: 600, renewEveryMs: 100 });
-    expect(await first.acquire()).toBe(true);
-    expect(await first.acquire(), "the holder asking again still holds it").toBe(true);
-    expect(await second.acquire()).toBe(false);
-
-    await sleep(900); // longer than the ttl: only renewal keeps it
-    expect(first.held).toBe(true);
-    expect(await second.acquire()).toBe(false);
-    expect(await redis.pttl(key())).toBeGreaterThan(300);
-
-    await first.release();
-    expect(first.held).toBe(false);
-    expect(await second.acquire()).toBe(true);
-    await first.release(); // not the holder: must not delete second's key
-    expect(await redis.exists(key())).toBe(1);
-    await second.release();
-    expect(await redis.exists(key())).toBe(0);
-  });
-
-  it("tells the holder when another owner has the key", async () => {
-    const lease = createRedisLease(redis, { key: key(), ttlMs: 600, renewEveryMs: 100 });
-    let lost = 0;
-    lease.onLost(() => lost++);
-    expect(await lease.acquire()).toBe(true);
-    await redis.set(key(), "someone-else", "PX", 5000);
-    await fake.waitFor(() => lost === 1, 1000, "the loss to be noticed");
-    expect(lease.held).toBe(false);
-    await lease.release();
-    expect(await redis.get(key()), "release deleted another owner's lease").toBe("someone-else");
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeCreds } from "../../src/bot/whatsapp/whatsapp-auth-state.js";
 import { createWhatsAppChannel, type WhatsAppChannel } from "../../src/bot/whatsapp/whatsapp-channel.js";
 import { whatsappLeaseKey } from "../../src/bot/whatsapp/whatsapp-setup.js";
-import { createRedisLease } from "../../src/bot/telegram/telegram-lease.js";
+import { createRedisLease } from "../../src/jobs/redis/lease.js";
 import { createDatabase, type Database } from "../../src/store/db.js";
 import { migrate } from "../../src/store/migrate.js";
 import { createWhatsAppAuthStore, createWhatsAppMessageStore } from "../../src/store/whatsapp-auth-store.js";

@@ -18,7 +18,7 @@ import {
 import { assertValidCommands, sameCommands, type BotCommandSpec } from "./telegram-commands.js";
 import { scrubHttpErrors, scrubToken, toChannelError } from "./telegram-errors.js";
 import { ALLOWED_UPDATES, toInboundEvent } from "./telegram-inbound.js";
-import type { Lease } from "./telegram-lease.js";
+import type { Lease } from "../../jobs/redis/lease.js";
 import type { TelegramLogger } from "./telegram-logger.js";
 import { createPoller } from "./telegram-polling.js";
 import { splitTelegramText } from "./telegram-split.js";

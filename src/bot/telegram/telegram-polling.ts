@@ -7,7 +7,8 @@ import { run, type RunnerHandle } from "@grammyjs/runner";
 import { GrammyError, type Bot } from "grammy";
 import { scrubToken } from "./telegram-errors.js";
 import { ALLOWED_UPDATES } from "./telegram-inbound.js";
-import type { Lease } from "./telegram-lease.js";
+import type { Lease } from "../../jobs/redis/lease.js";
+import { type LeasedWork, runWhileLeased } from "../../jobs/redis/run-while-leased.js";
 import type { TelegramLogger } from "./telegram-logger.js";
 
 /** Dependencies of {@link createPoller}. */
@@ -52,10 +53,8 @@ export function createPoller(deps: PollerDeps): Poller {
   const { bot, token, logger, lease } = deps;
   let active = false; // between start and stop
   let runner: RunnerHandle | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
   let fatalError: string | undefined;
   let permanentFailure = false;
-  let leaseUnavailable = false; // warned once per outage, not on every retry
 
   async function startRunner(): Promise<void> {
     await deps.deleteWebhook();
@@ -70,12 +69,11 @@ export function createPoller(deps: PollerDeps): Poller {
     handle.task()?.catch((err: unknown) => {
       fatalError = scrubToken(String(err), token);
       logger.error({ error: fatalError }, "telegram polling crashed");
-      if (!lease || runner !== handle) return;
+      if (!leased || runner !== handle) return;
       runner = undefined;
       // Let another process (or this one, later) try; a revoked token will not come back.
       permanentFailure = err instanceof GrammyError && err.error_code === 401;
-      void lease.release().catch(() => undefined);
-      if (!permanentFailure) scheduleTakeOver();
+      void leased.ended(permanentFailure ? "give-up" : "retry");
     });
     logger.info(
       { bot: bot.botInfo.username, pollingTimeout: deps.pollingTimeoutSeconds, lease: lease?.key },
@@ -89,64 +87,34 @@ export function createPoller(deps: PollerDeps): Poller {
     await handle?.stop()?.catch(() => undefined); // a crash was already logged
   }
 
-  function scheduleTakeOver(): void {
-    if (!active || retryTimer) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void takeOver();
-    }, deps.leaseRetryMs);
-    retryTimer.unref();
-  }
-
-  /** One attempt to get the lease and poll; schedules the next attempt when it does not work out. */
-  async function takeOver(): Promise<void> {
-    if (!lease || !active || runner) return;
-    let acquired = false;
-    try {
-      acquired = await lease.acquire();
-      if (leaseUnavailable) logger.info({ lease: lease.key }, "telegram polling lease reachable again");
-      leaseUnavailable = false;
-    } catch (err) {
-      if (!leaseUnavailable)
-        logger.warn({ error: String(err), lease: lease.key }, "telegram polling lease unavailable; will retry");
-      leaseUnavailable = true;
-    }
-    if (!active) {
-      if (acquired) await lease.release().catch(() => undefined);
-      return;
-    }
-    if (!acquired) return scheduleTakeOver();
-    try {
-      await startRunner();
-    } catch (err) {
-      logger.warn({ error: scrubToken(String(err), token) }, "telegram polling could not start; releasing the lease");
-      await lease.release().catch(() => undefined);
-    }
-    if (!runner) scheduleTakeOver();
-  }
-
-  lease?.onLost(() => {
-    logger.warn({ lease: lease.key }, "telegram polling lease lost; stopping polling");
-    void stopRunner().then(scheduleTakeOver);
-  });
+  const leased: LeasedWork | undefined = lease
+    ? runWhileLeased({
+        lease,
+        name: "telegram polling",
+        logger,
+        retryEveryMs: deps.leaseRetryMs,
+        describeError: (err) => scrubToken(String(err), token),
+        start: startRunner,
+        async stop(reason) {
+          if (reason === "lost") logger.warn({ lease: lease.key }, "telegram polling lease lost; stopping polling");
+          await stopRunner();
+        },
+      })
+    : undefined;
 
   return {
     async start() {
       active = true;
       permanentFailure = false;
-      if (!lease) return startRunner();
-      await takeOver();
+      if (!leased || !lease) return startRunner();
+      await leased.start();
       if (!runner) logger.info({ lease: lease.key }, "telegram polling lease held elsewhere; standing by");
     },
 
     async stop() {
       active = false;
-      clearTimeout(retryTimer);
-      retryTimer = undefined;
-      await stopRunner();
-      await lease
-        ?.release()
-        .catch((err: unknown) => logger.warn({ error: String(err) }, "telegram polling lease release failed"));
+      if (leased) await leased.stop();
+      else await stopRunner();
     },
 
     status() {

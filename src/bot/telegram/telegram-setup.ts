@@ -3,12 +3,13 @@
  * polling behind a Redis lease otherwise; registers the webhook route; syncs the command menu
  * after start. Kept here so the composition root stays a few lines.
  */
+import { createHash } from "node:crypto";
 import type { PlatformPacing } from "../../domain/channel.js";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
+import { createRedisLease } from "../../jobs/redis/lease.js";
 import { createTelegramChannel, type TelegramChannel, type TelegramLogger } from "./telegram-channel.js";
 import { SIGNOFF_COMMANDS } from "./telegram-commands.js";
-import { createRedisLease, telegramPollingLeaseKey } from "./telegram-lease.js";
 import { registerTelegramWebhookRoute } from "./telegram-webhook.js";
 
 /** What the composition root passes in (from the environment). */
@@ -30,6 +31,16 @@ export interface TelegramSetup {
   registerRoutes(app: FastifyInstance): void;
   /** After the channel started: publish the command menu if it changed. */
   afterStart(): Promise<void>;
+}
+
+/**
+ * The lease key for long polling one bot token: the token's SHA-256, so the key (which shows
+ * up in Redis tools and logs) does not reveal the token.
+ *
+ * @example telegramPollingLeaseKey("signoff", token) // "signoff:telegram:polling-lease:9f86d0…"
+ */
+export function telegramPollingLeaseKey(prefix: string, token: string): string {
+  return `${prefix}:telegram:polling-lease:${createHash("sha256").update(token).digest("hex")}`;
 }
 
 /**

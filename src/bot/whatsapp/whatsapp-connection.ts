@@ -11,6 +11,8 @@ import {
   makeCacheableSignalKeyStore,
   type UserFacingSocketConfig,
 } from "@whiskeysockets/baileys";
+import type { Lease } from "../../jobs/redis/lease.js";
+import { type LeasedWork, runWhileLeased } from "../../jobs/redis/run-while-leased.js";
 import type { WhatsAppAuthState } from "./whatsapp-auth-state.js";
 import { type BaileysLogLevel, type WhatsAppLogger, toBaileysLogger } from "./whatsapp-logger.js";
 import {
@@ -27,14 +29,14 @@ import {
   type Clock,
   type MakeSocket,
   type SocketEvents,
-  type WhatsAppLease,
   type WhatsAppSocket,
   statusCodeOf,
   systemClock,
 } from "./whatsapp-socket.js";
 
 export type { ConnectionState, ConnectionStatus, WhatsAppAlert } from "./whatsapp-policy.js";
-export type { WhatsAppLease } from "./whatsapp-socket.js";
+/** The socket's lease (`createRedisLease` in `src/jobs/redis/lease.ts`). */
+export type WhatsAppLease = Lease;
 
 /** Callbacks of {@link createWhatsAppConnection}. */
 export interface ConnectionHooks {
@@ -122,12 +124,10 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
   let lastEventAt: number | null = null;
   let lastDisconnect: ConnectionStatus["lastDisconnect"] = null;
   let outageAlerted = false;
-  let leaseWarned = false;
   let loggingOut = false; // a 401 we asked for is not news for the owners
   const timers = {
     reconnect: undefined as unknown,
     watchdog: undefined as unknown,
-    lease: undefined as unknown,
     outage: undefined as unknown,
   };
 
@@ -270,6 +270,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     if (action === "logged-out") {
       // Keep the lease: other processes must not log in with the dead session either.
       state = "logged-out";
+      void leased?.ended("hold");
       clear("outage");
       if (loggingOut) {
         logger.info({ code, reason }, "whatsapp logged out on request; session cleared");
@@ -290,6 +291,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     }
     if (action === "replaced") {
       state = "replaced";
+      void leased?.ended("hold"); // keep the lease: no process of ours fights the other client
       clear("outage");
       logger.error({ code, reason }, "whatsapp session replaced by another client; stopped");
       alert(
@@ -346,39 +348,31 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     });
   }
 
-  async function takeLease(): Promise<void> {
-    if (!active || !lease) return;
-    let acquired = false;
-    try {
-      acquired = await lease.acquire();
-      leaseWarned = false;
-    } catch (err) {
-      if (!leaseWarned)
-        logger.warn({ error: (err as Error).message, lease: lease.key }, "whatsapp lease unavailable; will retry");
-      leaseWarned = true;
-    }
-    if (!active) {
-      if (acquired) await lease.release().catch(() => undefined);
-      return;
-    }
-    if (!acquired) {
-      state = "standby";
-      later("lease", policy.leaseRetryMs, () => void takeLease());
-      return;
-    }
-    logger.info({ lease: lease.key }, "whatsapp lease acquired; connecting");
-    reloadNeeded = true;
-    await connect();
-  }
-
-  lease?.onLost(() => {
-    if (!active || state === "logged-out" || state === "replaced") return;
-    logger.warn({ lease: lease.key }, "whatsapp lease lost; closing the socket and standing by");
-    state = "standby";
-    void dropSocket();
-    clear("reconnect");
-    later("lease", policy.leaseRetryMs, () => void takeLease());
-  });
+  const leased: LeasedWork | undefined = lease
+    ? runWhileLeased({
+        lease,
+        name: "whatsapp",
+        logger,
+        retryEveryMs: policy.leaseRetryMs,
+        timers: clock,
+        async start() {
+          logger.info({ lease: lease.key }, "whatsapp lease acquired; connecting");
+          reloadNeeded = true;
+          await connect();
+        },
+        async stop(reason) {
+          if (reason === "lost") {
+            logger.warn({ lease: lease.key }, "whatsapp lease lost; closing the socket and standing by");
+            state = "standby";
+            clear("reconnect");
+            await dropSocket();
+            return;
+          }
+          await dropSocket();
+          await auth.flush().catch(() => undefined); // before the release: the next holder loads it
+        },
+      })
+    : undefined;
 
   return {
     async start() {
@@ -387,8 +381,9 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       state = "connecting";
       disconnectedSince = clock.now();
       armOutageAlert();
-      if (lease) await takeLease();
-      else await connect();
+      if (!leased) return connect();
+      await leased.start();
+      if (!leased.running) state = "standby";
     },
 
     async stop() {
@@ -396,12 +391,9 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       active = false;
       state = "stopped";
       for (const name of Object.keys(timers) as Array<keyof typeof timers>) clear(name);
+      if (leased) return leased.stop();
       await dropSocket();
       await auth.flush().catch(() => undefined);
-      if (lease?.held)
-        await lease
-          .release()
-          .catch((err: unknown) => logger.warn({ error: (err as Error).message }, "whatsapp lease release failed"));
     },
 
     openSocket: () => (open ? socket : null),

@@ -5,8 +5,8 @@
  */
 import type { PlatformPacing } from "../../domain/channel.js";
 import type { Redis } from "ioredis";
+import { createRedisLease } from "../../jobs/redis/lease.js";
 import type { WhatsAppAuthStore, WhatsAppMessageStore } from "../../store/whatsapp-auth-store.js";
-import { createRedisLease } from "../telegram/telegram-lease.js";
 import { createWhatsAppChannel, type WhatsAppAlert, type WhatsAppChannel } from "./whatsapp-channel.js";
 import type { WhatsAppLogger } from "./whatsapp-logger.js";
 

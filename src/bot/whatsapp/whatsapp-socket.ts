@@ -36,15 +36,6 @@ export interface WhatsAppSocket {
   signalRepository?: { lidMapping: { getPNForLID(lid: string): Promise<string | null> } };
 }
 
-/** An exclusive, expiring claim (`createRedisLease` in `src/bot/telegram/telegram-lease.ts` fits). */
-export interface WhatsAppLease {
-  readonly key: string;
-  readonly held: boolean;
-  acquire(): Promise<boolean>;
-  release(): Promise<void>;
-  onLost(listener: () => void): void;
-}
-
 /** Builds a socket from a Baileys config; the default is Baileys' `makeWASocket`. */
 export type MakeSocket = (config: UserFacingSocketConfig) => WhatsAppSocket;
 

@@ -1,11 +1,13 @@
 /**
  * A lease in Redis that lets one process at a time do something exclusive (long polling one bot
- * token). The holder renews it; when the holder dies the key expires and another
- * process takes over. A holder that cannot renew in time gives the lease up by itself before the
- * key can expire, so two holders never overlap.
+ * token, holding one WhatsApp socket). The holder renews it; when the holder dies the key
+ * expires and another process takes over. A holder that cannot renew in time gives the lease up
+ * by itself before the key can expire, so two holders never overlap. `run-while-leased.ts` runs
+ * a piece of work only while its lease is held.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { defineScripts } from "./scripts.js";
 
 /** An exclusive, expiring claim; see {@link createRedisLease}. */
 export interface Lease {
@@ -32,36 +34,17 @@ export interface RedisLeaseOptions {
   owner?: string;
 }
 
-/*
- * Acquire: KEYS[1] lease key; ARGV[1] owner id; ARGV[2] ttl ms. Returns 1 when held.
- * SET NX PX takes a free lease; a lease we already hold (an earlier attempt whose answer we
- * stopped waiting for) is extended rather than refused.
- */
-const ACQUIRE_LUA = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-/* Renew: compare-and-pexpire. KEYS[1] lease key; ARGV[1] owner id; ARGV[2] ttl ms. Returns 1 when still ours. */
-const RENEW_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
-/* Release: compare-and-del. KEYS[1] lease key; ARGV[1] owner id. Returns 1 when deleted. */
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-/**
- * The lease key for long polling one bot token: the token's SHA-256, so the key (which shows
- * up in Redis tools and logs) does not reveal the token.
- *
- * @example telegramPollingLeaseKey("signoff", token) // "signoff:telegram:polling-lease:9f86d0…"
- */
-export function telegramPollingLeaseKey(prefix: string, token: string): string {
-  return `${prefix}:telegram:polling-lease:${createHash("sha256").update(token).digest("hex")}`;
+/** The lease's Redis commands (KEYS and ARGV in each .lua header). */
+interface LeaseCommands {
+  /** lease-acquire.lua: 1 when held. */
+  signoffLeaseAcquire(key: string, owner: string, ttlMs: number): Promise<number>;
+  /** lease-renew.lua: 1 when still ours. */
+  signoffLeaseRenew(key: string, owner: string, ttlMs: number): Promise<number>;
+  /** lease-release.lua: 1 when deleted. */
+  signoffLeaseRelease(key: string, owner: string): Promise<number>;
 }
+
+const script = (file: string) => ({ file: new URL(file, import.meta.url), numberOfKeys: 1 });
 
 /**
  * Creates a lease over one Redis command connection. The holder considers the lease lost
@@ -69,11 +52,16 @@ export function telegramPollingLeaseKey(prefix: string, token: string): string {
  * its own deadline always falls before the key's expiry in Redis.
  *
  * @example
- * const lease = createRedisLease(redis, { key: telegramPollingLeaseKey(prefix, token) });
- * lease.onLost(() => stopPolling());
- * if (await lease.acquire()) startPolling();
+ * const lease = createRedisLease(redis, { key: `${prefix}:whatsapp:socket-lease:default` });
+ * lease.onLost(() => closeSocket());
+ * if (await lease.acquire()) openSocket();
  */
-export function createRedisLease(redis: Redis, options: RedisLeaseOptions): Lease {
+export function createRedisLease(connection: Redis, options: RedisLeaseOptions): Lease {
+  const redis = defineScripts<LeaseCommands>(connection, {
+    signoffLeaseAcquire: script("./lease-acquire.lua"),
+    signoffLeaseRenew: script("./lease-renew.lua"),
+    signoffLeaseRelease: script("./lease-release.lua"),
+  });
   const { key } = options;
   const ttlMs = options.ttlMs ?? 15_000;
   const renewEveryMs = options.renewEveryMs ?? 5_000;
@@ -117,7 +105,7 @@ export function createRedisLease(redis: Redis, options: RedisLeaseOptions): Leas
     const sentAt = Date.now();
     let ok: boolean | undefined;
     try {
-      ok = (await withTimeout(redis.eval(RENEW_LUA, 1, key, owner, ttlMs), commandTimeoutMs)) === 1;
+      ok = (await withTimeout(redis.signoffLeaseRenew(key, owner, ttlMs), commandTimeoutMs)) === 1;
     } catch {
       ok = undefined; // Redis unreachable: keep trying until the deadline decides
     }
@@ -140,7 +128,7 @@ export function createRedisLease(redis: Redis, options: RedisLeaseOptions): Leas
       if (held) return true;
       const gen = ++generation;
       const sentAt = Date.now();
-      const result = await withTimeout(redis.eval(ACQUIRE_LUA, 1, key, owner, ttlMs), commandTimeoutMs);
+      const result = await withTimeout(redis.signoffLeaseAcquire(key, owner, ttlMs), commandTimeoutMs);
       if (gen !== generation || result !== 1) return false;
       held = true;
       confirm(gen, sentAt);
@@ -153,7 +141,7 @@ export function createRedisLease(redis: Redis, options: RedisLeaseOptions): Leas
       generation++;
       clearTimers();
       if (!wasHeld) return;
-      await withTimeout(redis.eval(RELEASE_LUA, 1, key, owner), commandTimeoutMs);
+      await withTimeout(redis.signoffLeaseRelease(key, owner), commandTimeoutMs);
     },
 
     onLost(listener) {

@@ -23,7 +23,12 @@
        because the slot only moves later.
 ]]
 
--- `now` (ARGV[1], or the Redis clock) comes from NOW_LUA, prepended in chat-rate-limiter.ts.
+-- The same "now" as in chat-rate-limiter-penalize.lua: every process reads one clock.
+local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local gap = tonumber(ARGV[2])
 local interval = tonumber(ARGV[3])
 local groupMax = tonumber(ARGV[4])
