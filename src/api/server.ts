@@ -32,7 +32,10 @@ export interface HttpServerDeps extends ApprovalRoutesDeps {
   unavailableDependency?(error: unknown): string | null;
   /** Each health check's own time limit, so `/api/health` always answers within 2 s. @defaultValue 1500 */
   healthTimeoutMs?: number;
-  /** Serve on this already-listening server (bound first, before the rest of start-up). */
+  /**
+   * Serve on this already-listening server (bound first, before the rest of start-up); it is
+   * handed the app's requests once the app is ready.
+   */
   server?: BoundHttpServer;
   logger: { info(o: object, m?: string): void; error(o: object, m?: string): void; warn(o: object, m?: string): void };
 }
@@ -98,6 +101,8 @@ async function withTimeout<T>(check: () => Promise<T>, ms: number): Promise<T> {
   }
 }
 
+type RequestHandler = Parameters<BoundHttpServer["attach"]>[0];
+
 /** `/api/health` answer, 200 when every check is up and 503 naming the ones down. */
 const HealthSchema = z.object({
   status: z.enum(["healthy", "unhealthy"]),
@@ -107,15 +112,25 @@ const HealthSchema = z.object({
 
 /** Build the fastify app (not yet listening); channels may add their routes before `listen`. */
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
+  const bound = deps.server;
+  let appHandler: RequestHandler | undefined;
   const app = Fastify({
     logger: false,
     bodyLimit: 1_048_576,
     return503OnClosing: true,
     forceCloseConnections: true,
-    ...(deps.server
-      ? { serverFactory: (handler: Parameters<BoundHttpServer["attach"]>[0]) => deps.server!.attach(handler) }
+    ...(bound
+      ? {
+          serverFactory: (handler: RequestHandler) => {
+            appHandler = handler;
+            return bound.server;
+          },
+        }
       : {}),
   });
+  // The bound port keeps answering "starting" until the app is ready: before that fastify would
+  // run a route without its hooks (no authentication) or crash the process on a 404.
+  if (bound) app.addHook("onReady", async () => void bound.attach(appHandler!));
   // Only routes that declare zod schemas use these; the channels' own routes are unaffected.
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
