@@ -13,37 +13,13 @@ import {
   insertApprovals,
 } from "./approval-writes.js";
 import { createBatcher } from "../lib/batcher.js";
+import type { RowOf } from "../lib/row-shape.js";
 import { type Database, isUniqueViolation, many, maybeOne } from "./db.js";
 
-interface ApprovalRow {
-  id: string;
-  code: string;
-  source: string;
-  title: string;
-  reason: string | null;
-  agent: string | null;
-  gate: Gate;
-  effective_gate: Gate;
-  preview: string | null;
-  status: ApprovalStatus;
-  decided_by: string | null;
-  decided_at: Date | null;
-  note: string | null;
-  on_timeout: "approve" | "deny";
-  approver_roles: string[];
-  quorum: number;
-  callback_url: string | null;
-  idempotency_key: string | null;
-  metadata: Record<string, unknown> | null;
-  notify: boolean;
-  created_at: Date;
-  deadline_at: Date | null;
-  objection_ends_at: Date | null;
-  objection_seconds: number | null;
-  notice_delivered_at: Date | null;
-  version: number;
+/** A row of `approvals` with its decisions aggregated as JSON (times as text). */
+type ApprovalRow = RowOf<Omit<Approval, "decisions">> & {
   decisions: Array<{ operator: string; verdict: Verdict; note: string | null; channel: string; at: string }> | null;
-}
+};
 
 const SELECT_APPROVAL = `
   SELECT a.*,

@@ -4,22 +4,11 @@
  * the handlers that read them stay testable.
  */
 import type { Task, TaskState } from "../domain/operations.js";
+import type { RowOf } from "../lib/row-shape.js";
 import { type Database, type Queryable, many, maybeOne } from "./db.js";
 
 /** Row shape of `tasks`. */
-export interface TaskRow {
-  id: string;
-  source: string;
-  title: string;
-  state: TaskState;
-  agent: string | null;
-  priority: number;
-  attempts: number;
-  error: string | null;
-  created_at: Date;
-  updated_at: Date;
-  state_since: Date;
-}
+export type TaskRow = RowOf<Task>;
 
 /** Map a `tasks` row to a {@link Task}. */
 export const toTask = (r: TaskRow): Task => ({
