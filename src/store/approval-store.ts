@@ -3,7 +3,7 @@
  * transaction with its audit entries and (when decided) its callback delivery row, so a crash
  * never leaves a decision without its callback or audit trail.
  */
-import type { Approval, ApprovalStatus, Decision, Gate, Verdict } from "../domain/approval.js";
+import type { Approval, ApprovalStatus, Decision, Verdict } from "../domain/approval.js";
 import type { AuditEntry } from "./audit-store.js";
 import {
   type ApprovalCommit,

@@ -21,7 +21,6 @@ import {
   type Intent,
   QUERY_KINDS,
   type QueryKind,
-  parseIntent,
   suggestIntents,
 } from "../chat/intent-parser.js";
 import type { OpsQueries } from "./ops-queries.js";
