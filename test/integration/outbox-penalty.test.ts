@@ -39,9 +39,15 @@ describe("outbox and a 429", () => {
       sent.push({ text: job.text, at: Date.now() });
     };
     const outbox = createOutboxQueue(producer, prefix, new Set(["telegram"]));
-    const worker = createOutboxWorker(workerConnection, prefix, perform, { warn() {} }, {
-      pacing: { telegram: { limiter, isGroup: () => false } },
-    });
+    const worker = createOutboxWorker(
+      workerConnection,
+      prefix,
+      perform,
+      { warn() {} },
+      {
+        pacing: { telegram: { limiter, isGroup: () => false } },
+      },
+    );
     closers.push(
       () => outbox.queue.close(),
       () => worker.close(),

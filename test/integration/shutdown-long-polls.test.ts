@@ -16,7 +16,8 @@ describe("shutdown with long polls open", () => {
       await s.close();
       const answers = await Promise.all(polls);
       expect(Date.now() - started).toBeLessThan(3_000);
-      for (const a of answers) expect(a).toMatchObject({ status: 200, body: { id: created.body.id, status: "pending" } });
+      for (const a of answers)
+        expect(a).toMatchObject({ status: 200, body: { id: created.body.id, status: "pending" } });
     } finally {
       await s.close();
       await cleanupTestInstance(s.schema, s.prefix);

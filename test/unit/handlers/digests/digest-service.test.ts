@@ -7,7 +7,10 @@ import { describe, expect, it } from "vitest";
 import { createDigestService, type DigestServiceDeps } from "../../../../src/handlers/digests/digest-service.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
 
-const directory = createOperatorDirectory([{ name: "adam", roles: ["owner"], webchat: true, timezone: "Pacific/Auckland" }], "UTC");
+const directory = createOperatorDirectory(
+  [{ name: "adam", roles: ["owner"], webchat: true, timezone: "Pacific/Auckland" }],
+  "UTC",
+);
 // 08:00 in Auckland on 2026-11-23 (NZDT, UTC+13) is 19:00 UTC the day before.
 const SLOT = new Date("2026-11-22T19:00:00Z");
 
