@@ -6,17 +6,11 @@
  * retried with the queue's backoff.
  */
 import { type Processor, UnrecoverableError } from "bullmq";
+import { AppError } from "../domain/errors.js";
 
-/**
- * Error codes (of `AppError`) that no retry can change: the thing does not exist, the input is
- * invalid, or the caller may not do it. `conflict`, `unavailable` and `internal` may pass.
- */
-const PERMANENT_CODES: ReadonlySet<string> = new Set(["not_found", "invalid_body", "unauthorized", "forbidden"]);
-
-/** Whether `error` carries a code after which another attempt cannot succeed. */
+/** Whether `error` is an `AppError` whose code no retry can change (see `isPermanent`). */
 export function isPermanentJobError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && PERMANENT_CODES.has(code);
+  return error instanceof AppError && error.permanent;
 }
 
 /**

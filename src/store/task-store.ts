@@ -4,6 +4,7 @@
  * the handlers that read them stay testable.
  */
 import type { Task, TaskState } from "../domain/operations.js";
+import type { TaskBody } from "../api/ops-schemas.js";
 import type { RowOf } from "../lib/row-shape.js";
 import { type Database, type Queryable, many, maybeOne } from "./db.js";
 
@@ -26,15 +27,7 @@ export const toTask = (r: TaskRow): Task => ({
 });
 
 /** A validated upsert from a source; absent optional fields keep their stored values. */
-export interface TaskUpsert {
-  id: string;
-  title: string;
-  state: TaskState;
-  agent?: string | undefined;
-  priority?: number | undefined;
-  attempts?: number | undefined;
-  error?: string | undefined;
-}
+export type TaskUpsert = TaskBody;
 
 /** Outcome of an upsert: the task, or `conflict` when another source owns the id. */
 export type UpsertOutcome = { outcome: "created" | "updated"; task: Task } | { outcome: "conflict" };

@@ -4,6 +4,7 @@
  * down, a lost race) is retried with backoff and then succeeds. The ops worker (digests, health
  * checks) treats permanent errors the same way.
  */
+import { AppError } from "../../src/domain/errors.js";
 import { randomUUID } from "node:crypto";
 import { type Job, Queue, type Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -128,7 +129,7 @@ describe("ops worker", () => {
         digest: async () => undefined,
         health: async (check) => {
           runs++;
-          throw Object.assign(new Error(`health check ${check} is not configured`), { code: "invalid_body" });
+          throw new AppError({ code: "invalid_body", message: `health check ${check} is not configured` });
         },
       }),
     );

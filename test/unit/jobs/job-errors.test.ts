@@ -1,10 +1,16 @@
 /** Which job failures BullMQ is told not to retry. */
 import { DelayedError, UnrecoverableError } from "bullmq";
 import { describe, expect, it } from "vitest";
+import { AppError, type AppErrorCode } from "../../../src/domain/errors.js";
 import { failPermanentErrorsAtOnce, isPermanentJobError, toJobFailure } from "../../../src/jobs/job-errors.js";
 
-/** An error shaped like `AppError` (a string `code`), independent of its constructor. */
-const coded = (code: string, message = `${code} happened`) => Object.assign(new Error(message), { code });
+/** An `AppError` with this code, or a plain error carrying the code when it is not an AppError code. */
+const coded = (code: string, message = `${code} happened`): Error =>
+  (["not_found", "invalid_body", "unauthorized", "forbidden", "conflict", "unavailable", "internal"] as const).includes(
+    code as AppErrorCode,
+  )
+    ? new AppError({ code: code as AppErrorCode, message })
+    : Object.assign(new Error(message), { code });
 
 describe("isPermanentJobError", () => {
   it.each(["not_found", "invalid_body", "unauthorized", "forbidden"])("%s is permanent", (code) => {
@@ -15,7 +21,8 @@ describe("isPermanentJobError", () => {
     expect(isPermanentJobError(coded(code))).toBe(false);
   });
 
-  it("treats errors without a string code as passing", () => {
+  it("treats errors that are not AppErrors as passing, whatever their code says", () => {
+    expect(isPermanentJobError(Object.assign(new Error("x"), { code: "not_found" }))).toBe(false);
     expect(isPermanentJobError(new Error("connection terminated"))).toBe(false);
     expect(isPermanentJobError(Object.assign(new Error("x"), { code: 404 }))).toBe(false);
     expect(isPermanentJobError(null)).toBe(false);
