@@ -22,21 +22,14 @@ export function writeProcessConfig(approvals: Record<string, number>): string {
   return file;
 }
 
-/** Spawn signoff on `schema`/`prefix`; `started` resolves with its URL once it logs "signoff started". */
-export function startSignoffProcess(options: { schema: string; prefix: string; configFile: string }) {
+/**
+ * Spawn signoff on the shared PostgreSQL and Redis, on a port the OS picks, with `env` on top;
+ * `started` resolves with its URL once it logs "signoff started".
+ */
+export function spawnSignoff(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: join(import.meta.dirname, "..", ".."),
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL,
-      REDIS_URL,
-      DATABASE_SCHEMA: options.schema,
-      SIGNOFF_QUEUE_PREFIX: options.prefix,
-      SIGNOFF_CONFIG: options.configFile,
-      SIGNOFF_SIGNING_SECRET: SIGNING_SECRET,
-      HTTP_PORT: "0",
-      LOG_LEVEL: "info",
-    },
+    env: { PATH: process.env.PATH, DATABASE_URL, REDIS_URL, HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -64,4 +57,14 @@ export function startSignoffProcess(options: { schema: string; prefix: string; c
   });
   started.catch(() => undefined); // callers await it; never an unhandled rejection
   return { child, exited, started, output: () => output };
+}
+
+/** Spawn signoff on `schema`/`prefix` with `configFile` and the test signing secret. */
+export function startSignoffProcess(options: { schema: string; prefix: string; configFile: string }) {
+  return spawnSignoff({
+    DATABASE_SCHEMA: options.schema,
+    SIGNOFF_QUEUE_PREFIX: options.prefix,
+    SIGNOFF_CONFIG: options.configFile,
+    SIGNOFF_SIGNING_SECRET: SIGNING_SECRET,
+  });
 }

@@ -12,6 +12,7 @@ import { type AuditStore, canonicalJson, createAuditStore } from "../../src/stor
 import { type Database, createDatabase } from "../../src/store/db.js";
 import { type DeliveryStore, createDeliveryStore } from "../../src/store/delivery-store.js";
 import { migrate } from "../../src/store/migrate.js";
+import { approvalFixture } from "../helpers/approval-fixture.js";
 import { DATABASE_URL, uniqueName } from "../helpers/harness.js";
 
 let db: Database;
@@ -67,35 +68,15 @@ function everyFieldSet(tag: string): Approval {
 
 /** Every optional field null (and the booleans and lists at their empty values). */
 function everyOptionalNull(): Approval {
-  return {
+  return approvalFixture({
     id: randomUUID(),
     code: `N${(codes++).toString(36).toUpperCase().padStart(3, "0")}`,
-    source: "forge",
     title: "bare",
-    reason: null,
-    agent: null,
-    gate: "medium",
-    effectiveGate: "medium",
-    preview: null,
-    status: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    note: null,
-    onTimeout: "deny",
     approverRoles: [],
-    quorum: 1,
-    callbackUrl: null,
-    idempotencyKey: null,
-    metadata: null,
-    notify: false,
-    decisions: [],
     createdAt: new Date("2031-05-06T07:08:09.010Z"),
     deadlineAt: null,
-    objectionEndsAt: null,
-    objectionSeconds: null,
-    noticeDeliveredAt: null,
     version: 0,
-  };
+  });
 }
 
 /** The stored `data` text and `at` (microseconds, UTC) of an approval's audit entries. */

@@ -3,11 +3,10 @@
  * `REDIS_URL` stops the process within 15 s naming the variable (never a password), and a busy
  * HTTP port is found before anything else is done (no migration, no workers).
  */
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DATABASE_URL, REDIS_URL, cleanupTestInstance, uniqueName } from "../helpers/harness.js";
+import { cleanupTestInstance, uniqueName } from "../helpers/harness.js";
+import { spawnSignoff } from "../helpers/signoff-process.js";
 import { sql } from "../helpers/sql.js";
 
 const schema = uniqueName("t");
@@ -23,32 +22,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function run(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {
+async function run(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: join(import.meta.dirname, "..", ".."),
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL,
-      REDIS_URL,
-      DATABASE_SCHEMA: schema,
-      SIGNOFF_QUEUE_PREFIX: prefix,
-      HTTP_PORT: "0",
-      LOG_LEVEL: "info",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const kill = setTimeout(() => child.kill("SIGKILL"), 25_000);
-  return new Promise((resolve) =>
-    child.on("exit", (code) => {
-      clearTimeout(kill);
-      resolve({ code, output, ms: Date.now() - started });
-    }),
-  );
+  const p = spawnSignoff({ DATABASE_SCHEMA: schema, SIGNOFF_QUEUE_PREFIX: prefix, ...env });
+  const kill = setTimeout(() => p.child.kill("SIGKILL"), 25_000);
+  const { code } = await p.exited;
+  clearTimeout(kill);
+  return { code, output: p.output(), ms: Date.now() - started };
 }
 
 describe("start-up with a dependency it cannot use", () => {

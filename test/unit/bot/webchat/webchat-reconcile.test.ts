@@ -13,45 +13,13 @@ import { createOperatorDirectory } from "../../../../src/handlers/chat/operators
 import { createRenderer } from "../../../../src/handlers/chat/render.js";
 import { showLostCards } from "../../../../src/jobs/reconciler.js";
 import type { CardRef } from "../../../../src/store/chat-store.js";
+import { approvalFixture as approval } from "../../../helpers/approval-fixture.js";
 
 const OPERATORS = [
   { name: "adam", roles: ["owner", "approver"], webchat: true, timezone: "UTC", telegram: "1001" },
   { name: "eve", roles: ["approver"], webchat: true, timezone: "Europe/Berlin" },
   { name: "vic", roles: ["viewer"], webchat: true, timezone: "UTC" },
 ];
-
-function approval(overrides: Partial<Approval> = {}): Approval {
-  return {
-    id: "7f0c2a8e-4b1d-4c3e-9a5f-0d6e1b2c3a4f",
-    code: "K7QF",
-    source: "forge",
-    title: "Deploy to production",
-    reason: null,
-    agent: null,
-    gate: "medium",
-    effectiveGate: "medium",
-    preview: null,
-    status: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    note: null,
-    onTimeout: "deny",
-    approverRoles: ["approver", "owner"],
-    quorum: 1,
-    callbackUrl: null,
-    idempotencyKey: null,
-    metadata: null,
-    notify: false,
-    decisions: [],
-    createdAt: new Date("2030-01-01T00:00:00Z"),
-    deadlineAt: new Date("2030-01-01T04:00:00Z"),
-    objectionEndsAt: null,
-    objectionSeconds: null,
-    noticeDeliveredAt: null,
-    version: 1,
-    ...overrides,
-  };
-}
 
 /** One run of the process: its own web chat, presenter and (shared) card references. */
 function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {

@@ -4,6 +4,7 @@
  * timers, versions, deciders).
  */
 import type { Actor } from "../../../../src/domain/approval.js";
+import { requestDefaults } from "../../../helpers/approval-fixture.js";
 import { describe, expect, it } from "vitest";
 import {
   TIMER_TOLERANCE_MS,
@@ -437,17 +438,7 @@ describe("createApproval", () => {
       code: "K7QF",
       source: "forge",
       title: "Deploy api to production",
-      reason: null,
-      agent: null,
-      preview: null,
-      note: null,
-      approverRoles: ["approver", "owner"],
-      quorum: 1,
-      callbackUrl: null,
-      idempotencyKey: null,
-      metadata: null,
-      notify: false,
-      decisions: [],
+      ...requestDefaults(),
       createdAt: NOW,
       version: 0,
     });
