@@ -15,8 +15,8 @@ import {
   CreateApprovalBodySchema,
   GetApprovalQuerySchema,
   ListApprovalsQuerySchema,
-} from "./approval-schemas.js";
-import { callbackUrlProblem } from "./callback-url.js";
+} from "../domain/requests/approval-requests.js";
+import { callbackUrlProblem } from "../domain/requests/callback-url.js";
 import type { ZodApp } from "./http-validation.js";
 
 /** Injected dependencies of {@link registerApprovalRoutes}. */

@@ -27,7 +27,7 @@ import {
   TaskBodySchema,
   type TaskRecord,
   TaskRecordSchema,
-} from "./ops-schemas.js";
+} from "../domain/requests/report-requests.js";
 import { registerSourceRoutes } from "./server.js";
 
 /** Injected dependencies of {@link registerOpsRoutes}. */

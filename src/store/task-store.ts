@@ -4,7 +4,7 @@
  * the handlers that read them stay testable.
  */
 import type { Task, TaskState } from "../domain/operations.js";
-import type { TaskBody } from "../api/ops-schemas.js";
+import type { TaskBody } from "../domain/requests/report-requests.js";
 import type { RowOf } from "../lib/row-shape.js";
 import { type Database, type Queryable, many, maybeOne } from "./db.js";
 

@@ -3,7 +3,7 @@
  * No I/O: the store applies results with a compare-and-set on `version`, so when several
  * answers and timers race, exactly one terminal result is committed.
  */
-import type { CreateApprovalBody } from "../../api/approval-schemas.js";
+import type { CreateApprovalBody } from "../../domain/requests/approval-requests.js";
 import {
   type Actor,
   type Announcement,

@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ApprovalRecordSchema } from "../../../src/api/approval-schemas.js";
+import { ApprovalRecordSchema } from "../../../src/domain/requests/approval-requests.js";
 import { registerOpsRoutes } from "../../../src/api/ops-routes.js";
-import { TaskRecordSchema } from "../../../src/api/ops-schemas.js";
+import { TaskRecordSchema } from "../../../src/domain/requests/report-requests.js";
 import { createHttpServer, createSourceAuth, type HttpServerDeps } from "../../../src/api/server.js";
 import { type Approval, toApprovalRecord } from "../../../src/domain/approval.js";
 import { AppError } from "../../../src/domain/errors.js";

@@ -4,7 +4,7 @@
  * API's. The report service's input types are inferred from these schemas.
  */
 import { z } from "zod";
-import { TASK_STATES } from "../domain/operations.js";
+import { TASK_STATES } from "../operations.js";
 import { storableText as text } from "./text-rules.js";
 
 /** `POST /api/tasks`: upsert by id; absent optional fields keep their stored values. */

@@ -4,7 +4,7 @@
  * database. The approval service's input type is inferred from the create body.
  */
 import { z } from "zod";
-import { APPROVAL_STATUSES, GATES } from "../domain/approval.js";
+import { APPROVAL_STATUSES, GATES } from "../approval.js";
 import { callbackUrlProblem } from "./callback-url.js";
 import { boundedJsonObject, storableString, storableText as text } from "./text-rules.js";
 

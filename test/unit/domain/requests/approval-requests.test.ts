@@ -7,8 +7,8 @@ import {
   CreateApprovalBodySchema,
   GetApprovalQuerySchema,
   ListApprovalsQuerySchema,
-} from "../../../src/api/approval-schemas.js";
-import { toProblems } from "../../../src/api/http-validation.js";
+} from "../../../../src/domain/requests/approval-requests.js";
+import { toProblems } from "../../../../src/api/http-validation.js";
 
 /** Problems for a body, or [] when it is valid. */
 function problems(body: unknown): Array<{ path: string; message: string }> {
