@@ -5,7 +5,7 @@
 import { startFakeBotApi } from "../test/fakes/fake-bot-api.js";
 import { countBy, loadRows } from "./chaos-crash.js";
 import { type ChaosContext, type ChaosResult, check, secondsSince } from "./chaos-report.js";
-import { call, type CallResult, sleep, startSignoffProcess } from "./chaos-signoff.js";
+import { call, type CallResult, sleep, startSignoffOnTelegram, startSignoffProcess } from "./chaos-signoff.js";
 
 interface Timed extends CallResult {
   at: number;
@@ -40,17 +40,7 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
   // Operators on (fake) Telegram, whose sends go through Redis like in production: while Redis is
   // down no notice can reach anyone. (The web chat is delivered in-process; see test/chaos.)
   const telegram = await startFakeBotApi();
-  const p = await startSignoffProcess({
-    postgres: ctx.postgres,
-    redis: ctx.redis,
-    env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
-    file: {
-      operators: [
-        { name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false },
-        { name: "eve", roles: ["approver"], telegram: 1002, webchat: false },
-      ],
-    },
-  });
+  const p = await startSignoffOnTelegram(ctx, telegram);
   try {
     const before = await call(p.url, "GET", "/api/health", { token: null });
     const health = pollHealth(p.url);

@@ -211,6 +211,27 @@ export async function startSignoffProcess(options: {
   return proc;
 }
 
+/**
+ * signoff whose operators (adam, eve) are on a fake Telegram only: its sends go through Redis as
+ * in production, so while Redis is down no notice can reach anyone.
+ */
+export function startSignoffOnTelegram(
+  services: { postgres: PrivatePostgres; redis: PrivateRedis },
+  telegram: { token: string; apiRoot: string },
+): Promise<SignoffProcess> {
+  return startSignoffProcess({
+    postgres: services.postgres,
+    redis: services.redis,
+    env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
+    file: {
+      operators: [
+        { name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false },
+        { name: "eve", roles: ["approver"], telegram: 1002, webchat: false },
+      ],
+    },
+  });
+}
+
 /** The outcome of one HTTP call: status 0 means no answer (`error` says why). */
 export interface CallResult {
   status: number;

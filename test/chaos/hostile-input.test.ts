@@ -3,24 +3,13 @@
  * request among concurrent creates fails alone, and 500 fuzzed bodies over every route get no
  * 5xx. The fuzz is seeded: a failure names the seed and the cases, so it can be replayed.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runApiFuzz, runChatFuzz } from "../../bench/chaos-fuzz-run.js";
 import { toRawJson } from "../../bench/chaos-fuzz.js";
-import { call, type SignoffProcess, startSignoffProcess } from "../../bench/chaos-signoff.js";
-import { startPrivateServices } from "../helpers/private-services.js";
+import { call } from "../../bench/chaos-signoff.js";
+import { usePrivateSignoff } from "../helpers/private-signoff.js";
 
-let services: Awaited<ReturnType<typeof startPrivateServices>>;
-let signoff: SignoffProcess;
-
-beforeAll(async () => {
-  services = await startPrivateServices();
-  signoff = await startSignoffProcess({ postgres: services.postgres, redis: services.redis });
-}, 60_000);
-
-afterAll(async () => {
-  await signoff?.remove();
-  await services?.remove();
-});
+const chaos = usePrivateSignoff();
 
 const CONCURRENT = 40;
 const POISONED = 17;
@@ -30,9 +19,9 @@ async function poisonBatch(batch: string, poison: Record<string, unknown>) {
     i === POISONED ? { title: `${batch} ${i}`, gate: "medium", ...poison } : { title: `${batch} ${i}`, gate: "medium" },
   );
   const results = await Promise.all(
-    bodies.map((body) => call(signoff.url, "POST", "/api/approvals", { raw: toRawJson(body) })),
+    bodies.map((body) => call(chaos.signoff.url, "POST", "/api/approvals", { raw: toRawJson(body) })),
   );
-  const { rows } = await signoff.pool.query<{ id: string; title: string }>(
+  const { rows } = await chaos.signoff.pool.query<{ id: string; title: string }>(
     "SELECT id, title FROM approvals WHERE title LIKE $1",
     [`${batch} %`],
   );
@@ -82,27 +71,30 @@ describe("hostile input", () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
       ids.push(
-        (await call(signoff.url, "POST", "/api/approvals", { body: { title: `fuzz target ${i}`, gate: "medium" } }))
-          .body.id as string,
+        (
+          await call(chaos.signoff.url, "POST", "/api/approvals", {
+            body: { title: `fuzz target ${i}`, gate: "medium" },
+          })
+        ).body.id as string,
       );
     const seed = 20_260_101;
-    const report = await runApiFuzz(signoff.url, seed, 500, { ids, concurrency: 8 });
+    const report = await runApiFuzz(chaos.signoff.url, seed, 500, { ids, concurrency: 8 });
     expect(report.byClass["5xx"], `seed ${seed}: ${JSON.stringify(report.samples, null, 1)}`).toBe(0);
     expect(report.byClass.none, `seed ${seed}: ${JSON.stringify(report.samples, null, 1)}`).toBe(0);
     expect(report.unexplained4xx, "every 4xx carries an error code").toBe(0);
     // The fuzz must reach the handlers, not only the validator.
     expect(report.byClass["2xx"]).toBeGreaterThan(20);
     expect(report.byClass["4xx"]).toBeGreaterThan(200);
-    expect(signoff.alive()).toBe(true);
-    expect((await call(signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
+    expect(chaos.signoff.alive()).toBe(true);
+    expect((await call(chaos.signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
   }, 45_000);
 
   it("answers 200 fuzzed web chat messages without a 5xx and never stays silent", async () => {
     const seed = 20_260_102;
-    const report = await runChatFuzz(signoff.url, seed, 200, { replyMs: 3_000, stopAfterSilent: 3 });
+    const report = await runChatFuzz(chaos.signoff.url, seed, 200, { replyMs: 3_000, stopAfterSilent: 3 });
     expect(report.fiveXX + report.noAnswer, `seed ${seed}: ${JSON.stringify(report.samples, null, 1)}`).toBe(0);
     expect(report.silent, `seed ${seed}: ${JSON.stringify(report.samples, null, 1)}`).toBe(0);
     expect(report.accepted).toBeGreaterThan(150);
-    expect(signoff.alive()).toBe(true);
+    expect(chaos.signoff.alive()).toBe(true);
   }, 45_000);
 });

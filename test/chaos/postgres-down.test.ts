@@ -3,44 +3,34 @@
  * Retry-After, never 500, and nothing half-written; once it is back, creates succeed again
  * and every acknowledged request is stored. signoff runs as a real process.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { call, type SignoffProcess, sleep, startSignoffProcess } from "../../bench/chaos-signoff.js";
-import { startPrivateServices } from "../helpers/private-services.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { call, sleep } from "../../bench/chaos-signoff.js";
+import { usePrivateSignoff } from "../helpers/private-signoff.js";
 
-let services: Awaited<ReturnType<typeof startPrivateServices>>;
-let signoff: SignoffProcess;
-
-beforeAll(async () => {
-  services = await startPrivateServices();
-  signoff = await startSignoffProcess({ postgres: services.postgres, redis: services.redis });
-}, 60_000);
-
-afterAll(async () => {
-  await signoff?.remove();
-  await services?.remove();
-});
+const chaos = usePrivateSignoff();
 
 afterEach(async () => {
-  if (!(await services.postgres.running())) await services.postgres.start();
+  if (!(await chaos.services.postgres.running())) await chaos.services.postgres.start();
   // Outliving the outage is part of every test here: a crash shows how the process died.
   await sleep(300);
-  expect(signoff.alive(), `signoff died: ${signoff.lastExit()}`).toBe(true);
+  expect(chaos.signoff.alive(), `signoff died: ${chaos.signoff.lastExit()}`).toBe(true);
 });
 
 const create = (title: string) =>
-  call(signoff.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 8_000 });
+  call(chaos.signoff.url, "POST", "/api/approvals", { body: { title, gate: "medium" }, timeoutMs: 8_000 });
 
 async function storedTitles(prefix: string): Promise<Set<string>> {
-  const { rows } = await signoff.pool.query<{ title: string }>("SELECT title FROM approvals WHERE title LIKE $1", [
-    `${prefix}%`,
-  ]);
+  const { rows } = await chaos.signoff.pool.query<{ title: string }>(
+    "SELECT title FROM approvals WHERE title LIKE $1",
+    [`${prefix}%`],
+  );
   return new Set(rows.map((r) => r.title));
 }
 
 describe("PostgreSQL down", () => {
   it("answers creates with 503 and Retry-After (never 500) while down, 201 once back, and stores exactly the acknowledged ones", async () => {
     expect((await create("pg before")).status).toBe(201);
-    await services.postgres.stop("fast");
+    await chaos.services.postgres.stop("fast");
 
     const during = await Promise.all(Array.from({ length: 12 }, (_, i) => create(`pg down ${i}`)));
     for (const r of during) {
@@ -49,7 +39,7 @@ describe("PostgreSQL down", () => {
       expect(r.ms).toBeLessThan(5_000);
     }
 
-    await services.postgres.start();
+    await chaos.services.postgres.start();
     const until = Date.now() + 15_000;
     let back = await create("pg back 0");
     for (let i = 1; back.status !== 201 && Date.now() < until; i++) {
@@ -70,66 +60,66 @@ describe("PostgreSQL down", () => {
   }, 45_000);
 
   it("answers /api/health with 503 naming postgres within 2 s while it is down, and 200 again on its own", async () => {
-    expect((await call(signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
-    await services.postgres.stop("fast");
-    const down = await call(signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
+    expect((await call(chaos.signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
+    await chaos.services.postgres.stop("fast");
+    const down = await call(chaos.signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
     expect(down.status, down.error ?? JSON.stringify(down.body)).toBe(503);
     expect(down.ms).toBeLessThan(2_000);
     expect(down.body.down).toContain("postgres");
 
-    await services.postgres.start();
+    await chaos.services.postgres.start();
     const until = Date.now() + 15_000;
-    let health = await call(signoff.url, "GET", "/api/health", { token: null });
+    let health = await call(chaos.signoff.url, "GET", "/api/health", { token: null });
     while (health.status !== 200 && Date.now() < until) {
       await sleep(200);
-      health = await call(signoff.url, "GET", "/api/health", { token: null });
+      health = await call(chaos.signoff.url, "GET", "/api/health", { token: null });
     }
     expect(health.status, "healthy again without a restart").toBe(200);
   }, 45_000);
 
   it("answers /api/health with 503 within 2 s while PostgreSQL hangs (connections open, no answers)", async () => {
-    expect((await call(signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
-    services.postgres.freeze();
+    expect((await call(chaos.signoff.url, "GET", "/api/health", { token: null })).status).toBe(200);
+    chaos.services.postgres.freeze();
     try {
-      const hung = await call(signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
+      const hung = await call(chaos.signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
       expect(hung.status, hung.error ?? JSON.stringify(hung.body)).toBe(503);
       expect(hung.ms).toBeLessThan(2_000);
       expect(hung.body.down).toContain("postgres");
     } finally {
-      services.postgres.thaw();
+      chaos.services.postgres.thaw();
     }
     const until = Date.now() + 15_000;
-    let health = await call(signoff.url, "GET", "/api/health", { token: null });
+    let health = await call(chaos.signoff.url, "GET", "/api/health", { token: null });
     while (health.status !== 200 && Date.now() < until) {
       await sleep(200);
-      health = await call(signoff.url, "GET", "/api/health", { token: null });
+      health = await call(chaos.signoff.url, "GET", "/api/health", { token: null });
     }
     expect(health.status).toBe(200);
   }, 45_000);
 
   it("stays up across 15 PostgreSQL restarts with requests in flight", async () => {
     for (let round = 0; round < 15; round++) {
-      await services.postgres.stop("fast");
+      await chaos.services.postgres.stop("fast");
       const down = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} down ${i}`)));
-      expect(signoff.alive(), `the process died at restart ${round + 1}: ${signoff.lastExit()}`).toBe(true);
+      expect(chaos.signoff.alive(), `the process died at restart ${round + 1}: ${chaos.signoff.lastExit()}`).toBe(true);
       expect(
         down.every((r) => r.status === 503 || r.status === 201),
         JSON.stringify(down.map((r) => r.status)),
       ).toBe(true);
-      await services.postgres.start();
+      await chaos.services.postgres.start();
       await sleep(300);
       await Promise.all(Array.from({ length: 8 }, (_, i) => create(`restart ${round} up ${i}`)));
       await sleep(200);
-      expect(signoff.alive(), `the process died at restart ${round + 1}: ${signoff.lastExit()}`).toBe(true);
+      expect(chaos.signoff.alive(), `the process died at restart ${round + 1}: ${chaos.signoff.lastExit()}`).toBe(true);
     }
   }, 50_000);
 
   it("keeps serving after PostgreSQL is killed -9 and recovers on its own", async () => {
-    await services.postgres.kill();
+    await chaos.services.postgres.kill();
     const during = await create("pg killed");
-    expect(signoff.alive(), `signoff died: ${signoff.lastExit()}`).toBe(true);
+    expect(chaos.signoff.alive(), `signoff died: ${chaos.signoff.lastExit()}`).toBe(true);
     expect(during.status, during.error ?? JSON.stringify(during.body)).toBe(503);
-    await services.postgres.start(); // crash recovery
+    await chaos.services.postgres.start(); // crash recovery
     const until = Date.now() + 15_000;
     let back = await create("pg recovered 0");
     for (let i = 1; back.status !== 201 && Date.now() < until; i++) {
@@ -137,6 +127,6 @@ describe("PostgreSQL down", () => {
       back = await create(`pg recovered ${i}`);
     }
     expect(back.status).toBe(201);
-    expect(signoff.alive(), `the process is still running: ${signoff.lastExit()}`).toBe(true);
+    expect(chaos.signoff.alive(), `the process is still running: ${chaos.signoff.lastExit()}`).toBe(true);
   }, 45_000);
 });

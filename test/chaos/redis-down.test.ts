@@ -4,30 +4,19 @@
  * their timers follow when Redis returns, and a `low` window never approves what nobody saw.
  * signoff runs as a real process.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { loadRows } from "../../bench/chaos-crash.js";
-import { call, type SignoffProcess, sleep, startSignoffProcess } from "../../bench/chaos-signoff.js";
+import { call, type SignoffProcess, sleep, startSignoffOnTelegram } from "../../bench/chaos-signoff.js";
 import { startFakeBotApi } from "../fakes/fake-bot-api.js";
-import { startPrivateServices } from "../helpers/private-services.js";
+import { usePrivateSignoff } from "../helpers/private-signoff.js";
 
-let services: Awaited<ReturnType<typeof startPrivateServices>>;
-let signoff: SignoffProcess;
-
-beforeAll(async () => {
-  services = await startPrivateServices();
-  signoff = await startSignoffProcess({ postgres: services.postgres, redis: services.redis });
-}, 60_000);
-
-afterAll(async () => {
-  await signoff?.remove();
-  await services?.remove();
-});
+const chaos = usePrivateSignoff();
 
 afterEach(async () => {
-  if (!services.redis.running()) await services.redis.start();
+  if (!chaos.services.redis.running()) await chaos.services.redis.start();
 });
 
-const health = () => call(signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
+const health = () => call(chaos.signoff.url, "GET", "/api/health", { token: null, timeoutMs: 5_000 });
 
 async function waitFor<T>(
   what: string,
@@ -46,22 +35,22 @@ async function waitFor<T>(
 describe("Redis down", () => {
   it("answers /api/health with 503 naming redis within 2 s while down, and 200 again on its own", async () => {
     expect((await health()).status).toBe(200);
-    await services.redis.stop();
+    await chaos.services.redis.stop();
     for (let i = 0; i < 3; i++) {
       const down = await health();
       expect(down.status, down.error ?? JSON.stringify(down.body)).toBe(503);
       expect(down.ms, "health answers within 2 s").toBeLessThan(2_000);
       expect(down.body.down).toContain("redis");
     }
-    await services.redis.start();
+    await chaos.services.redis.start();
     await waitFor("health 200 after Redis returned", 15_000, async () => (await health()).status === 200);
   }, 45_000);
 
   it("acknowledges creates within 5 s while down, stores them, and fires their deadlines once Redis is back", async () => {
-    await services.redis.stop();
+    await chaos.services.redis.stop();
     const created = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        call(signoff.url, "POST", "/api/approvals", {
+        call(chaos.signoff.url, "POST", "/api/approvals", {
           body: { title: `redis down ${i}`, gate: "medium", deadlineSeconds: 3, onTimeout: "deny" },
           timeoutMs: 8_000,
         }),
@@ -72,12 +61,12 @@ describe("Redis down", () => {
       expect(r.ms, "a create answers within 5 s").toBeLessThan(5_000);
     }
     const ids = created.map((r) => r.body.id as string);
-    expect((await loadRows(signoff, ids)).length, "every 201 is in PostgreSQL").toBe(ids.length);
+    expect((await loadRows(chaos.signoff, ids)).length, "every 201 is in PostgreSQL").toBe(ids.length);
 
     await sleep(1_000);
-    await services.redis.start();
+    await chaos.services.redis.start();
     const rows = await waitFor("the deadlines to fire after Redis returned", 25_000, async () => {
-      const r = await loadRows(signoff, ids);
+      const r = await loadRows(chaos.signoff, ids);
       return r.every((row) => row.status !== "pending") && r;
     });
     for (const row of rows) {
@@ -87,11 +76,11 @@ describe("Redis down", () => {
   }, 45_000);
 
   it("never approves a low request created while down by its window unless its notice was delivered (web chat, delivered in-process)", async () => {
-    await services.redis.stop();
-    const ids = await createLow(signoff, 4);
+    await chaos.services.redis.stop();
+    const ids = await createLow(chaos.signoff, 4);
     await sleep(3_000);
-    await services.redis.start();
-    for (const row of await settled(signoff, ids)) {
+    await chaos.services.redis.start();
+    for (const row of await settled(chaos.signoff, ids)) {
       if (row.decided_by === "objection-window") {
         expect(row.notice_delivered_at, `${row.id} approved by its window without a delivered notice`).not.toBeNull();
         const seenAt = new Date(row.notice_delivered_at!).getTime();
@@ -107,22 +96,12 @@ describe("Redis down", () => {
 
   it("turns a low request into medium when its notice could not reach anyone while Redis was down (Telegram, sent through Redis)", async () => {
     const telegram = await startFakeBotApi();
-    const viaTelegram = await startSignoffProcess({
-      postgres: services.postgres,
-      redis: services.redis,
-      env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
-      file: {
-        operators: [
-          { name: "adam", roles: ["owner", "approver"], telegram: 1001, webchat: false },
-          { name: "eve", roles: ["approver"], telegram: 1002, webchat: false },
-        ],
-      },
-    });
+    const viaTelegram = await startSignoffOnTelegram(chaos.services, telegram);
     try {
-      await services.redis.stop();
+      await chaos.services.redis.stop();
       const ids = await createLow(viaTelegram, 3);
       await sleep(3_000); // longer than the window: nobody could have objected
-      await services.redis.start();
+      await chaos.services.redis.start();
       for (const row of await settled(viaTelegram, ids)) {
         expect(row.decided_by, `${row.id} was approved by a window whose notice nobody saw`).not.toBe(
           "objection-window",

@@ -3,7 +3,6 @@
  * timers that survive a Redis wipe and a restart, signed callbacks with retries and dead
  * letters, bad API bodies rejected with nothing written, and a tamper-evident audit log.
  */
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { verifySignature } from "../../src/jobs/signing.js";
@@ -19,6 +18,7 @@ import {
   eventually,
   startTestSignoff,
 } from "../helpers/harness.js";
+import { sql } from "../helpers/sql.js";
 
 let s: Signoff & { schema: string; prefix: string };
 const toClean: Array<[string, string]> = [];
@@ -31,16 +31,6 @@ afterAll(async () => {
   await s?.close();
   for (const [schema, prefix] of toClean) await cleanupTestInstance(schema, prefix);
 });
-
-async function sql<T extends pg.QueryResultRow>(schema: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe("races", () => {
   it("approve, reject and the timer arriving together end in exactly one decision, callback and audit entry", async () => {

@@ -6,9 +6,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ChannelError } from "../../src/domain/channel.js";
 import type { OutboxJob } from "../../src/domain/outbox.js";
-import { createOutboxQueue, createOutboxWorker, type SlotReserver } from "../../src/jobs/outbox-queue.js";
+import type { SlotReserver } from "../../src/jobs/outbox-queue.js";
 import { createRedis, deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import { REDIS_URL, eventually, uniqueName } from "../helpers/harness.js";
+import { startTelegramOutbox } from "../helpers/outbox-worker.js";
 
 const prefix = uniqueName("penalty");
 const producer = createRedis(REDIS_URL, { autoPipelining: true });
@@ -38,20 +39,7 @@ describe("outbox and a 429", () => {
       }
       sent.push({ text: job.text, at: Date.now() });
     };
-    const outbox = createOutboxQueue(producer, prefix, new Set(["telegram"]));
-    const worker = createOutboxWorker(
-      workerConnection,
-      prefix,
-      perform,
-      { warn() {} },
-      {
-        pacing: { telegram: { limiter, isGroup: () => false } },
-      },
-    );
-    closers.push(
-      () => outbox.queue.close(),
-      () => worker.close(),
-    );
+    const outbox = startTelegramOutbox({ producer, workerConnection, prefix, perform, limiter, closers });
     await outbox.enqueue({ op: "text", channel: "telegram", chatId: "42", text: "hello" });
     await eventually(() => sent.length === 1, "the refused message sent after retry_after", 10_000);
     expect(penalties).toEqual([{ chat: "telegram:42", ms: 700 }]);

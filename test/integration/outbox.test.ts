@@ -8,9 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChannelError } from "../../src/domain/channel.js";
 import type { OutboxJob } from "../../src/domain/outbox.js";
 import { createChatRateLimiter } from "../../src/jobs/chat-rate-limiter.js";
-import { createOutboxQueue, createOutboxWorker } from "../../src/jobs/outbox-queue.js";
+import { createOutboxQueue } from "../../src/jobs/outbox-queue.js";
 import { createRedis, deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import { REDIS_URL, eventually, uniqueName } from "../helpers/harness.js";
+import { startTelegramOutbox } from "../helpers/outbox-worker.js";
 
 let prefix: string;
 let producer: Redis;
@@ -33,28 +34,21 @@ afterEach(async () => {
 const text = (n: number, chatId = "42"): OutboxJob => ({ op: "text", channel: "telegram", chatId, text: `m${n}` });
 
 function start(perform: (job: OutboxJob) => Promise<void>, patienceMs?: number) {
-  const outbox = createOutboxQueue(producer, prefix, new Set(["telegram"]));
   const limiter = createChatRateLimiter(producer, {
     prefix: `${prefix}:rate`,
     perChatIntervalMs: 50,
     globalPerSecond: 1000,
   });
-  const worker = createOutboxWorker(
+  return startTelegramOutbox({
+    producer,
     workerConnection,
     prefix,
     perform,
-    { warn() {} },
-    {
-      pacing: { telegram: { limiter, isGroup: () => false } },
-      concurrency: 5,
-      ...(patienceMs ? { patienceMs } : {}),
-    },
-  );
-  closers.push(
-    () => outbox.queue.close(),
-    () => worker.close(),
-  );
-  return outbox;
+    limiter,
+    closers,
+    concurrency: 5,
+    patienceMs,
+  });
 }
 
 describe("outbox", () => {
