@@ -4,15 +4,13 @@
  * for a pairing code once the socket is ready for it, and applies the disconnect policy of
  * `whatsapp-policy.ts` (stop on 401/440, reconnect now on 515, otherwise back off 2 s → 60 s
  * forever). A watchdog replaces a socket that is open but deaf; a long outage alerts the owners.
+ * What one socket's events mean is wired in `whatsapp-socket-wiring.ts`; what the owners are
+ * told, and when an outage is worth telling, is in `whatsapp-alerts.ts`.
  */
-import {
-  isJidBroadcast,
-  isJidNewsletter,
-  makeCacheableSignalKeyStore,
-  type UserFacingSocketConfig,
-} from "@whiskeysockets/baileys";
+import type { UserFacingSocketConfig } from "@whiskeysockets/baileys";
 import type { Lease } from "../../jobs/redis/lease.js";
 import { type LeasedWork, runWhileLeased } from "../../jobs/redis/run-while-leased.js";
+import { createAlertSender, createOutageWatch } from "./whatsapp-alerts.js";
 import type { WhatsAppAuthState } from "./whatsapp-auth-state.js";
 import { type BaileysLogLevel, type WhatsAppLogger, toBaileysLogger } from "./whatsapp-logger.js";
 import {
@@ -25,14 +23,8 @@ import {
   disconnectReasonName,
   reconnectDelayMs,
 } from "./whatsapp-policy.js";
-import {
-  type Clock,
-  type MakeSocket,
-  type SocketEvents,
-  type WhatsAppSocket,
-  statusCodeOf,
-  systemClock,
-} from "./whatsapp-socket.js";
+import { type Clock, type MakeSocket, type WhatsAppSocket, systemClock } from "./whatsapp-socket.js";
+import { socketConfigFor, wireSocket } from "./whatsapp-socket-wiring.js";
 
 export type { ConnectionState, ConnectionStatus, WhatsAppAlert } from "./whatsapp-policy.js";
 /** The socket's lease (`createRedisLease` in `src/jobs/redis/lease.ts`). */
@@ -80,23 +72,6 @@ export interface WhatsAppConnection {
   status(): ConnectionStatus;
 }
 
-/** Socket events that prove the socket still delivers; any of them feeds the watchdog. */
-const ACTIVITY_EVENTS = [
-  "creds.update",
-  "messages.upsert",
-  "messages.update",
-  "messages.reaction",
-  "message-receipt.update",
-  "presence.update",
-  "chats.upsert",
-  "chats.update",
-  "contacts.upsert",
-  "contacts.update",
-  "lid-mapping.update",
-  "messaging-history.set",
-  "call",
-] as const satisfies ReadonlyArray<Parameters<SocketEvents["on"]>[0]>;
-
 /**
  * Creates the connection. Nothing happens until {@link WhatsAppConnection.start}.
  *
@@ -120,16 +95,10 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
   let attempts = 0;
   let reloadNeeded = true; // first connect, and after (re)taking the lease: another process may have written
   let openedAt: number | null = null;
-  let disconnectedSince: number | null = null;
   let lastEventAt: number | null = null;
   let lastDisconnect: ConnectionStatus["lastDisconnect"] = null;
-  let outageAlerted = false;
   let loggingOut = false; // a 401 we asked for is not news for the owners
-  const timers = {
-    reconnect: undefined as unknown,
-    watchdog: undefined as unknown,
-    outage: undefined as unknown,
-  };
+  const timers = { reconnect: undefined as unknown, watchdog: undefined as unknown };
 
   const clear = (name: keyof typeof timers) => {
     if (timers[name] !== undefined) clock.clearTimeout(timers[name]);
@@ -142,12 +111,15 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       fn();
     }, ms);
   };
-  const alert = (text: string, detail: WhatsAppAlert) => {
-    void Promise.resolve()
-      .then(() => hooks.alert?.(text, detail))
-      .catch((err: unknown) => logger.error({ error: (err as Error).message }, "whatsapp alert could not be sent"));
-  };
-  const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000));
+  const alert = createAlertSender(hooks, logger);
+  const outage = createOutageWatch({
+    clock,
+    alertAfterMs: policy.outageAlertMs,
+    send: alert,
+    stillDown: () =>
+      active && !open && auth.linked && state !== "logged-out" && state !== "replaced" && state !== "standby",
+    lastReason: () => lastDisconnect?.reason ?? null,
+  });
 
   /** Forget the current socket (its later events are ignored) and close it. */
   async function dropSocket(): Promise<void> {
@@ -179,14 +151,9 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     if (gen !== generation || !active) return;
     let sock: WhatsAppSocket;
     try {
-      sock = deps.makeSocket({
-        // Status updates and newsletters are never answers: do not even decrypt them.
-        shouldIgnoreJid: (jid: string) => isJidBroadcast(jid) || isJidNewsletter(jid),
-        ...deps.socketConfig,
-        auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger) },
-        logger: baileysLogger,
-        ...(deps.getMessage ? { getMessage: deps.getMessage } : {}),
-      });
+      sock = deps.makeSocket(
+        socketConfigFor({ auth, baileysLogger, socketConfig: deps.socketConfig, getMessage: deps.getMessage }),
+      );
     } catch (err) {
       logger.error({ error: (err as Error).message }, "whatsapp socket could not be created");
       scheduleReconnect(undefined);
@@ -194,35 +161,16 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     }
     socket = sock;
     const isCurrent = () => gen === generation;
-    let pairingRequested = false;
-    sock.ev.on("connection.update", (update) => {
-      if (!isCurrent()) return;
-      touch();
-      if (update.qr) {
-        if (!deps.pairingPhone) hooks.onQr?.(update.qr);
-        else if (!pairingRequested) {
-          // The first QR means the socket is ready for a login: ask for the code then, once.
-          pairingRequested = true;
-          sock.requestPairingCode(deps.pairingPhone).then(
-            (code) => isCurrent() && hooks.onPairingCode?.(code),
-            (err: unknown) => logger.warn({ error: (err as Error).message }, "whatsapp pairing code request failed"),
-          );
-        }
-      }
-      if (update.connection === "open") onOpen(sock);
-      else if (update.connection === "close")
-        void onClose(statusCodeOf(update.lastDisconnect?.error), update.lastDisconnect?.error?.message);
+    wireSocket(sock, {
+      auth,
+      logger,
+      hooks,
+      pairingPhone: deps.pairingPhone,
+      isCurrent,
+      onActivity: touch,
+      onOpen,
+      onClose: (code, message) => void onClose(code, message),
     });
-    sock.ev.on("creds.update", (update) => {
-      // Baileys merges the update into the creds it holds (the same object); merging again is harmless.
-      Object.assign(auth.state.creds, update);
-      auth
-        .saveCreds()
-        .catch((err: unknown) =>
-          logger.error({ error: (err as Error).message }, "whatsapp creds not saved; will write them again"),
-        );
-    });
-    for (const name of ACTIVITY_EVENTS) sock.ev.on(name, () => isCurrent() && touch());
     hooks.attach?.(sock, isCurrent);
   }
 
@@ -234,13 +182,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     open = true;
     state = "open";
     openedAt = clock.now();
-    clear("outage");
-    if (outageAlerted && disconnectedSince !== null) {
-      const down = minutes(clock.now() - disconnectedSince);
-      alert(`✅ WhatsApp is connected again after ${down} min.`, { kind: "recovered", minutes: down });
-    }
-    outageAlerted = false;
-    disconnectedSince = null;
+    outage.up();
     logger.info({ attempts }, "whatsapp connected");
     armWatchdog();
     hooks.onOpen?.(sock);
@@ -256,10 +198,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
     if (wasStable) attempts = 0;
     const reason = disconnectReasonName(code);
     lastDisconnect = { code: code ?? null, reason, at: new Date(clock.now()).toISOString() };
-    if (disconnectedSince === null) {
-      disconnectedSince = clock.now();
-      armOutageAlert();
-    }
+    outage.down();
     const action = classifyDisconnect(code);
     if (action === "logged-out" && !auth.linked) {
       logger.warn({ code, reason, error: message }, "whatsapp refused the login; starting over");
@@ -271,7 +210,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       // Keep the lease: other processes must not log in with the dead session either.
       state = "logged-out";
       void leased?.ended("hold");
-      clear("outage");
+      outage.cancel();
       if (loggingOut) {
         logger.info({ code, reason }, "whatsapp logged out on request; session cleared");
         await auth.clear();
@@ -283,23 +222,15 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
         .catch((err: unknown) =>
           logger.error({ error: (err as Error).message }, "whatsapp session could not be cleared"),
         );
-      alert(
-        "⚠️ WhatsApp was logged out (the linked device was removed), so signoff stopped using it and cleared its session. Link it again with `signoff whatsapp login`, then restart signoff.",
-        { kind: "logged-out" },
-      );
+      alert({ kind: "logged-out" });
       return;
     }
     if (action === "replaced") {
       state = "replaced";
       void leased?.ended("hold"); // keep the lease: no process of ours fights the other client
-      clear("outage");
+      outage.cancel();
       logger.error({ code, reason }, "whatsapp session replaced by another client; stopped");
-      alert(
-        "⚠️ WhatsApp: another client took over this session (connection replaced), so signoff stopped using it. Restart signoff to take it back.",
-        {
-          kind: "replaced",
-        },
-      );
+      alert({ kind: "replaced" });
       return;
     }
     if (action === "restart") {
@@ -330,21 +261,6 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       if (idleMs < policy.watchdogMs) return armWatchdog();
       logger.warn({ idleMs }, "whatsapp socket open but silent; reconnecting");
       void dropSocket().then(() => connect());
-    });
-  }
-
-  function armOutageAlert(): void {
-    if (!policy.outageAlertMs) return;
-    later("outage", policy.outageAlertMs, () => {
-      if (!active || open || disconnectedSince === null || !auth.linked) return;
-      if (state === "logged-out" || state === "replaced" || state === "standby") return;
-      outageAlerted = true;
-      const down = minutes(clock.now() - disconnectedSince);
-      const reason = lastDisconnect?.reason ?? null;
-      alert(
-        `⚠️ WhatsApp has been disconnected for ${down} min${reason ? ` (last: ${reason})` : ""}; signoff keeps retrying.`,
-        { kind: "outage", minutes: down, reason },
-      );
     });
   }
 
@@ -379,8 +295,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       if (active) throw new Error("whatsapp connection already started");
       active = true;
       state = "connecting";
-      disconnectedSince = clock.now();
-      armOutageAlert();
+      outage.begin();
       if (!leased) return connect();
       await leased.start();
       if (!leased.running) state = "standby";
@@ -391,6 +306,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       active = false;
       state = "stopped";
       for (const name of Object.keys(timers) as Array<keyof typeof timers>) clear(name);
+      outage.cancel();
       if (leased) return leased.stop();
       await dropSocket();
       await auth.flush().catch(() => undefined);
@@ -413,7 +329,7 @@ export function createWhatsAppConnection(deps: ConnectionDeps): WhatsAppConnecti
       reconnectAttempts: attempts,
       lastDisconnect,
       lastEventAt,
-      disconnectedSince,
+      disconnectedSince: outage.since(),
     }),
   };
 }
