@@ -3,12 +3,25 @@
  */
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { verifySignature } from "../../src/jobs/signing.js";
+import { SIGNING_SECRET } from "./harness.js";
 
 export interface ReceivedCallback {
   body: string;
   headers: IncomingHttpHeaders;
   status: number;
   at: number;
+}
+
+/** Whether `request` carries signoff's signature (with the test secret) over its exact body. */
+export function signedBySignoff(request: { body: string; headers: IncomingHttpHeaders }): boolean {
+  const { headers } = request;
+  return verifySignature(
+    SIGNING_SECRET,
+    request.body,
+    String(headers["x-signoff-timestamp"]),
+    String(headers["x-signoff-signature"]),
+  );
 }
 
 /** Start a receiver; `respond(n)` gives the status for the n-th request (1-based). */

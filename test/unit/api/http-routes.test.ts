@@ -4,7 +4,6 @@
  * by the route's schema into the one 400 shape, handlers get the parsed values, and answers keep
  * every field of the records clients read.
  */
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ApprovalRecordSchema } from "../../../src/domain/requests/approval-requests.js";
 import { registerOpsRoutes } from "../../../src/api/ops-routes.js";
@@ -13,10 +12,8 @@ import { createHttpServer, createSourceAuth, type HttpServerDeps } from "../../.
 import { type Approval, toApprovalRecord } from "../../../src/domain/approval.js";
 import { AppError } from "../../../src/domain/errors.js";
 import type { ReportService } from "../../../src/handlers/chatops/report-service.js";
+import { REPORT_ROUTES, auth, postAsSource, sources } from "../../helpers/source-http.js";
 
-const TOKEN = "unit-test-token";
-const sources = [{ name: "forge", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") }];
-const auth = { authorization: `Bearer ${TOKEN}` };
 const at = new Date("2030-01-01T00:00:00Z");
 
 const approval = (over: Partial<Approval> = {}): Approval => ({
@@ -86,12 +83,7 @@ describe("authentication comes first", () => {
     ["GET", "/api/approvals"],
     ["GET", "/api/approvals/a1"],
     ["POST", "/api/approvals/a1/cancel"],
-    ["POST", "/api/tasks"],
-    ["POST", "/api/spend"],
-    ["POST", "/api/heartbeats"],
-    ["POST", "/api/notify"],
-    ["GET", "/api/commands"],
-    ["POST", "/api/commands/ack"],
+    ...REPORT_ROUTES,
   ] as const)("%s %s without a token is 401 even with a body that is not JSON", async (method, url) => {
     const { app, calls } = build();
     const res = await app.inject({
@@ -147,18 +139,8 @@ describe("request schemas", () => {
 
   it("handlers get the parsed values: trimmed text, upper-case currency, a Date", async () => {
     const { app, calls } = build();
-    await app.inject({
-      method: "POST",
-      url: "/api/approvals",
-      headers: auth,
-      payload: { title: "  Go  ", gate: "low" },
-    });
-    await app.inject({
-      method: "POST",
-      url: "/api/spend",
-      headers: auth,
-      payload: { amount: 2, currency: "eur", at: "2030-01-01T01:00:00+01:00" },
-    });
+    await postAsSource(app, "/api/approvals", { title: "  Go  ", gate: "low" });
+    await postAsSource(app, "/api/spend", { amount: 2, currency: "eur", at: "2030-01-01T01:00:00+01:00" });
     expect(calls).toEqual([
       { source: "forge", input: { title: "Go", gate: "low" } },
       { source: "forge", input: { amount: 2, currency: "EUR", at } },
@@ -170,12 +152,7 @@ describe("answers keep every field", () => {
   it("create, read, list and the cancel conflict answer the whole approval record", async () => {
     const { app } = build();
     const whole = JSON.parse(JSON.stringify(toApprovalRecord(approval())));
-    const created = await app.inject({
-      method: "POST",
-      url: "/api/approvals",
-      headers: auth,
-      payload: { title: "Deploy", gate: "medium" },
-    });
+    const created = await postAsSource(app, "/api/approvals", { title: "Deploy", gate: "medium" });
     expect(created.statusCode).toBe(201);
     expect(created.json()).toEqual(whole);
     expect((await app.inject({ method: "GET", url: "/api/approvals/a1", headers: auth })).json()).toEqual(whole);

@@ -4,13 +4,9 @@
  * unexpected error is a 500 whose log line names the route, never the URL (a query string may
  * carry a token).
  */
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createHttpServer, type HttpServerDeps } from "../../../src/api/server.js";
-
-const TOKEN = "unit-test-token";
-const sources = [{ name: "forge", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") }];
-const auth = { authorization: `Bearer ${TOKEN}` };
+import { auth, postAsSource, sources } from "../../helpers/source-http.js";
 
 function build(over: Partial<HttpServerDeps> = {}) {
   const lines: Array<{ level: string; o: Record<string, unknown>; m?: string | undefined }> = [];
@@ -64,12 +60,7 @@ describe("errors", () => {
   it("an unreachable dependency is 503 with Retry-After, warned once for the whole outage", async () => {
     const { app, lines } = build();
     for (let i = 0; i < 5; i++) {
-      const res = await app.inject({
-        method: "POST",
-        url: "/api/approvals",
-        headers: auth,
-        payload: { title: "x", gate: "auto" },
-      });
+      const res = await postAsSource(app, "/api/approvals", { title: "x", gate: "auto" });
       expect(res.statusCode).toBe(503);
       expect(res.headers["retry-after"]).toBe("5");
       expect(res.json()).toMatchObject({ error: "unavailable" });
