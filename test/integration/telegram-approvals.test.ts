@@ -112,7 +112,9 @@ describe("Telegram approvals", () => {
   });
 
   it("a low-gate notice proceeds after its window; ❌ in the window rejects", async () => {
-    const go = (await api(s, "POST", "/api/approvals", { title: "restart worker", gate: "low", objectionSeconds: 1 }))
+    // The window counts from the notice's delivery, and Telegram paces each chat to one message a
+    // second: a window shorter than this chat's backlog would (rightly) turn the request medium.
+    const go = (await api(s, "POST", "/api/approvals", { title: "restart worker", gate: "low", objectionSeconds: 4 }))
       .body;
     expect(await decided(go.id)).toMatchObject({ status: "approved", decidedBy: "objection-window" });
     const stop = (await api(s, "POST", "/api/approvals", { title: "drop cache", gate: "low", objectionSeconds: 6 }))
