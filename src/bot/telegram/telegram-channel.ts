@@ -36,14 +36,20 @@ export type { TelegramLogger } from "./telegram-logger.js";
 export interface TelegramChannelOptions {
   /** Bot token from BotFather; never logged, and scrubbed from every error text. */
   token: string;
-  /** Bot API root without a trailing slash (a local Bot API server, or a test fake). @defaultValue "https://api.telegram.org" */
+  /**
+   * Bot API root without a trailing slash (a local Bot API server, or a test fake). @defaultValue
+   * "https://api.telegram.org"
+   */
   apiRoot?: string;
   logger: TelegramLogger;
   /** How long one getUpdates call waits for updates. @defaultValue 30 */
   pollingTimeoutSeconds?: number;
   /** Give up on one send/edit/react/answer call after this long (then retryable). @defaultValue 15000 */
   requestTimeoutMs?: number;
-  /** Webhook mode: `start` calls setWebhook instead of polling; updates arrive via {@link TelegramChannel.handleWebhook}. */
+  /**
+   * Webhook mode: `start` calls setWebhook instead of polling; updates arrive via {@link
+   * TelegramChannel.handleWebhook}.
+   */
   webhook?: TelegramWebhookOptions | undefined;
   /** Polling mode: poll only while holding this lease (see `createRedisLease`, `telegramPollingLeaseKey`). */
   lease?: Lease | undefined;
@@ -64,7 +70,10 @@ export interface TelegramChannel extends Channel {
   syncCommands(commands: readonly BotCommandSpec[]): Promise<boolean>;
 }
 
-/** grammY types signals with the abort-controller polyfill; native ones fit at runtime (it only listens for "abort"). */
+/**
+ * grammY types signals with the abort-controller polyfill; native ones fit at runtime (it only listens
+ * for "abort").
+ */
 type ApiSignal = Parameters<Bot["api"]["sendMessage"]>[3];
 
 const TOAST_MAX = 200; // answerCallbackQuery text limit

@@ -42,13 +42,19 @@ export interface ConnectionPolicy {
   initialBackoffMs: number;
   /** Longest reconnect delay. @defaultValue 60000 */
   maxBackoffMs: number;
-  /** Reconnect a socket that is open but has delivered no event for this long; 0 disables. @defaultValue 1200000 (20 min) */
+  /**
+   * Reconnect a socket that is open but has delivered no event for this long; 0 disables.
+   * @defaultValue 1200000 (20 min)
+   */
   watchdogMs: number;
   /** A connection open this long resets the backoff. @defaultValue 60000 */
   stableAfterMs: number;
   /** How often a process without the lease tries to take it. @defaultValue 5000 */
   leaseRetryMs: number;
-  /** Alert the owners once a linked account has been disconnected this long; 0 disables. @defaultValue 600000 (10 min) */
+  /**
+   * Alert the owners once a linked account has been disconnected this long; 0 disables. @defaultValue
+   * 600000 (10 min)
+   */
   outageAlertMs: number;
 }
 

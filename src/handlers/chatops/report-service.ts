@@ -1,6 +1,7 @@
 /**
- * Use cases behind the source API for what sources report and the commands they pull: tasks, spend (with the once-a-day alert
- * to owners), heartbeats, notices to operators, and the command pull with acknowledgements.
+ * Use cases behind the source API for what sources report and the commands they pull: tasks,
+ * spend (with the once-a-day alert to owners), heartbeats, notices to operators, and the command
+ * pull with acknowledgements.
  */
 import type { HeartbeatBody, NotifyBody, SpendBody, TaskBody } from "../../domain/requests/report-requests.js";
 import type { CommandStore } from "../../store/command-store.js";
