@@ -3,11 +3,11 @@
  * environment, or channels a test passes in), each platform's pacing as its adapter declares it,
  * and the outbox every message goes through.
  */
-import { setupTelegram, TELEGRAM_PACING, type TelegramSetup } from "../bot/telegram/telegram-setup.js";
+import { setupTelegram, type TelegramSetup } from "../bot/telegram/telegram-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "../bot/webchat/webchat-channel.js";
-import { setupWhatsApp, WHATSAPP_PACING } from "../bot/whatsapp/whatsapp-setup.js";
+import { setupWhatsApp } from "../bot/whatsapp/whatsapp-setup.js";
 import { type Config, isLoopbackHost } from "../config.js";
-import type { Channel, ChannelName, PlatformPacing } from "../domain/channel.js";
+import type { Channel, ChannelName, Platforms } from "../domain/channel.js";
 import { createBroadcaster } from "../handlers/chat/broadcast.js";
 import type { OutboxJob } from "../domain/outbox.js";
 import type { OperatorDirectory } from "../handlers/chat/operators.js";
@@ -35,6 +35,8 @@ export interface ChannelWiring {
   logger: Logger;
   directory: OperatorDirectory;
   renderer: Renderer;
+  /** Each platform's facts; the pacing and group rule of Telegram and WhatsApp come from here. */
+  platforms: Platforms;
   /** Channels built by the caller (e.g. Telegram against a fake Bot API). */
   injected: readonly Channel[];
   /** Performs an outbox job (the card presenter); late-bound, it is built after the outbox. */
@@ -95,21 +97,20 @@ export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Chan
 
   // Limits are booked in Redis, so every process shares one calendar. WhatsApp's are for the real
   // socket only; a test that injects a fake WhatsApp channel is not slowed down.
-  const paced: Partial<Record<ChannelName, PlatformPacing>> = {
-    telegram: TELEGRAM_PACING,
-    ...(whatsapp ? { whatsapp: WHATSAPP_PACING } : {}),
-  };
+  const paced: ChannelName[] = ["telegram", ...(whatsapp ? (["whatsapp"] as const) : [])];
   const pacing: Partial<Record<ChannelName, ChannelPacing>> = {};
-  for (const [name, platform] of Object.entries(paced) as Array<[ChannelName, PlatformPacing]>) {
+  for (const name of paced) {
+    const { pacing: limits, isGroup } = wiring.platforms[name];
+    if (!limits) continue;
     pacing[name] = {
       limiter: createChatRateLimiter(infra.producer, {
         prefix: `${prefix}:${name}-rate`,
-        globalPerSecond: platform.globalPerSecond,
-        perChatIntervalMs: platform.perChatIntervalMs,
-        ...(platform.groupPerMinute ? { groupPerMinute: platform.groupPerMinute } : {}),
+        globalPerSecond: limits.globalPerSecond,
+        perChatIntervalMs: limits.perChatIntervalMs,
+        ...(limits.groupPerMinute ? { groupPerMinute: limits.groupPerMinute } : {}),
       }),
-      isGroup: platform.isGroup,
-      ...(platform.jitterMs ? { jitterMs: platform.jitterMs } : {}),
+      isGroup,
+      ...(limits.jitterMs ? { jitterMs: limits.jitterMs } : {}),
     };
   }
 

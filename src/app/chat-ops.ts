@@ -4,6 +4,7 @@
  * every inbound message.
  */
 import type { Config } from "../config.js";
+import type { Platforms } from "../domain/channel.js";
 import { createBroadcaster } from "../handlers/chat/broadcast.js";
 import { createChatHandler, type ChatHandler } from "../handlers/chat/chat-handler.js";
 import { createDigestService, type DigestService } from "../handlers/digests/digest-service.js";
@@ -62,6 +63,7 @@ export async function wireChatOps(
     logger: Logger;
     directory: OperatorDirectory;
     renderer: Renderer;
+    platforms: Platforms;
     now: () => Date;
   },
 ): Promise<ChatOpsParts> {
@@ -111,6 +113,7 @@ export async function wireChatOps(
     renderer,
     enqueue,
     broadcaster,
+    platforms: wiring.platforms,
     defaultTimezone: file.timezone,
     codeTtlMs: file.pairing.codeTtlSeconds * 1000,
     now,

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config.js";
 import type { Channel, ChannelName } from "../domain/channel.js";
+import { PLATFORMS } from "../bot/platforms.js";
 import type { WebchatChannel } from "../bot/webchat/webchat-channel.js";
 import type { ApprovalService } from "../handlers/approvals/approval-service.js";
 import type { CardPresenter } from "../handlers/approvals/card-presenter.js";
@@ -76,9 +77,11 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const { file } = config;
   const logger = options.logger ?? createLogger(config.env.LOG_LEVEL);
   const now = options.now ?? (() => new Date());
-  const directory = createOperatorDirectory(file.operators, file.timezone);
-  const renderer = createRenderer();
-  const wiring = { config, logger, directory, renderer };
+  // What each adapter declares about its platform (markup, chat ids, groups, pacing).
+  const platforms = PLATFORMS;
+  const directory = createOperatorDirectory(file.operators, file.timezone, platforms);
+  const renderer = createRenderer(platforms);
+  const wiring = { config, logger, directory, renderer, platforms };
 
   const infra = await startInfrastructure(config, logger);
   let presenter: CardPresenter | null = null;

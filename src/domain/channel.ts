@@ -113,9 +113,30 @@ export interface PlatformPacing {
   groupPerMinute?: number;
   /** Random extra wait (0..jitterMs) on each send, so sends do not look machine-timed. */
   jitterMs?: number;
-  /** Whether a chat id is a group (stricter limits). */
-  isGroup(chatId: string): boolean;
 }
+
+/** Output markup of a channel: Telegram HTML, WhatsApp `*bold*`, plain text. */
+export type MessageFormat = "html" | "whatsapp" | "plain";
+
+/**
+ * What handlers need to know about a chat platform, declared by its adapter and passed in by the
+ * composition root, so no handler hard-codes a platform's markup, chat ids or group rules.
+ */
+export interface PlatformFacts {
+  /** The markup messages to this platform are rendered in. */
+  format: MessageFormat;
+  /** Whether a chat id is a group: stricter pacing, and no pairing codes (everyone would read them). */
+  isGroup(chatId: string): boolean;
+  /** The chat id of an operator's configured identity (Telegram user id, WhatsApp digits, web chat name). */
+  chatIdOf(identity: string): string;
+  /** The identity to configure for an operator paired in this chat (the inverse of {@link chatIdOf}). */
+  identityOf(paired: { chatId: string; senderId: string }): string | undefined;
+  /** Sending limits the outbox enforces; absent when the platform has none (the web chat). */
+  pacing?: PlatformPacing;
+}
+
+/** Every platform's facts, by channel name. */
+export type Platforms = Readonly<Record<ChannelName, PlatformFacts>>;
 
 /** A failed send; `retryAfterMs` set when the platform said when to try again. */
 export class ChannelError extends Error {

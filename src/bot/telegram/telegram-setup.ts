@@ -4,7 +4,6 @@
  * after start. Kept here so the composition root stays a few lines.
  */
 import { createHash } from "node:crypto";
-import type { PlatformPacing } from "../../domain/channel.js";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { createRedisLease } from "../../jobs/redis/lease.js";
@@ -42,18 +41,6 @@ export interface TelegramSetup {
 export function telegramPollingLeaseKey(prefix: string, token: string): string {
   return `${prefix}:telegram:polling-lease:${createHash("sha256").update(token).digest("hex")}`;
 }
-
-/**
- * Telegram's limits: at most 30 messages a second overall, one a second per chat, 20 a minute per
- * group. Slots are booked 35 ms apart (29/s) and 1.1 s per chat: the margin absorbs a few ms of
- * send jitter, so the platform never counts 31 in a second. Group chat ids start with "-".
- */
-export const TELEGRAM_PACING: PlatformPacing = {
-  globalPerSecond: 29,
-  perChatIntervalMs: 1_100,
-  groupPerMinute: 20,
-  isGroup: (chatId) => chatId.startsWith("-"),
-};
 
 /** Build the Telegram channel (webhook or lease-guarded polling) and its routes. */
 export function setupTelegram(options: TelegramSetupOptions): TelegramSetup {

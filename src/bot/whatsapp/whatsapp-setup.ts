@@ -3,7 +3,6 @@
  * process at a time holds the socket, and the owners' alert hook. Kept here so the
  * composition root stays a few lines.
  */
-import type { PlatformPacing } from "../../domain/channel.js";
 import type { Redis } from "ioredis";
 import { createRedisLease } from "../../jobs/redis/lease.js";
 import type { WhatsAppAuthStore, WhatsAppMessageStore } from "../../store/whatsapp-auth-store.js";
@@ -31,19 +30,6 @@ export interface WhatsAppSetupOptions {
 export function whatsappLeaseKey(prefix: string, account: string): string {
   return `${prefix}:whatsapp:socket-lease:${account}`;
 }
-
-/**
- * WhatsApp bans accounts that look like bulk senders: about one message a second overall, one per
- * 3 s per chat, 10 a minute per group, each with up to 0.7 s of random jitter. Group JIDs end in
- * "@g.us".
- */
-export const WHATSAPP_PACING: PlatformPacing = {
-  globalPerSecond: 1,
-  perChatIntervalMs: 3_000,
-  groupPerMinute: 10,
-  jitterMs: 700,
-  isGroup: (chatId) => chatId.endsWith("@g.us"),
-};
 
 /**
  * Build the WhatsApp channel behind a Redis lease (15 s TTL, renewed every 5 s: a dead holder is

@@ -11,7 +11,7 @@ import type { ApprovalPresenter } from "./approval-service.js";
 import type { Announcement } from "../../domain/approval.js";
 import { isEligible } from "./approval-machine.js";
 import type { ChatAddress, Operator, OperatorDirectory } from "../chat/operators.js";
-import { FORMAT_OF, type Renderer } from "../chat/render.js";
+import type { Renderer } from "../chat/render.js";
 import { formatClock, formatDeadline } from "../../lib/time-format.js";
 
 /** Button payloads on cards: `ap:<approval id>:<a|r|m>` (≤ 64 bytes for Telegram). */
@@ -124,7 +124,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     reader?: Operator,
   ): OutboundMessage {
     const zone = reader?.timezone ?? deps.defaultTimezone;
-    const format = FORMAT_OF[channel];
+    const format = deps.renderer.formatOf(channel);
     if (approval.status !== "pending") {
       const outcome = OUTCOME[approval.status];
       const text = deps.renderer.render(

@@ -6,7 +6,7 @@
 import type { ChannelName } from "../../domain/channel.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
 import type { Operator, OperatorDirectory } from "./operators.js";
-import { FORMAT_OF, type Renderer } from "./render.js";
+import type { Renderer } from "./render.js";
 
 /** A view, or a function giving the view for one reader. */
 export type ViewFor =
@@ -18,7 +18,7 @@ export interface BroadcasterDeps {
   directory: Pick<OperatorDirectory, "all" | "addressesOf">;
   /** The channels running now. */
   channels(): readonly ChannelName[];
-  renderer: Pick<Renderer, "render">;
+  renderer: Pick<Renderer, "render" | "formatOf">;
   enqueue: EnqueueOutbox;
 }
 
@@ -35,7 +35,7 @@ export function createBroadcaster(deps: BroadcasterDeps): Broadcaster {
     if (addresses.length === 0) return 0;
     const fields = typeof view === "function" ? await view(operator) : view;
     for (const address of addresses) {
-      const text = deps.renderer.render(template, FORMAT_OF[address.channel], fields);
+      const text = deps.renderer.render(template, deps.renderer.formatOf(address.channel), fields);
       await deps.enqueue({ op: "text", channel: address.channel, chatId: address.chatId, text });
     }
     return addresses.length;

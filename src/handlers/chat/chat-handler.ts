@@ -18,7 +18,7 @@ import { parseIntent } from "./intent-parser.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
 import { describeOutcome, parseButtonData } from "../approvals/card-presenter.js";
 import type { Operator, OperatorDirectory } from "./operators.js";
-import { FORMAT_OF, type Renderer } from "./render.js";
+import type { Renderer } from "./render.js";
 import { formatClock, formatDuration } from "../../lib/time-format.js";
 
 /** How unknown senders are treated: paired elsewhere (recognised) or greeted with a pairing code. */
@@ -60,7 +60,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   const noteKey = (channel: ChannelName, chatId: string, operator: string) => `${channel}|${chatId}|${operator}`;
 
   function say(event: InboundEvent, template: string, view: Record<string, unknown> = {}): Promise<void> {
-    const text = deps.renderer.render(template, FORMAT_OF[event.channel], view);
+    const text = deps.renderer.render(template, deps.renderer.formatOf(event.channel), view);
     const replyTo = event.kind === "text" ? event.messageId : undefined;
     return deps.enqueue({
       op: "text",
@@ -269,7 +269,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           const text =
             error instanceof AppError
               ? error.userMessage
-              : deps.renderer.render("try-again", FORMAT_OF[event.channel], {});
+              : deps.renderer.render("try-again", deps.renderer.formatOf(event.channel), {});
           if (event.kind === "button") await event.answer?.(text).catch(() => undefined);
           else
             await deps

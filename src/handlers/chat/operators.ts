@@ -2,18 +2,28 @@
  * Who the operators are and where to reach them: maps chat identities to operators and
  * operators to the chats their cards go to, on the channels that are running.
  */
-import type { ChannelName } from "../../domain/channel.js";
+import type { ChannelName, PlatformFacts } from "../../domain/channel.js";
 import type { ChatAddress, Operator, OperatorDirectory } from "../../domain/operator.js";
 
 export type { ChatAddress, Operator, OperatorDirectory } from "../../domain/operator.js";
 
-/** WhatsApp's JID of a phone number. */
-export const whatsappJid = (phone: string) => `${phone}@s.whatsapp.net`;
+/** The identity an operator is configured with on a channel (the web chat knows them by name). */
+function identityOn(op: Operator, channel: ChannelName): string | undefined {
+  if (channel === "telegram") return op.telegram;
+  if (channel === "whatsapp") return op.whatsapp;
+  return op.webchat ? op.name : undefined;
+}
 
-/** Build the directory from configured operators (default timezone applied). */
+const CHANNELS: readonly ChannelName[] = ["telegram", "whatsapp", "webchat"];
+
+/**
+ * Build the directory from configured operators (default timezone applied); each platform says
+ * which chat a configured identity is.
+ */
 export function createOperatorDirectory(
   operators: ReadonlyArray<Omit<Operator, "timezone"> & { timezone?: string | undefined }>,
   defaultTimezone: string,
+  platforms: Readonly<Record<ChannelName, Pick<PlatformFacts, "chatIdOf">>>,
 ): OperatorDirectory {
   const list: Operator[] = operators.map((o) => ({
     ...o,
@@ -22,21 +32,20 @@ export function createOperatorDirectory(
   }));
   const key = (channel: ChannelName, id: string) => `${channel}\u0000${id}`;
   const index = new Map<string, Operator>();
-  const identities = (op: Operator): string[] => [
-    ...(op.telegram ? [key("telegram", op.telegram)] : []),
-    ...(op.whatsapp ? [key("whatsapp", op.whatsapp), key("whatsapp", whatsappJid(op.whatsapp))] : []),
-    ...(op.webchat ? [key("webchat", op.name)] : []),
-  ];
+  // A sender is known by their configured identity and by the chat id it maps to (WhatsApp: digits and JID).
+  const identities = (op: Operator): string[] =>
+    CHANNELS.flatMap((channel) => {
+      const identity = identityOn(op, channel);
+      return identity ? [key(channel, identity), key(channel, platforms[channel].chatIdOf(identity))] : [];
+    });
   for (const op of list) for (const id of identities(op)) index.set(id, op);
-  const addressesOf = (op: Operator, channels: readonly ChannelName[]): ChatAddress[] => {
-    const out: ChatAddress[] = [];
-    if (channels.includes("telegram") && op.telegram)
-      out.push({ channel: "telegram", chatId: op.telegram, operator: op });
-    if (channels.includes("whatsapp") && op.whatsapp)
-      out.push({ channel: "whatsapp", chatId: whatsappJid(op.whatsapp), operator: op });
-    if (channels.includes("webchat") && op.webchat) out.push({ channel: "webchat", chatId: op.name, operator: op });
-    return out;
-  };
+  const addressesOf = (op: Operator, channels: readonly ChannelName[]): ChatAddress[] =>
+    CHANNELS.flatMap((channel) => {
+      const identity = identityOn(op, channel);
+      return channels.includes(channel) && identity
+        ? [{ channel, chatId: platforms[channel].chatIdOf(identity), operator: op }]
+        : [];
+    });
   return {
     all: () => list,
     byName: (name) => list.find((o) => o.name === name),

@@ -7,17 +7,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Mustache from "mustache";
-import type { ChannelName } from "../../domain/channel.js";
+import type { ChannelName, MessageFormat, PlatformFacts } from "../../domain/channel.js";
 
-/** Output markup of a channel. */
-export type MessageFormat = "html" | "whatsapp" | "plain";
-
-/** The markup each channel speaks. */
-export const FORMAT_OF: Record<ChannelName, MessageFormat> = {
-  telegram: "html",
-  whatsapp: "whatsapp",
-  webchat: "plain",
-};
+export type { MessageFormat } from "../../domain/channel.js";
 
 const DEFAULT_PROMPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "prompts");
 
@@ -45,10 +37,18 @@ const MARKUP: Record<MessageFormat, Markup> = {
 export interface Renderer {
   render(name: string, format: MessageFormat, view: Record<string, unknown>): string;
   has(name: string): boolean;
+  /** The markup a channel speaks, as its adapter declares it. */
+  formatOf(channel: ChannelName): MessageFormat;
 }
 
-/** Load every `*.mustache` file once; an unknown template name is a programming error. */
-export function createRenderer(dir = DEFAULT_PROMPTS_DIR): Renderer {
+/**
+ * Load every `*.mustache` file once; an unknown template name is a programming error. Each
+ * channel's markup comes from its platform's facts.
+ */
+export function createRenderer(
+  platforms: Readonly<Record<ChannelName, Pick<PlatformFacts, "format">>>,
+  dir = DEFAULT_PROMPTS_DIR,
+): Renderer {
   const templates = new Map<string, string>();
   for (const file of readdirSync(dir)) {
     if (!file.endsWith(".mustache")) continue;
@@ -58,6 +58,7 @@ export function createRenderer(dir = DEFAULT_PROMPTS_DIR): Renderer {
   }
   return {
     has: (name) => templates.has(name),
+    formatOf: (channel) => platforms[channel].format,
     render(name, format, view) {
       const template = templates.get(name);
       if (template === undefined) throw new Error(`no template prompts/${name}.mustache`);

@@ -26,7 +26,7 @@ import {
 import type { OpsQueries } from "./ops-queries.js";
 import type { Operator } from "../chat/operators.js";
 import type { PairingService } from "../pairing/pairing-service.js";
-import { FORMAT_OF, type Renderer } from "../chat/render.js";
+import type { Renderer } from "../chat/render.js";
 import { formatClock } from "../../lib/time-format.js";
 
 /** Which roles may say each command. */
@@ -46,7 +46,7 @@ export interface OpsHandlerDeps {
   deliver(deliveryId: string): Promise<void>;
   /** The webhook of a source, or null when it pulls. */
   commandUrl(source: string): string | null;
-  renderer: Pick<Renderer, "render">;
+  renderer: Pick<Renderer, "render" | "formatOf">;
   enqueue: EnqueueOutbox;
   commandRoles: CommandRoles;
   now: () => Date;
@@ -74,7 +74,7 @@ export function mayCommand(operator: Pick<Operator, "roles">, command: CommandKi
 /** Build the handler; see the module comment. */
 export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
   function say(event: InboundText, template: string, view: Record<string, unknown>): Promise<void> {
-    const text = deps.renderer.render(template, FORMAT_OF[event.channel], view);
+    const text = deps.renderer.render(template, deps.renderer.formatOf(event.channel), view);
     return deps.enqueue({
       op: "text",
       channel: event.channel,

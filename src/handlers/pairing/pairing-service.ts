@@ -6,28 +6,33 @@
  * stranger), and everything is audited.
  */
 import { randomInt } from "node:crypto";
-import type { ChannelName, InboundEvent } from "../../domain/channel.js";
+import type { ChannelName, InboundEvent, PlatformFacts } from "../../domain/channel.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import type { PairedOperator, PairingStore } from "../../store/pairing-store.js";
 import type { Broadcaster } from "../chat/broadcast.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
 import type { Operator, OperatorDirectory } from "../chat/operators.js";
-import { FORMAT_OF, type Renderer } from "../chat/render.js";
+import type { Renderer } from "../chat/render.js";
 
 /** Injected dependencies of {@link createPairingService}. */
 export interface PairingServiceDeps {
   store: Pick<PairingStore, "issueCode" | "findCode" | "admit" | "listPaired" | "findPaired">;
   directory: Pick<OperatorDirectory, "addPaired" | "bySender" | "byName">;
   audit: Pick<AuditStore, "append">;
-  renderer: Pick<Renderer, "render">;
+  renderer: Pick<Renderer, "render" | "formatOf">;
   enqueue: EnqueueOutbox;
   broadcaster: Pick<Broadcaster, "toOperator">;
+  /** Each platform's group rule and how a paired chat becomes a configured identity. */
+  platforms: PairingPlatforms;
   defaultTimezone: string;
   codeTtlMs: number;
   /** A stranger gets at most one reply in this window (default 24 h). */
   replyWindowMs?: number;
   now: () => Date;
 }
+
+/** What pairing needs to know of each platform. */
+export type PairingPlatforms = Readonly<Record<ChannelName, Pick<PlatformFacts, "isGroup" | "identityOf">>>;
 
 /** The outcome of `pair`, as the template `paired` / `pairing-failed` shows it. */
 export type PairResult =
@@ -45,17 +50,14 @@ export function generatePairingCode(): string {
 }
 
 /** A paired operator as the directory holds them. */
-export function toOperator(p: PairedOperator, defaultTimezone: string): Operator {
-  const phone =
-    p.channel === "whatsapp"
-      ? (/^(\d{6,16})(?:@s\.whatsapp\.net)?$/.exec(p.chatId)?.[1] ?? /^(\d{6,16})/.exec(p.senderId)?.[1])
-      : undefined;
+export function toOperator(p: PairedOperator, defaultTimezone: string, platforms: PairingPlatforms): Operator {
+  const identity = (channel: ChannelName) => (p.channel === channel ? platforms[channel].identityOf(p) : undefined);
   return {
     name: p.name,
     roles: [...p.roles],
     timezone: defaultTimezone,
-    telegram: p.channel === "telegram" ? p.senderId : undefined,
-    whatsapp: phone,
+    telegram: identity("telegram"),
+    whatsapp: identity("whatsapp"),
     webchat: p.channel === "webchat",
     paired: true,
   };
@@ -90,7 +92,7 @@ export function createPairingService(deps: PairingServiceDeps) {
     /** Load every paired operator into the directory (on start, and now and then for other processes' pairings). */
     async load(): Promise<number> {
       const paired = await deps.store.listPaired();
-      deps.directory.addPaired(paired.map((p) => toOperator(p, deps.defaultTimezone)));
+      deps.directory.addPaired(paired.map((p) => toOperator(p, deps.defaultTimezone, deps.platforms)));
       return paired.length;
     },
 
@@ -99,7 +101,7 @@ export function createPairingService(deps: PairingServiceDeps) {
       const ids = [event.sender.id, ...(event.sender.altIds ?? [])];
       const found = await deps.store.findPaired(event.channel, ids);
       if (!found) return null;
-      deps.directory.addPaired([toOperator(found, deps.defaultTimezone)]);
+      deps.directory.addPaired([toOperator(found, deps.defaultTimezone, deps.platforms)]);
       return deps.directory.bySender(event.channel, ids) ?? null;
     },
 
@@ -107,7 +109,7 @@ export function createPairingService(deps: PairingServiceDeps) {
     async greet(event: InboundEvent): Promise<boolean> {
       if (event.kind !== "text") return false;
       // In a group everyone would read the code (and could pair as this person): say nothing there.
-      if (isGroupChat(event)) return false;
+      if (deps.platforms[event.channel].isGroup(event.chatId)) return false;
       const now = deps.now();
       for (let attempt = 0; attempt < 5; attempt++) {
         const result = await deps.store.issueCode({
@@ -133,7 +135,7 @@ export function createPairingService(deps: PairingServiceDeps) {
             data: { channel: event.channel, chatId: event.chatId, expiresAt: result.code.expiresAt.toISOString() },
           },
         ]);
-        const text = deps.renderer.render("pairing-code", FORMAT_OF[event.channel], {
+        const text = deps.renderer.render("pairing-code", deps.renderer.formatOf(event.channel), {
           code: result.code.code,
           minutes: Math.round(deps.codeTtlMs / 60_000),
         });
@@ -179,7 +181,7 @@ export function createPairingService(deps: PairingServiceDeps) {
       if (outcome.outcome === "code_used") return { ok: false, reason: "used", code };
       if (outcome.outcome === "name_taken") return { ok: false, reason: "nameTaken", code, name };
       if (outcome.outcome === "already_paired") return { ok: false, reason: "alreadyPaired", code };
-      const operator = toOperator(outcome.operator, deps.defaultTimezone);
+      const operator = toOperator(outcome.operator, deps.defaultTimezone, deps.platforms);
       deps.directory.addPaired([operator]);
       const added = deps.directory.byName(name) ?? operator;
       await deps.broadcaster.toOperator(added, "pairing-welcome", { name, role, by: by.name });
@@ -190,10 +192,3 @@ export function createPairingService(deps: PairingServiceDeps) {
 
 /** The pairing service's interface, for injection. */
 export type PairingService = ReturnType<typeof createPairingService>;
-
-/** Whether an event comes from a group chat (Telegram: negative chat id; WhatsApp: `@g.us`). */
-export function isGroupChat(event: Pick<InboundEvent, "channel" | "chatId">): boolean {
-  if (event.channel === "telegram") return event.chatId.startsWith("-");
-  if (event.channel === "whatsapp") return event.chatId.endsWith("@g.us");
-  return false;
-}

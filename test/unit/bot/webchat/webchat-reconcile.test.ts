@@ -4,6 +4,7 @@
  * The real web chat channel, card presenter and templates; stores are in memory.
  */
 import { describe, expect, it } from "vitest";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import { createWebchatChannel, type WebchatChannel } from "../../../../src/bot/webchat/webchat-channel.js";
 import type { Approval } from "../../../../src/domain/approval.js";
 import type { Channel, ChannelName } from "../../../../src/domain/channel.js";
@@ -23,7 +24,7 @@ const OPERATORS = [
 
 /** One run of the process: its own web chat, presenter and (shared) card references. */
 function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
-  const directory = createOperatorDirectory(OPERATORS, "UTC");
+  const directory = createOperatorDirectory(OPERATORS, "UTC", PLATFORMS);
   const webchat = createWebchatChannel({
     operators: () => OPERATORS.map((o) => o.name),
     ...(bootId ? { bootId } : {}),
@@ -42,7 +43,7 @@ function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
   const presenter = createCardPresenter({
     directory,
     channels,
-    renderer: createRenderer(),
+    renderer: createRenderer(PLATFORMS),
     chat,
     approvals: { get: async (id) => records.get(id) ?? null, confirmNoticeDelivered: async () => true },
     enqueue,

@@ -4,6 +4,7 @@
  * only on that request's own card or notice.
  */
 import { describe, expect, it } from "vitest";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { Approval, Gate } from "../../../../src/domain/approval.js";
 import type { InboundText } from "../../../../src/domain/channel.js";
 import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
@@ -56,9 +57,13 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
   const handler = createChatHandler({
     service,
     chat,
-    directory: createOperatorDirectory([{ name: "adam", roles: ["owner", "approver"], webchat: true }], "UTC"),
+    directory: createOperatorDirectory(
+      [{ name: "adam", roles: ["owner", "approver"], webchat: true }],
+      "UTC",
+      PLATFORMS,
+    ),
     audit: { append: async () => undefined },
-    renderer: createRenderer(),
+    renderer: createRenderer(PLATFORMS),
     enqueue: async (job) => void sent.push(job),
     intents: async () => "not_understood",
     logger: { warn: () => undefined, error: () => undefined },

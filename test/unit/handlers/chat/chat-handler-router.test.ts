@@ -4,6 +4,7 @@
  * operator may answer approvals (custom approver roles included).
  */
 import { describe, expect, it } from "vitest";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { Approval } from "../../../../src/domain/approval.js";
 import type { InboundText } from "../../../../src/domain/channel.js";
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
@@ -46,9 +47,9 @@ function harness(pending: Approval[]) {
       list: async () => pending,
     },
     chat: { claimInbound: async () => true, findCardRef: async () => null },
-    directory: createOperatorDirectory(OPERATORS, "UTC"),
+    directory: createOperatorDirectory(OPERATORS, "UTC", PLATFORMS),
     audit: { append: async () => undefined },
-    renderer: createRenderer(),
+    renderer: createRenderer(PLATFORMS),
     enqueue: async (job) => void sent.push(job),
     intents: async (input) => {
       calls.push(input);

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMAT_OF, createRenderer, type Renderer } from "../../../../src/handlers/chat/render.js";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
+import { createRenderer, type Renderer } from "../../../../src/handlers/chat/render.js";
 
 const PROMPTS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "prompts");
 const TEMPLATES = readdirSync(PROMPTS)
@@ -15,7 +16,7 @@ const TEMPLATES = readdirSync(PROMPTS)
 
 let r: Renderer;
 beforeAll(() => {
-  r = createRenderer();
+  r = createRenderer(PLATFORMS);
 });
 
 describe("prompts/", () => {
@@ -54,8 +55,21 @@ describe("prompts/", () => {
 });
 
 describe("channel formats", () => {
-  it("maps Telegram to html, WhatsApp to whatsapp, web chat to plain", () => {
-    expect(FORMAT_OF).toEqual({ telegram: "html", whatsapp: "whatsapp", webchat: "plain" });
+  it("speaks the markup each platform declares: Telegram html, WhatsApp whatsapp, web chat plain", () => {
+    expect(r.formatOf("telegram")).toBe("html");
+    expect(r.formatOf("whatsapp")).toBe("whatsapp");
+    expect(r.formatOf("webchat")).toBe("plain");
+  });
+
+  it("takes each channel's markup from the facts it is given, not from a table of its own", () => {
+    const swapped = createRenderer({
+      telegram: { format: "plain" },
+      whatsapp: { format: "html" },
+      webchat: { format: "whatsapp" },
+    });
+    expect(swapped.formatOf("telegram")).toBe("plain");
+    expect(swapped.formatOf("whatsapp")).toBe("html");
+    expect(swapped.formatOf("webchat")).toBe("whatsapp");
   });
 });
 

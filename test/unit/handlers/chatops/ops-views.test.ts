@@ -4,6 +4,7 @@
  * rendered as Telegram HTML (escaped), WhatsApp `*bold*` and plain text.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { Task } from "../../../../src/domain/operations.js";
 import { agentStates, buildDigestView, buildFailuresView } from "../../../../src/handlers/chatops/ops-views.js";
 import { createRenderer, type Renderer } from "../../../../src/handlers/chat/render.js";
@@ -17,7 +18,7 @@ import {
 
 let r: Renderer;
 beforeAll(() => {
-  r = createRenderer();
+  r = createRenderer(PLATFORMS);
 });
 
 const settings = { currency: "USD", locale: "en-US", stuckAfterMs: 2 * 3_600_000 };

@@ -4,12 +4,14 @@
  * digest would be lost for good); missed digests older than the grace are not sent late.
  */
 import { describe, expect, it } from "vitest";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import { createDigestService, type DigestServiceDeps } from "../../../../src/handlers/digests/digest-service.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
 
 const directory = createOperatorDirectory(
   [{ name: "adam", roles: ["owner"], webchat: true, timezone: "Pacific/Auckland" }],
   "UTC",
+  PLATFORMS,
 );
 // 08:00 in Auckland on 2026-11-23 (NZDT, UTC+13) is 19:00 UTC the day before.
 const SLOT = new Date("2026-11-22T19:00:00Z");
