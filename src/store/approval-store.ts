@@ -81,22 +81,21 @@ function insertFailure(error: unknown): ItemOutcome<InsertResult> {
 }
 
 /**
- * Retry a failed batch one item at a time, in order (so row locks are still taken in one
- * order), turning each item's error into its own outcome instead of failing the rest.
+ * Retry a failed batch one item at a time, turning each item's error into its own outcome
+ * instead of failing the rest. Transitions go one after another (row locks stay in one order, so
+ * no deadlock); inserts lock no existing rows and go all at once, so a code collision in a busy
+ * batch costs its callers one more round trip, not one per item.
  */
 async function eachOnItsOwn<In, Out>(
   items: In[],
   write: (item: In) => Promise<Out>,
   onError: (error: unknown) => ItemOutcome<Out>,
+  mode: "in-order" | "at-once",
 ): Promise<Array<ItemOutcome<Out>>> {
+  const attempt = (item: In) => write(item).then((value): ItemOutcome<Out> => value, onError);
+  if (mode === "at-once") return Promise.all(items.map(attempt));
   const out: Array<ItemOutcome<Out>> = [];
-  for (const item of items) {
-    try {
-      out.push(await write(item));
-    } catch (error) {
-      out.push(onError(error));
-    }
-  }
+  for (const item of items) out.push(await attempt(item));
   return out;
 }
 
@@ -110,7 +109,7 @@ export function createApprovalStore(db: Database) {
       return await insertApprovals(db.pool, items);
     } catch (error) {
       if (items.length === 1) return [insertFailure(error)];
-      return eachOnItsOwn(items, async (item) => (await insertApprovals(db.pool, [item]))[0], insertFailure);
+      return eachOnItsOwn(items, async (item) => (await insertApprovals(db.pool, [item]))[0], insertFailure, "at-once");
     }
   });
   const commitBatch = createBatcher<ApprovalCommit, ItemOutcome<CommitResult>>(
@@ -123,6 +122,7 @@ export function createApprovalStore(db: Database) {
           items,
           async (item) => (await commitTransitions(db.pool, [item]))[0],
           (e) => ({ failed: e }),
+          "in-order",
         );
       }
     },
