@@ -19,6 +19,7 @@ import type { AuditEntry, AuditStore } from "../../store/audit-store.js";
 import type { SettingsStore } from "../../store/settings-store.js";
 import {
   type ApprovalEvent,
+  type EscalationReason,
   type CreateApprovalInput,
   type TransitionResult,
   createApproval,
@@ -324,22 +325,23 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      * approval, so the timer job can move itself to the remaining time.
      */
     async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult> {
-      if (kind === "objection") {
-        // Paused while a low request waited ("auto and low are treated as medium" applies to it
-        // too), or its notice reached nobody within the window: it needs a person now.
-        const paused = await deps.settings.isPaused();
-        const current = paused ? null : await deps.approvals.get(approvalId);
-        if (paused || (current && current.status === "pending" && !current.noticeDeliveredAt)) {
-          const reason = paused ? "paused" : "notice_not_delivered";
-          const escalated = await apply(
-            approvalId,
-            () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds, reason }),
-            reason === "paused" ? "pause" : "policy",
-          );
-          if (escalated.outcome !== "ignored" || escalated.reason !== "timer_not_applicable") return escalated;
-        }
+      const escalate = (reason: EscalationReason) =>
+        apply(
+          approvalId,
+          () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds, reason }),
+          reason === "paused" ? "pause" : "policy",
+        );
+      // Paused while a low request waited: "auto and low are treated as medium" applies to it too.
+      if (kind === "objection" && (await deps.settings.isPaused())) {
+        const escalated = await escalate("paused");
+        if (escalated.outcome !== "ignored" || escalated.reason !== "timer_not_applicable") return escalated;
       }
-      return apply(approvalId, () => ({ type: "timer", kind, at: now() }), "timer");
+      const result = await apply(approvalId, () => ({ type: "timer", kind, at: now() }), "timer");
+      // Its notice reached nobody within the window: it needs a person now (the machine refuses
+      // to approve it, so this is the only way on).
+      if (result.outcome === "ignored" && result.reason === "notice_not_delivered")
+        return escalate("notice_not_delivered");
+      return result;
     },
 
     /** The first notice of a `low` request reached an operator: its window counts from now. */

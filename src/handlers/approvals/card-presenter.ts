@@ -233,7 +233,9 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       const ref = await channel.send(job.chatId, render(approval, shownAs, job.channel, reader));
       await deps.chat.saveCardRef({ ...ref, approvalId: approval.id, kind });
       // Only now has someone been able to see it: the objection window starts counting.
-      if (shownAs === "notice") await deps.approvals.confirmNoticeDelivered(approval.id, now());
+      // (Once another chat's delivery is on record, the later ones need not write again.)
+      if (shownAs === "notice" && !approval.noticeDeliveredAt)
+        await deps.approvals.confirmNoticeDelivered(approval.id, now());
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
       if (
