@@ -79,6 +79,20 @@ export function createTaskStore(db: Database) {
 
     get: (id: string) => readTask(db.pool, id),
 
+    /**
+     * Tasks whose id equals `id` ignoring case (operators type `t-16` for `T-16`), at most
+     * `limit`, exact match first. Two sources may report ids that differ only in case, so the
+     * caller decides between several.
+     */
+    async matchingId(id: string, limit = 10): Promise<Task[]> {
+      const rows = await many<TaskRow>(
+        db.pool,
+        "SELECT * FROM tasks WHERE lower(id) = lower($1) ORDER BY id = $1 DESC, id LIMIT $2",
+        [id, limit],
+      );
+      return rows.map(toTask);
+    },
+
     /** How many tasks are in each state (states with none are absent). */
     async countByState(): Promise<Partial<Record<TaskState, number>>> {
       const rows = await many<{ state: TaskState; n: number }>(

@@ -6,7 +6,7 @@
  * task's source by signed webhook (the delivery queue) and by pull (`GET /api/commands`).
  */
 import type { InboundText } from "../../domain/channel.js";
-import type { TaskCommand, TaskState } from "../../domain/operations.js";
+import type { Task, TaskCommand, TaskState } from "../../domain/operations.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import type { CommandStore } from "../../store/command-store.js";
 import type { SettingsStore } from "../../store/settings-store.js";
@@ -36,7 +36,7 @@ export type CommandRoles = Readonly<Record<CommandKind, readonly string[]>>;
 export interface OpsHandlerDeps {
   queries: OpsQueries;
   digests: Pick<DigestService, "digestNow">;
-  tasks: Pick<TaskStore, "get">;
+  tasks: Pick<TaskStore, "matchingId">;
   commands: Pick<CommandStore, "apply">;
   settings: Pick<SettingsStore, "pauseState" | "setPaused">;
   audit: Pick<AuditStore, "append">;
@@ -65,6 +65,20 @@ const DONE: Record<TaskCommand, { icon: string; done: string }> = {
   retry: { icon: "🔁", done: "Retrying" },
   prioritise: { icon: "⏫", done: "Prioritised" },
 };
+
+/**
+ * Which task an operator meant by `typed`, among the tasks whose id matches it ignoring case:
+ * the exact id wins, a single match is it, several are `ambiguous` (never a guess).
+ */
+export function pickTask(
+  typed: string,
+  matches: readonly Task[],
+): { task: Task } | { ambiguous: readonly Task[] } | { task: null } {
+  const exact = matches.find((t) => t.id === typed);
+  if (exact) return { task: exact };
+  if (matches.length > 1) return { ambiguous: matches };
+  return { task: matches[0] ?? null };
+}
 
 /** Whether `operator` may say `command`. */
 export function mayCommand(operator: Pick<Operator, "roles">, command: CommandKind, roles: CommandRoles): boolean {
@@ -118,11 +132,15 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     if (!mayCommand(operator, command, deps.commandRoles))
       return refuse(event, operator, command, typedId ? `task:${typedId}` : null);
     if (!typedId) return say(event, "task-command-refused", { missing: true, verb: command });
-    // Ids are matched as typed, then ignoring case ("kill task t-12" finds T-12).
-    const task =
-      (await deps.tasks.get(typedId)) ??
-      (typedId !== typedId.toUpperCase() ? await deps.tasks.get(typedId.toUpperCase()) : null);
-    const taskId = task?.id ?? typedId;
+    // Ids match ignoring case ("kill task t-12" finds T-12); the source's own spelling is used from here on.
+    const picked = pickTask(typedId, await deps.tasks.matchingId(typedId));
+    if ("ambiguous" in picked)
+      return say(event, "which-task", {
+        id: typedId,
+        verb: command,
+        items: picked.ambiguous.map((t) => ({ id: t.id, title: t.title, state: t.state, source: t.source })),
+      });
+    const taskId = picked.task?.id ?? typedId;
     const at = deps.now();
     const result = await deps.commands.apply({
       taskId,
