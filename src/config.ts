@@ -3,7 +3,10 @@
  * Both are parsed by zod, merged into a frozen {@link Config}, and any problem stops the start
  * with a message naming the bad field.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseEnv } from "node:util";
 import { CronExpressionParser } from "cron-parser";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -202,13 +205,19 @@ export const FileConfigSchema = z
   });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
+/**
+ * signoff's own database on a local server. A database of this name is created on first start when
+ * the server allows it; any other name must exist already (a typo must not create an empty one).
+ */
+export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/signoff";
+
 const booleanFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
 /** Schema of the environment; `.env.example` documents each variable. */
 export const EnvSchema = z.object({
-  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/postgres"),
+  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
   REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
   TELEGRAM_BOT_TOKEN: z.string().optional(),
   TELEGRAM_API_ROOT: z.url().optional(),
@@ -246,6 +255,81 @@ export interface Config {
   /** Where the file came from, or null when none existed and defaults apply. */
   configPath: string | null;
   webchatEnabled: boolean;
+  /** Set in demo mode (no config file): the `demo` source's token, for the printed example. */
+  demo?: { token: string; file: string } | null;
+}
+
+/** What demo mode keeps between starts so the printed example keeps working. */
+export interface DemoCredentials {
+  /** Bearer token of the `demo` source. */
+  token: string;
+  /** Signs callbacks in demo mode when `SIGNOFF_SIGNING_SECRET` is unset. */
+  signingSecret: string;
+  /** Where they are kept. */
+  file: string;
+}
+
+/** Where demo mode keeps its generated token, relative to the working directory. */
+export const DEMO_CREDENTIALS_FILE = join(".signoff", "demo.json");
+
+/**
+ * The environment to configure from: the real one over `.env` in `cwd`. Empty values, in either,
+ * count as unset, so an unedited copy of `.env.example` changes nothing.
+ */
+export function environmentWithDotEnv(
+  environment: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): NodeJS.ProcessEnv {
+  const merged: NodeJS.ProcessEnv = {};
+  const path = join(cwd, ".env");
+  if (existsSync(path)) {
+    let parsed: Record<string, string>;
+    try {
+      parsed = parseEnv(readFileSync(path, "utf8")) as Record<string, string>;
+    } catch (error) {
+      throw new ConfigError(`.env: cannot read ${path}: ${(error as Error).message}`);
+    }
+    for (const [key, value] of Object.entries(parsed)) if (value !== "") merged[key] = value;
+  }
+  for (const [key, value] of Object.entries(environment)) if (value !== undefined && value !== "") merged[key] = value;
+  return merged;
+}
+
+/**
+ * The demo source's token and signing secret: read from `file`, or generated once and written
+ * there (mode 0600), so a restart keeps the example the first start printed.
+ */
+export function loadOrCreateDemoCredentials(file: string = DEMO_CREDENTIALS_FILE): DemoCredentials {
+  if (existsSync(file)) {
+    try {
+      const kept = JSON.parse(readFileSync(file, "utf8")) as Partial<DemoCredentials>;
+      if (typeof kept.token === "string" && kept.token.length >= 32 && typeof kept.signingSecret === "string")
+        return { token: kept.token, signingSecret: kept.signingSecret, file };
+    } catch {
+      // Unreadable or hand-edited: make a fresh pair below, as on a first start.
+    }
+  }
+  const credentials = {
+    token: `demo_${randomBytes(24).toString("base64url")}`,
+    signingSecret: randomBytes(32).toString("hex"),
+  };
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch (error) {
+    throw new ConfigError(`demo mode: cannot keep the demo token in ${file}: ${(error as Error).message}`);
+  }
+  return { ...credentials, file };
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /**
+   * Demo mode's credentials, asked for only when there is no config file. Without it, the
+   * one-operator default has no source (the API answers 401 to everyone).
+   */
+  demoCredentials?: () => DemoCredentials;
 }
 
 /** Thrown when the environment or config file is invalid; the message names each bad field. */
@@ -278,13 +362,18 @@ export function parseFileConfig(text: string, origin = "config"): FileConfig {
 }
 
 /**
- * Load env + config file. With no file at `SIGNOFF_CONFIG`, a one-operator default
- * (`you`, owner + approver, web chat only) lets a newcomer try signoff at once.
+ * Load env + config file. With no file at `SIGNOFF_CONFIG`, demo mode: one operator `you`
+ * (owner + approver, web chat) and, given {@link LoadConfigOptions.demoCredentials}, one source
+ * `demo`, so a newcomer can try signoff at once.
  */
-export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+export function loadConfig(
+  environment: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
+): Readonly<Config> {
   const envResult = EnvSchema.safeParse(environment);
   if (!envResult.success) throw new ConfigError(`environment is invalid:\n${formatIssues("", envResult.error)}`);
-  const env = envResult.data;
+  let env = envResult.data;
+  let demo: Config["demo"] = null;
 
   let file: FileConfig;
   let configPath: string | null = env.SIGNOFF_CONFIG;
@@ -294,7 +383,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
     throw new ConfigError(`environment is invalid:\n  SIGNOFF_CONFIG: no file at ${env.SIGNOFF_CONFIG}`);
   } else {
     configPath = null;
-    file = FileConfigSchema.parse({ operators: [{ name: "you", roles: ["owner", "approver"] }] });
+    const credentials = options.demoCredentials?.();
+    file = FileConfigSchema.parse({
+      operators: [{ name: "you", roles: ["owner", "approver"] }],
+      sources: credentials
+        ? [{ name: "demo", tokenSha256: createHash("sha256").update(credentials.token).digest("hex") }]
+        : [],
+    });
+    if (credentials) {
+      demo = { token: credentials.token, file: credentials.file };
+      env = { ...env, SIGNOFF_SIGNING_SECRET: env.SIGNOFF_SIGNING_SECRET ?? credentials.signingSecret };
+    }
   }
   if (file.sources.length > 0 && !env.SIGNOFF_SIGNING_SECRET) {
     throw new ConfigError(
@@ -310,7 +409,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
   const wanted = env.WEBCHAT_ENABLED === "auto" ? !hasChatCredentials : env.WEBCHAT_ENABLED === "true";
   // The web chat trusts whoever reaches it, so it is served only when nobody else can reach it.
   const webchatEnabled = wanted && isLoopbackHost(env.HTTP_HOST);
-  return deepFreeze({ env, file, configPath, webchatEnabled });
+  return deepFreeze({ env, file, configPath, webchatEnabled, demo });
 }
 
 /**

@@ -5,7 +5,7 @@
 import { pathToFileURL } from "node:url";
 import { ListenError } from "./api/early-listen.js";
 import { type StartOptions, type Signoff, startSignoff } from "./app/start.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, environmentWithDotEnv, loadConfig, loadOrCreateDemoCredentials } from "./config.js";
 import { StartupError } from "./domain/errors.js";
 import { createLogger } from "./logger.js";
 
@@ -18,7 +18,7 @@ const FORCED_EXIT_MS = 9_500;
 export async function main(): Promise<void> {
   let config: Readonly<Config>;
   try {
-    config = loadConfig();
+    config = loadConfig(environmentWithDotEnv(), { demoCredentials: () => loadOrCreateDemoCredentials() });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`signoff: ${error.message}\n`);
@@ -33,12 +33,14 @@ export async function main(): Promise<void> {
     signoff = await startSignoff(options);
   } catch (error) {
     if (error instanceof StartupError || error instanceof ListenError) {
-      logger.fatal({ err: error.message }, "cannot start");
+      // One line on a terminal; log collectors get the JSON line as well.
+      if (!process.stdout.isTTY) logger.fatal({ err: error.message }, "cannot start");
       process.stderr.write(`signoff: cannot start: ${error.message}\n`);
       process.exit(1);
     }
     throw error;
   }
+  process.stdout.write(welcome(signoff));
   const shutdown = (signal: string) => {
     logger.info({ signal }, "shutting down");
     const force = setTimeout(() => {
@@ -56,6 +58,22 @@ export async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** What a newcomer needs after `npm start`: where to look and, in demo mode, a first request. */
+export function welcome(signoff: Pick<Signoff, "url" | "config" | "webchat">): string {
+  const lines = [`signoff is running at ${signoff.url}/`];
+  if (signoff.webchat) lines.push(`  web chat: ${signoff.url}/chat`);
+  const demo = signoff.config.demo;
+  if (demo) {
+    const body = JSON.stringify({ title: "Deploy v1.2 to staging", gate: "medium", reason: "tried from the README" });
+    lines.push(
+      `  demo mode: no config file, so operator "you" and source "demo" (token kept in ${demo.file}).`,
+      "  Create an approval, then answer it in the web chat:",
+      `  curl -sS -X POST ${signoff.url}/api/approvals -H 'Authorization: Bearer ${demo.token}' -H 'Content-Type: application/json' -d '${body}'`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -11,6 +11,12 @@ import type { Logger } from "../logger.js";
 import { createDatabase, type Database, waitForDatabase } from "../store/db.js";
 import { migrate } from "../store/migrate.js";
 
+/**
+ * The database name signoff creates on first start when it is missing. Only this one: any other
+ * name in `DATABASE_URL` must exist already, so a typo stops the start instead of starting empty.
+ */
+const OWN_DATABASE_NAME = "signoff";
+
 /** How long start-up waits for PostgreSQL and Redis before it gives up naming the variable. */
 const DEPENDENCY_WAIT_MS = 8_000;
 
@@ -51,7 +57,11 @@ export async function startInfrastructure(config: Readonly<Config>, logger: Logg
   };
   try {
     await Promise.all([
-      waitForDatabase(db, env.DATABASE_URL, DEPENDENCY_WAIT_MS),
+      waitForDatabase(db, env.DATABASE_URL, DEPENDENCY_WAIT_MS, { createIfMissing: OWN_DATABASE_NAME }).then(
+        (outcome) => {
+          if (outcome === "created") logger.info({ database: OWN_DATABASE_NAME }, "created signoff's database");
+        },
+      ),
       waitForRedis(producer, env.REDIS_URL, DEPENDENCY_WAIT_MS),
       waitForRedis(redis, env.REDIS_URL, DEPENDENCY_WAIT_MS),
     ]);

@@ -143,18 +143,79 @@ function isDatabaseMisconfigured(error: unknown): boolean {
  * Wait until PostgreSQL answers, at most `deadlineMs`; then fail with a message naming
  * `DATABASE_URL` (host and port only: the URL may hold a password).
  */
-export async function waitForDatabase(db: Database, url: string, deadlineMs = 10_000): Promise<void> {
+export async function waitForDatabase(
+  db: Database,
+  url: string,
+  deadlineMs = 10_000,
+  options: { createIfMissing?: string } = {},
+): Promise<"ready" | "created"> {
   const until = Date.now() + deadlineMs;
+  let created = false;
   for (;;) {
     try {
       await db.ping();
-      return;
+      return created ? "created" : "ready";
     } catch (error) {
+      const name = databaseNameOf(url);
+      if (!created && isMissingDatabase(error) && name !== null && name === options.createIfMissing) {
+        await createDatabaseOnServer(url, name);
+        created = true;
+        continue;
+      }
       const retry = !isDatabaseMisconfigured(error) && isDatabaseUnavailable(error) && Date.now() < until;
       if (!retry)
-        throw new StartupError(`DATABASE_URL: cannot use PostgreSQL at ${describeUrl(url)}: ${reasonOf(error)}`);
+        throw new StartupError(`DATABASE_URL: cannot use PostgreSQL at ${describeUrl(url)}: ${reasonOf(error, url)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+}
+
+function isMissingDatabase(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "3D000";
+}
+
+/** The database a connection URL names, or null. */
+function databaseNameOf(url: string): string | null {
+  try {
+    const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+    return name || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `CREATE DATABASE name` through the server's `postgres` maintenance database, with the same
+ * credentials. A refusal (no CREATEDB right) stops the start saying what to run instead.
+ */
+async function createDatabaseOnServer(url: string, name: string): Promise<void> {
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: maintenance.toString(), connectionTimeoutMillis: 3_000 });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } catch (error) {
+    // Another process created it first: that is what we wanted.
+    if ((error as { code?: string }).code === "42P04") return;
+    throw new StartupError(
+      `DATABASE_URL: the database "${name}" does not exist at ${describeUrl(url)} and signoff could not create it ` +
+        `(${reasonOf(error, url)}); create it with: ${createdbCommand(url, name)}`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The `createdb` line an operator can run (no password: psql tools prompt or read PGPASSWORD). */
+function createdbCommand(url: string, name: string): string {
+  try {
+    const u = new URL(url);
+    const user = u.username ? ` -U ${decodeURIComponent(u.username)}` : "";
+    return `createdb -h ${u.hostname} -p ${u.port || "5432"}${user} ${name}`;
+  } catch {
+    return `createdb ${name}`;
   }
 }
 
@@ -168,11 +229,17 @@ export function describeUrl(url: string): string {
   }
 }
 
-function reasonOf(error: unknown): string {
+function reasonOf(error: unknown, url?: string): string {
   const e = error as { code?: string; message?: string; errors?: Array<{ code?: string }> };
   const code = e.code ?? e.errors?.[0]?.code;
   if (code === "28P01" || code === "28000") return "authentication failed (check the user and password)";
-  if (code === "3D000") return "the database does not exist";
+  if (code === "3D000") {
+    const name = url ? databaseNameOf(url) : null;
+    return name && url
+      ? `the database "${name}" does not exist; create it with: ${createdbCommand(url, name)}`
+      : "the database does not exist";
+  }
+  if (code === "42501") return "permission denied (the user may not create databases)";
   if (code === "ECONNREFUSED") return "connection refused (is it running, on that port?)";
   if (code === "ENOTFOUND") return "unknown host";
   return code ?? (e.message || "unknown error");

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { DATABASE_URL, REDIS_URL, SIGNING_SECRET, SOURCE_TOKEN } from "./harness.js";
 
 /** Write a config file with the test source (token {@link SOURCE_TOKEN}) and `approvals` overrides. */
@@ -26,9 +27,12 @@ export function writeProcessConfig(approvals: Record<string, number>): string {
  * Spawn signoff on the shared PostgreSQL and Redis, on a port the OS picks, with `env` on top;
  * `started` resolves with its URL once it logs "signoff started".
  */
-export function spawnSignoff(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: join(import.meta.dirname, "..", ".."),
+export function spawnSignoff(env: Record<string, string>, options: { cwd?: string } = {}) {
+  const root = join(import.meta.dirname, "..", "..");
+  // Absolute paths, so a test can run it from another directory (where `.env` and demo mode look).
+  const tsx = pathToFileURL(join(root, "node_modules", "tsx", "dist", "esm", "index.mjs")).href;
+  const child = spawn(process.execPath, ["--import", tsx, join(root, "src", "main.ts")], {
+    cwd: options.cwd ?? root,
     env: { PATH: process.env.PATH, DATABASE_URL, REDIS_URL, HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -43,7 +47,7 @@ export function spawnSignoff(env: Record<string, string>) {
       const line = output.split("\n").find((l) => l.includes('"signoff started"'));
       if (line) {
         clearInterval(timer);
-        resolve(JSON.parse(line).url as string);
+        resolve(JSON.parse(line.slice(line.indexOf("{"))).url as string);
       }
     }, 25);
     void exited.then(() => {

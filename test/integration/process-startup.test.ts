@@ -13,6 +13,11 @@ const schema = uniqueName("t");
 const prefix = uniqueName("q");
 afterAll(() => cleanupTestInstance(schema, prefix));
 
+async function databaseExists(name: string): Promise<boolean> {
+  const rows = await sql<{ n: string }>("public", "SELECT count(*) AS n FROM pg_database WHERE datname = $1", [name]);
+  return rows[0]?.n === "1";
+}
+
 /** A port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -54,7 +59,11 @@ describe("start-up with a dependency it cannot use", () => {
     const r = await run({ DATABASE_URL: "postgres://postgres@127.0.0.1:5432/no_such_db_here" });
     expect(r.code).not.toBe(0);
     expect(r.ms).toBeLessThan(8_000);
-    expect(r.output).toMatch(/DATABASE_URL: .*the database does not exist/);
+    expect(r.output).toMatch(
+      /DATABASE_URL: .*the database "no_such_db_here" does not exist; create it with: createdb -h 127\.0\.0\.1 -p 5432 -U postgres no_such_db_here/,
+    );
+    // Only signoff's own database is created on first start: a typo must not start on an empty one.
+    expect(await databaseExists("no_such_db_here")).toBe(false);
   });
 });
 
