@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so no build step is needed.
-import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const result = spawnSync(process.execPath, ["--import", "tsx", join(root, "src", "cli.ts"), ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
-process.exit(result.status ?? 1);
+// The `signoff` command: registers tsx (resolved from this package, not from the current
+// directory, so it works from anywhere and when installed globally) and runs the TypeScript CLI
+// in this same process. No child process: stdin, stdout, stderr, signals and the exit code are
+// the command's own, and Ctrl-C reaches it once.
+import { register } from "tsx/esm/api";
+
+register();
+const { main } = await import(new URL("../src/cli.ts", import.meta.url).href);
+await main(process.argv.slice(2));

@@ -12,15 +12,25 @@ import { createLogger } from "./logger.js";
 import { createDatabase } from "./store/db.js";
 import { migrate } from "./store/migrate.js";
 import { createWhatsAppAuthStore } from "./store/whatsapp-auth-store.js";
+import { type CliCommand, UsageError } from "./cli/command.js";
 
 /** Usage lines of the `whatsapp` command (for `src/cli.ts`'s help). */
-export const WHATSAPP_USAGE = `  whatsapp login    link the bot's WhatsApp number (QR, or a pairing code with WHATSAPP_PAIRING_PHONE)
-  whatsapp logout   unlink it and delete the session
-  whatsapp status   show whether a WhatsApp account is linked`;
+export const WHATSAPP_USAGE = `  whatsapp login       link the bot's WhatsApp number (QR, or a pairing code with WHATSAPP_PAIRING_PHONE)
+  whatsapp logout      unlink it and delete the session
+  whatsapp status      show whether a WhatsApp account is linked`;
+
+const USAGE = `usage: signoff whatsapp <login | logout | status>
+
+${WHATSAPP_USAGE}
+
+  The session lives in PostgreSQL (DATABASE_URL, DATABASE_SCHEMA). Stop signoff first: two
+  clients on one session replace each other. Exit 1 from status when nothing is linked.`;
 
 /** Overrides for tests and for `src/cli.ts`. */
 export interface WhatsAppCliDeps {
   config?: Readonly<Config>;
+  /** The environment to load the config from when `config` is absent. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
   /** Where logs go. @defaultValue JSON on stderr, at warn unless LOG_LEVEL asks for more */
   logger?: WhatsAppLogger;
   /** Socket factory and QR rendering, passed through to the login helpers. */
@@ -39,11 +49,11 @@ export async function runWhatsAppCli(
   deps: WhatsAppCliDeps = {},
 ): Promise<number> {
   const sub = argv[0];
-  if (sub !== "login" && sub !== "logout" && sub !== "status") {
-    out(`usage: signoff whatsapp <login | logout | status>\n\n${WHATSAPP_USAGE}`);
+  if (!isSubcommand(sub)) {
+    out(USAGE);
     return 2;
   }
-  const config = deps.config ?? loadConfig();
+  const config = deps.config ?? loadConfig(deps.env);
   const { env } = config;
   // Baileys and signoff logs go to stderr, quiet unless LOG_LEVEL asks for more; stdout is for the person.
   const logger =
@@ -87,4 +97,24 @@ export async function runWhatsAppCli(
   } finally {
     await db.close();
   }
+}
+
+/** The `whatsapp` entry of the command table. */
+export const whatsappCommand: CliCommand = {
+  summary: WHATSAPP_USAGE,
+  usage: USAGE,
+  async run(args, io) {
+    const [sub, extra] = args;
+    if (!isSubcommand(sub))
+      throw new UsageError(
+        sub === undefined ? "whatsapp needs a subcommand" : `unknown whatsapp subcommand '${sub}'`,
+        USAGE,
+      );
+    if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, USAGE);
+    return runWhatsAppCli(args, io.out, { env: io.env });
+  },
+};
+
+function isSubcommand(sub: string | undefined): sub is "login" | "logout" | "status" {
+  return sub === "login" || sub === "logout" || sub === "status";
 }

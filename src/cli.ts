@@ -1,100 +1,105 @@
 /**
- * The `signoff` command line: `signoff audit verify`, `signoff token`, `signoff migrate`.
- * Run with `npm run signoff -- <command>` (or `npx signoff <command>` once installed).
+ * The `signoff` command line. Each command is one entry of {@link COMMANDS} (its usage and its
+ * `run`); this file only dispatches, prints help and turns errors into one line and an exit code.
+ * Run with `signoff <command>` (bin/signoff.mjs) or `npm run signoff -- <command>`.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { runWhatsAppCli, WHATSAPP_USAGE } from "./cli-whatsapp.js";
-import { ConfigError, loadConfig, loadDatabaseEnv } from "./config.js";
-import { AUDIT_SEAL_WITHIN_MS, createAuditStore } from "./store/audit-store.js";
-import { createDatabase } from "./store/db.js";
-import { migrate } from "./store/migrate.js";
+import { auditCommand } from "./cli/audit-command.js";
+import { backupCommand } from "./cli/backup-command.js";
+import { describeCliError } from "./cli/cli-errors.js";
+import { type CliCommand, type CliIo, EXIT_USAGE, wantsHelp } from "./cli/command.js";
+import { migrateCommand } from "./cli/migrate-command.js";
+import { tokenCommand } from "./cli/token-command.js";
+import { whatsappCommand } from "./cli-whatsapp.js";
+import { environmentWithDotEnv } from "./config.js";
 
-const USAGE = `usage: signoff <command>
+/** Every command, by the name typed after `signoff`; add a command by adding an entry. */
+export const COMMANDS: Readonly<Record<string, CliCommand>> = {
+  audit: auditCommand,
+  token: tokenCommand,
+  migrate: migrateCommand,
+  backup: backupCommand,
+  whatsapp: whatsappCommand,
+};
 
-  audit verify   check the audit log's hash chain (read-only); exit 1 naming the first bad row
-                 or the first entry left unsealed for over a minute
-  token [name]   make a new source bearer token and the tokenSha256 line for signoff.yaml
-  migrate        apply database migrations and exit
-${WHATSAPP_USAGE}`;
+/** `signoff --help`: every command's summary, and where settings come from. */
+export function overview(commands: Readonly<Record<string, CliCommand>> = COMMANDS): string {
+  return `usage: signoff <command> [options]
 
-/** Run one CLI command; returns the process exit code. */
+${Object.values(commands)
+  .map((c) => c.summary)
+  .join("\n")}
+  help [command]       this text, or one command's usage (also: signoff <command> --help)
+
+Settings come from the environment, and from a .env file in the current directory for those the
+environment leaves unset. Exit codes: 0 done, 1 the check failed, 2 usage, config or connection error.`;
+}
+
+/**
+ * Run one CLI command; returns the process exit code and never throws: errors become one line
+ * on `err` (no stack, no password).
+ *
+ * @example
+ * const code = await runCli(["audit", "verify"], (line) => lines.push(line), { env: { DATABASE_URL } });
+ */
 export async function runCli(
   argv: string[],
   out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  io: Partial<Omit<CliIo, "out">> = {},
 ): Promise<number> {
-  const [command, sub, arg] = argv;
-  if (command === "whatsapp") return runWhatsAppCli(argv.slice(1), out);
-  if (command === "token") {
-    const token = randomBytes(32).toString("base64url");
-    const name = sub ?? "my-source";
-    out(`token (give this to the source, keep it secret; it is shown only now):\n  ${token}`);
-    out(
-      `add to signoff.yaml under sources:\n  - name: ${name}\n    tokenSha256: ${createHash("sha256").update(token).digest("hex")}`,
-    );
+  const err = io.err ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let env: NodeJS.ProcessEnv | undefined = io.env;
+  try {
+    env ??= environmentWithDotEnv();
+    const [name, ...args] = argv;
+    if (name === undefined || name === "--help" || name === "-h") {
+      out(overview());
+      return 0;
+    }
+    if (name === "help") return help(args, out, err);
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command) return unknown(name.startsWith("-") ? "option" : "command", name, err);
+    if (wantsHelp(args)) {
+      out(command.usage);
+      return 0;
+    }
+    return await command.run(args, { out, err, env });
+  } catch (error) {
+    const described = describeCliError(error, env?.DATABASE_URL);
+    for (const line of described.lines) err(line);
+    return described.code;
+  }
+}
+
+function help(args: string[], out: (line: string) => void, err: (line: string) => void): number {
+  const [name] = args;
+  if (name === undefined) {
+    out(overview());
     return 0;
   }
-  if (command === "audit" && sub === "verify") return verifyAudit(out);
-  if (command === "migrate") {
-    const config = loadConfig();
-    const db = createDatabase({ url: config.env.DATABASE_URL, schema: config.env.DATABASE_SCHEMA, max: 2 });
-    try {
-      const applied = await migrate(db);
-      out(applied.length ? `applied migrations ${applied.join(", ")}` : "database is up to date");
-      return 0;
-    } finally {
-      await db.close();
-    }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command) {
+    out(command.usage);
+    return 0;
   }
-  out(USAGE);
-  return arg === undefined && command === undefined ? 0 : 2;
+  return unknown("command", name, err);
 }
 
-/** `signoff audit verify`: read-only; exit 1 for a broken chain or entries unsealed too long. */
-async function verifyAudit(out: (line: string) => void): Promise<number> {
-  const env = loadDatabaseEnv();
-  const db = createDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 2 });
-  try {
-    const result = await createAuditStore(db).verify();
-    const waiting = result.awaitingSeal
-      ? `${result.awaitingSeal} newer ${result.awaitingSeal === 1 ? "entry" : "entries"} awaiting seal (appended in the last ${AUDIT_SEAL_WITHIN_MS / 1000} s; the running signoff seals them)`
-      : null;
-    if (result.ok) {
-      out(`audit log intact: ${result.rows} entries verified`);
-      // Keep the head somewhere else (a ticket, a chat): a later head that does not extend it
-      // means entries were cut off the end, which the chain alone cannot show.
-      if (result.head) out(`head: seq ${result.head.seq} hash ${result.head.hash}`);
-      if (waiting) out(waiting);
-      return 0;
-    }
-    if (result.brokenSeq !== null)
-      out(`audit log BROKEN at seq ${result.brokenSeq}: ${result.problem} (${result.rows} entries read)`);
-    if (result.stale) {
-      const { count, firstId } = result.stale;
-      out(
-        `audit log NOT SEALED: ${count} ${count === 1 ? "entry" : "entries"} appended more than ${AUDIT_SEAL_WITHIN_MS / 1000} s ago ` +
-          `${count === 1 ? "is" : "are"} unsealed (outside the hash chain), first entry id ${firstId}.`,
-      );
-      out(
-        "  Their seals were cleared (they may have been edited), or signoff stopped before sealing them. verify never seals;" +
-          " a running signoff seals them and logs a warning. Then check that the head extends the one you recorded.",
-      );
-      if (result.brokenSeq === null && result.head)
-        out(`sealed chain: ${result.rows} entries verify, head: seq ${result.head.seq} hash ${result.head.hash}`);
-    }
-    if (waiting) out(waiting);
-    return 1;
-  } finally {
-    await db.close();
-  }
+function unknown(what: "command" | "option", name: string, err: (line: string) => void): number {
+  err(`signoff: unknown ${what} '${name}'`);
+  err("");
+  err(overview());
+  return EXIT_USAGE;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      process.stderr.write(`signoff: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
-      process.exit(error instanceof ConfigError ? 2 : 1);
-    },
-  );
+/**
+ * The process entry: run `argv` and exit with its code once output is flushed. bin/signoff.mjs
+ * calls it; `tsx src/cli.ts` reaches it through the check below.
+ */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const code = await runCli(argv);
+  // Exit even if a library left a timer behind, but only after what was written has gone out.
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

@@ -319,3 +319,28 @@ export function createAuditStore(db: Database) {
 
 /** The audit store's interface, for injection. */
 export type AuditStore = ReturnType<typeof createAuditStore>;
+
+/** The last sealed entry of the chain as `q` sees it (one indexed row; the chain is not checked). */
+export async function readAuditHead(q: Queryable): Promise<ChainHead | null> {
+  const row = await maybeOne<{ seq: string; hash: string }>(
+    q,
+    "SELECT chain_seq::text AS seq, hash FROM audit_log WHERE chain_seq IS NOT NULL ORDER BY audit_log.chain_seq DESC LIMIT 1",
+  );
+  return row ? { seq: Number(row.seq), hash: row.hash } : null;
+}
+
+/**
+ * Run `fn` while one read-only snapshot of the database is held open, with that snapshot's id
+ * and the audit head it sees. `pg_dump --snapshot=<id>` dumps exactly that snapshot, so the head
+ * a backup reports is the head inside the backup even while signoff keeps sealing.
+ */
+export async function withAuditHeadSnapshot<T>(
+  db: Database,
+  fn: (snapshot: { id: string; head: ChainHead | null }) => Promise<T>,
+): Promise<T> {
+  return withTransaction(db, async (client) => {
+    await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const { id } = await one<{ id: string }>(client, "SELECT pg_export_snapshot() AS id");
+    return fn({ id, head: await readAuditHead(client) });
+  });
+}
