@@ -88,6 +88,7 @@ export async function wireApprovals(
     defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
     eligibleApprovers: (roles) => directory.all().filter((o) => o.roles.some((r) => roles.includes(r))).length,
     logger: logger.child({ component: "approvals" }),
+    observe: chatSide.observe.approvals,
   });
 
   // A restarted web chat lost its cards: the reconcile posts them again there (and only there).

@@ -1,7 +1,8 @@
 /**
  * The chat side: which channels run (web chat only on loopback, Telegram and WhatsApp from the
  * environment, or channels a test passes in), each platform's pacing as its adapter declares it,
- * and the outbox every message goes through.
+ * and the outbox every message goes through. The observers (log lines and metrics) are built
+ * here too: the chat side is wired first, and every later part is handed it.
  */
 import { setupTelegram, type TelegramSetup } from "../bot/telegram/telegram-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "../bot/webchat/webchat-channel.js";
@@ -17,6 +18,7 @@ import { type ChannelPacing, createOutboxQueue } from "../jobs/outbox-queue.js";
 import type { Logger } from "../logger.js";
 import { createWhatsAppAuthStore, createWhatsAppMessageStore } from "../store/whatsapp-auth-store.js";
 import type { Infrastructure } from "./infrastructure.js";
+import { createObservability, type Observability } from "./observability.js";
 
 /** The running channels and the outbox. */
 export interface ChannelParts {
@@ -27,6 +29,8 @@ export interface ChannelParts {
   localChannels: ReadonlySet<ChannelName>;
   pacing: Partial<Record<ChannelName, ChannelPacing>>;
   outbox: ReturnType<typeof createOutboxQueue>;
+  /** Log lines and metrics of approvals, timers, deliveries, sends and channels. */
+  observe: Observability;
 }
 
 /** What {@link wireChannels} needs besides the infrastructure. */
@@ -49,6 +53,7 @@ export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Chan
   const { logger, directory } = wiring;
   const prefix = env.SIGNOFF_QUEUE_PREFIX;
   const channels = new Map<ChannelName, Channel>();
+  const observe = createObservability(logger);
 
   // The web chat trusts whoever reaches it: never served on an address others can reach.
   const webchatAllowed = wiring.config.webchatEnabled && isLoopbackHost(env.HTTP_HOST);
@@ -117,7 +122,7 @@ export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Chan
   const localChannels = new Set<ChannelName>(webchat ? ["webchat"] : []);
   const outbox = createOutboxQueue(infra.producer, prefix, new Set(Object.keys(pacing) as ChannelName[]), {
     channels: localChannels,
-    perform: (job) => wiring.perform(job),
+    perform: observe.countSends((job) => wiring.perform(job)),
     onError: (err, job) =>
       logger.warn({ err: (err as Error).message, op: job.op, channel: "webchat" }, "web chat delivery failed"),
   });
@@ -136,5 +141,5 @@ export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Chan
     await elsewhere.toOperators((o) => o.roles.includes("owner"), "channel-alert", { text });
   }
 
-  return { channels, webchat, telegram, localChannels, pacing, outbox };
+  return { channels, webchat, telegram, localChannels, pacing, outbox, observe };
 }

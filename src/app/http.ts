@@ -1,10 +1,12 @@
 /**
- * The HTTP side: health checks (each with its own time limit), metrics, the approvals and
- * chat-ops routes, and the routes channels bring (web chat page, Telegram webhook). The app takes
- * over the port the infrastructure bound at the very start.
+ * The HTTP side: health checks (each with its own time limit), metrics (the gauges read from
+ * PostgreSQL, Redis and the channels at scrape time), the approvals and chat-ops routes, and the
+ * routes channels bring (web chat page, Telegram webhook). The app takes over the port the
+ * infrastructure bound at the very start.
  */
 import type { FastifyInstance } from "fastify";
-import { createMetrics } from "../api/metrics.js";
+import { homePageFacts } from "../api/home-page.js";
+import { readAtScrape } from "../api/metrics.js";
 import { registerOpsRoutes } from "../api/ops-routes.js";
 import { createHttpServer, createSourceAuth, type HealthCheck } from "../api/server.js";
 import type { Config } from "../config.js";
@@ -25,8 +27,7 @@ export function wireHttp(
   wiring: { config: Readonly<Config>; logger: Logger; redisWatch: RedisWatch; now: () => Date },
 ): FastifyInstance {
   const { file } = wiring.config;
-  const metrics = createMetrics({ countPending: () => engine.approvals.countPending() });
-  const health: HealthCheck[] = [
+  const dependencies: HealthCheck[] = [
     {
       name: "postgres",
       check: async () => {
@@ -42,23 +43,37 @@ export function wireHttp(
         return wiring.redisWatch.repairing() ? { ok: false, detail: { repairing: true } } : { ok };
       },
     },
+  ];
+  const health: HealthCheck[] = [
+    ...dependencies,
     ...[...chatSide.channels.values()].map((c) => ({ name: c.name, check: async () => c.health() })),
   ];
+  const { registry } = chatSide.observe.metrics;
+  readAtScrape(registry, {
+    countPending: () => engine.approvals.countPending(),
+    queues: [engine.timers.queue, engine.delivery.queue, chatSide.outbox.queue, chatOps.ops.queue.queue],
+    channels: () => chatSide.channels.values(),
+    dependencies,
+  });
   const http = createHttpServer({
     service: engine.service,
     sources: file.sources,
     waitForDecision: engine.bus.waitFor,
     health,
-    metrics: metrics.registry,
-    onApprovalCreated: metrics.approvalCreated,
+    metrics: registry,
     callbackAllowHosts: file.callbacks.allowHosts,
     unavailableDependency: (error) =>
       isDatabaseUnavailable(error) ? "postgres" : isRedisUnavailable(error) ? "redis" : null,
     server: infra.bound,
+    home: homePageFacts(wiring.config, chatSide.webchat !== null),
     logger: wiring.logger.child({ component: "http" }),
   });
   registerOpsRoutes(http, { reports: chatOps.reports, requireSource: createSourceAuth(file.sources), now: wiring.now });
   chatSide.webchat?.register(http);
   chatSide.telegram?.registerRoutes(http);
+  // Watching starts now and ends when the HTTP side closes, before the channels are stopped
+  // (a shutdown is not a disconnection).
+  const stopWatching = chatSide.observe.watchChannels(() => chatSide.channels.values());
+  http.addHook("onClose", async () => stopWatching());
   return http;
 }

@@ -37,14 +37,18 @@ export function startWorkers(
     signingSecret: env.SIGNOFF_SIGNING_SECRET,
     timeoutMs: file.approvals.callbackTimeoutMs,
     logger: wiring.logger.child({ queue: "deliveries" }),
+    observe: chatSide.observe.deliveryAttempt,
   });
   const workers: Worker[] = [
-    createTimerWorker(connection(), prefix, engine.service, wiring.timerConcurrency),
+    createTimerWorker(connection(), prefix, engine.service, wiring.timerConcurrency, chatSide.observe.timers),
     deliveryWorker,
-    createOutboxWorker(connection(), prefix, engine.presenter.perform, wiring.logger.child({ queue: "outbox" }), {
-      pacing: chatSide.pacing,
-      concurrency: 20,
-    }),
+    createOutboxWorker(
+      connection(),
+      prefix,
+      chatSide.observe.countSends(engine.presenter.perform),
+      wiring.logger.child({ queue: "outbox" }),
+      { pacing: chatSide.pacing, concurrency: 20 },
+    ),
     createOpsWorker(connection(), prefix, {
       digest: (operator) => chatOps.ops.digests.sendScheduled(operator, "schedule"),
       health: chatOps.ops.runHealthCheck,

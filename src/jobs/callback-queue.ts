@@ -9,7 +9,7 @@ import { failPermanentErrorsAtOnce } from "./job-errors.js";
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { DeliveryStore } from "../store/delivery-store.js";
+import type { Delivery, DeliveryStore } from "../store/delivery-store.js";
 import { webhookHeaders } from "./signing.js";
 
 interface DeliveryJobData {
@@ -70,6 +70,17 @@ export type DeliveryWorker = Worker<DeliveryJobData> & {
   abortInFlight(): void;
 };
 
+/** How one delivery attempt ended, told to the observer (log lines, metrics). */
+export interface DeliveryAttempt {
+  result: "delivered" | "retried" | "dead";
+  deliveryId: string;
+  kind: Delivery["kind"];
+  /** The approval (callbacks) or command (commands) the delivery is about. */
+  subjectId: string;
+  /** Attempts made so far, this one included. */
+  attempts: number;
+}
+
 /** The worker that performs deliveries. */
 export function createDeliveryWorker(
   connection: Redis,
@@ -79,6 +90,7 @@ export function createDeliveryWorker(
     signingSecret: string | undefined;
     timeoutMs: number;
     logger: { warn(o: object, m?: string): void; info(o: object, m?: string): void };
+    observe?(attempt: DeliveryAttempt): void;
   },
   concurrency = 20,
 ): DeliveryWorker {
@@ -107,6 +119,22 @@ export function createDeliveryWorker(
         throw new UnrecoverableError("SIGNOFF_SIGNING_SECRET is not set; refusing to send an unsigned webhook");
       if (stopping) return putBack(job, token, delivery.id);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const attempts = job.attemptsMade + 1;
+      const told = (result: DeliveryAttempt["result"]) => {
+        const attempt = {
+          result,
+          deliveryId: delivery.id,
+          kind: delivery.kind,
+          subjectId: delivery.subjectId,
+          attempts,
+        };
+        // Told after the attempt is recorded; an observer's failure must not count as the receiver's.
+        try {
+          deps.observe?.(attempt);
+        } catch (err) {
+          deps.logger.warn({ deliveryId: delivery.id, err: (err as Error).message }, "delivery observer failed");
+        }
+      };
       const shutdown = new AbortController();
       inFlight.add(shutdown);
       let error: string;
@@ -125,6 +153,7 @@ export function createDeliveryWorker(
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) {
           await deps.deliveries.recordAttempt(delivery.id, { ok: true });
+          told("delivered");
           return "delivered";
         }
         error = `HTTP ${response.status}`;
@@ -140,6 +169,7 @@ export function createDeliveryWorker(
         { deliveryId: delivery.id, kind: delivery.kind, attempt: job.attemptsMade + 1, error, dead: lastAttempt },
         "delivery attempt failed",
       );
+      told(lastAttempt ? "dead" : "retried");
       if (lastAttempt) throw new UnrecoverableError(`dead-lettered after ${job.attemptsMade + 1} attempts: ${error}`);
       throw new Error(error);
     }),

@@ -88,7 +88,7 @@ const doneKey = (prefix: string, key: string) => `${prefix}:outbox-done:${key}`;
 const doneSetKey = (prefix: string, key: string) => `${prefix}:outbox-done-set:${key}`;
 
 /** The chat a job sends to. */
-function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
+export function chatOf(job: OutboxJob): { channel: ChannelName; chatId: string } {
   if (job.op === "edit") return { channel: job.ref.channel, chatId: job.ref.chatId };
   return { channel: job.channel, chatId: job.chatId };
 }

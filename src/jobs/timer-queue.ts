@@ -14,6 +14,8 @@ import { plannedTimers } from "../handlers/approvals/approval-machine.js";
 interface TimerJobData {
   approvalId: string;
   kind: TimerKind;
+  /** When the timer is due (epoch ms), to measure how late it ran; absent on jobs queued before. */
+  dueAt?: number;
 }
 
 /** The queue name (under the configured prefix). */
@@ -40,7 +42,7 @@ export function createTimerQueue(connection: Redis, prefix: string) {
     async schedule(approvalId, kind, dueAt) {
       await queue.add(
         kind,
-        { approvalId, kind },
+        { approvalId, kind, dueAt: dueAt.getTime() },
         { jobId: jobId(approvalId, kind), delay: Math.max(0, dueAt.getTime() - Date.now()) },
       );
     },
@@ -61,6 +63,11 @@ export function createTimerQueue(connection: Redis, prefix: string) {
   return { queue, scheduler };
 }
 
+/** Told how late each timer took effect (metrics). */
+export interface TimerObserver {
+  ran(latenessMs: number): void;
+}
+
 /**
  * The worker that fires timers; `concurrency` bounds simultaneous decisions. A timer whose
  * approval no longer exists fails at once; other errors retry with the queue's backoff.
@@ -70,18 +77,29 @@ export function createTimerWorker(
   prefix: string,
   service: Pick<ApprovalService, "fireTimer">,
   concurrency = 50,
+  observe?: TimerObserver,
 ) {
   return new Worker<TimerJobData>(
     TIMER_QUEUE,
     failPermanentErrorsAtOnce(async (job: Job<TimerJobData>, token?: string) => {
+      const startedAt = Date.now();
       const result = await service.fireTimer(job.data.approvalId, job.data.kind);
       if (result.outcome === "ignored" && result.reason === "timer_not_due") {
-        // Fired early (clocks of two processes disagree): wait for the rest of the time.
+        // Fired early (clocks of two processes disagree, or the window moved later): wait for the
+        // rest of the time, and measure lateness against the new due time.
         const plan = plannedTimers(result.approval).find((t) => t.kind === job.data.kind);
         if (plan) {
+          await job.updateData({ ...job.data, dueAt: plan.dueAt.getTime() });
           await job.moveToDelayed(plan.dueAt.getTime(), token);
           throw new DelayedError();
         }
+      }
+      // Measured once, on the run that took effect: retries after a failure count as lateness.
+      const dueAt = job.data.dueAt ?? job.timestamp + (job.opts.delay ?? 0);
+      try {
+        observe?.ran(startedAt - dueAt);
+      } catch {
+        // Measuring a timer must never make it fail and run again.
       }
       return result.outcome;
     }),

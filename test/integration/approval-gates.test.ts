@@ -351,7 +351,7 @@ describe("API surface", () => {
     });
     const m = await fetch(`${s.url}/metrics`).then((r) => r.text());
     expect(m).toMatch(/signoff_approvals_created_total\{gate="medium"\} \d+/);
-    expect(m).toMatch(/signoff_approvals_pending \d+/);
+    expect(m).toMatch(/signoff_pending_approvals \d+/);
   });
 });
 

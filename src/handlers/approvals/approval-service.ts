@@ -9,6 +9,7 @@ import {
   type Actor,
   type Announcement,
   type Approval,
+  type Decision,
   DEFAULT_APPROVER_ROLES,
   type TimerKind,
   toApprovalRecord,
@@ -40,6 +41,16 @@ export interface ApprovalPresenter {
   refresh(approval: Approval): Promise<void>;
 }
 
+/**
+ * Told of every approval this process creates or decides (log lines, metrics). Called after the
+ * commit; whatever it does, and whether it throws, changes nothing about the approval.
+ */
+export interface ApprovalObserver {
+  created(approval: Approval): void;
+  /** It left `pending`; `decision` is the operator's answer that ended it, null for policy and timers. */
+  decided(approval: Approval, decision: Decision | null): void;
+}
+
 /** Injected dependencies of {@link createApprovalService}. */
 export interface ApprovalServiceDeps {
   approvals: ApprovalStore;
@@ -55,6 +66,7 @@ export interface ApprovalServiceDeps {
   eligibleApprovers?(roles: readonly string[]): number;
   now?: () => Date;
   logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  observe?: ApprovalObserver;
 }
 
 /** Gates whose requests wait for a person (a `low` notice may be objected to by one). */
@@ -116,6 +128,16 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         userMessage: "invalid body",
         details: [problem],
       });
+  }
+
+  /** Tell the observer; a failing observer is logged, never passed on to the caller. */
+  function observe(tell: (observer: ApprovalObserver) => void, approvalId: string): void {
+    if (!deps.observe) return;
+    try {
+      tell(deps.observe);
+    } catch (err) {
+      logPostCommit(err, approvalId, "approval observer failed");
+    }
   }
 
   /** A step after the commit failed: recoverable (the reconciler re-creates it), so a warning. */
@@ -186,6 +208,8 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const stored = await deps.approvals.commitTransition(result.approval, current.version, decision, audit, delivery);
       if (!stored.committed) continue; // someone else changed it first: re-read, re-decide
       if (result.outcome === "decided") {
+        const { approval, decision } = result;
+        observe((o) => o.decided(approval, decision), approvalId);
         if (event.type !== "timer")
           for (const t of plannedTimers(current)) void deps.timers.cancel(approvalId, t.kind).catch(() => undefined);
         await afterDecision(result.approval, stored.deliveryId);
@@ -263,6 +287,8 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
         if (!outcome.inserted && outcome.reason === "code_taken") continue;
         if (!outcome.inserted) return { approval: outcome.approval, created: false };
+        observe((o) => o.created(approval), approval.id);
+        if (approval.status !== "pending") observe((o) => o.decided(approval, null), approval.id);
         // Timer and announcement go out together (one pipelined write to Redis under load).
         await Promise.all([
           ...plannedTimers(approval).map((timer) =>
