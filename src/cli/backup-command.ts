@@ -65,7 +65,7 @@ export const backupCommand: CliCommand = {
     const partial = `${file}.partial`;
     const db = createDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, max: 1 });
     try {
-      const head = await withAuditHeadSnapshot(db, async (snapshot) => {
+      const { head, unsealed } = await withAuditHeadSnapshot(db, async (snapshot) => {
         const result = await runPgDump({
           pgDump,
           databaseUrl: env.DATABASE_URL,
@@ -78,11 +78,15 @@ export const backupCommand: CliCommand = {
           const reason = result.stderr.trim().split("\n").at(-1) ?? "";
           throw new CliError(`pg_dump failed (exit ${result.code})${reason ? `: ${reason}` : ""}`);
         }
-        return snapshot.head;
+        return snapshot;
       });
       renameSync(partial, file);
       io.out(`backup written: ${file} (${formatBytes(statSync(file).size)})`);
       io.out(head ? `audit head: seq ${head.seq} hash ${head.hash}` : "audit head: none (the audit log is empty)");
+      if (unsealed > 0)
+        io.out(
+          `${unsealed} newer ${unsealed === 1 ? "entry was" : "entries were"} still awaiting seal: ${unsealed === 1 ? "it is" : "they are"} in the backup, outside the head; after a restore, signoff seals them at start`,
+        );
       io.out("Record the head with the backup: after a restore, `signoff audit verify` must print the same head.");
       return 0;
     } finally {

@@ -330,17 +330,23 @@ export async function readAuditHead(q: Queryable): Promise<ChainHead | null> {
 }
 
 /**
- * Run `fn` while one read-only snapshot of the database is held open, with that snapshot's id
- * and the audit head it sees. `pg_dump --snapshot=<id>` dumps exactly that snapshot, so the head
- * a backup reports is the head inside the backup even while signoff keeps sealing.
+ * Run `fn` while one read-only snapshot of the database is held open, with that snapshot's id,
+ * the audit head it sees and how many entries in it still await their seal. `pg_dump
+ * --snapshot=<id>` dumps exactly that snapshot, so the head a backup reports is the head inside
+ * the backup even while signoff keeps sealing.
  */
 export async function withAuditHeadSnapshot<T>(
   db: Database,
-  fn: (snapshot: { id: string; head: ChainHead | null }) => Promise<T>,
+  fn: (snapshot: { id: string; head: ChainHead | null; unsealed: number }) => Promise<T>,
 ): Promise<T> {
   return withTransaction(db, async (client) => {
     await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const { id } = await one<{ id: string }>(client, "SELECT pg_export_snapshot() AS id");
-    return fn({ id, head: await readAuditHead(client) });
+    const head = await readAuditHead(client);
+    const { unsealed } = await one<{ unsealed: number }>(
+      client,
+      "SELECT count(*)::int AS unsealed FROM audit_log WHERE chain_seq IS NULL",
+    );
+    return fn({ id, head, unsealed });
   });
 }

@@ -1,7 +1,7 @@
 /**
  * `signoff backup` on the real PostgreSQL: a schema with sealed audit entries is dumped, restored
  * into a fresh database the way the README says, and `signoff audit verify` there prints the head
- * the backup reported. A stand-in pg_dump on PATH shows the password travels in PGPASSWORD, not
+ * the backup reported, with the entry that still awaited its seal. A stand-in pg_dump on PATH shows the password travels in PGPASSWORD, not
  * in the arguments, and that a failed dump leaves no file to restore from.
  */
 import { spawnSync } from "node:child_process";
@@ -38,6 +38,8 @@ beforeAll(async () => {
     Array.from({ length: 4 }, (_, i) => ({ actor: "adam", action: "approval.vote", subject: `a-${i}`, data: { i } })),
   );
   await audit.seal();
+  // One entry appended after the last seal, as a backup of a running signoff would catch it.
+  await audit.append([{ actor: "eve", action: "approval.vote", subject: "a-4", data: {} }]);
 });
 afterAll(async () => {
   rmSync(cwd, { recursive: true, force: true });
@@ -62,6 +64,7 @@ describe("signoff backup", () => {
     expect(r.stdout).toMatch(/^backup written: nightly\.dump \([\d.]+ kB\)\n/);
     const head = /audit head: (seq 4 hash [0-9a-f]{64})/.exec(r.stdout)?.[1];
     expect(head, r.stdout).toBeDefined();
+    expect(r.stdout).toMatch(/\n1 newer entry was still awaiting seal: it is in the backup, outside the head/);
     expect(readdirSync(cwd)).toEqual(["nightly.dump"]); // no partial file left beside it
 
     await admin.pool.query(`CREATE DATABASE ${restoredDb}`);
@@ -87,6 +90,7 @@ describe("signoff backup", () => {
     });
     expect(verified.stdout).toContain(`head: ${head}`);
     expect(verified.stdout).toMatch(/audit log intact: 4 entries verified/);
+    expect(verified.stdout).toMatch(/1 newer entry awaiting seal/);
     expect(verified.code).toBe(0);
 
     const again = await runSignoffBin(["backup", "--out", "nightly.dump"], cwd, env);
