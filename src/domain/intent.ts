@@ -12,8 +12,25 @@ export type QueryKind = (typeof QUERY_KINDS)[number];
 export const COMMAND_KINDS = ["kill", "retry", "prioritise", "pause", "resume", "pair"] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
-/** A parsed intent. `taskId` is null when a task command named no task. */
+/**
+ * Why text that looks like a command is not one to act on: a misspelt verb or word ("kil task
+ * X", "kill tsak X"), words saying not to ("don't pause", "kill task X, no wait"), or a question
+ * rather than an order ("pause please?").
+ */
+export type NearMissReason = "typo" | "negated" | "question";
+
+/** A command a near miss resembles, as it would be typed (`kill task T-16`), and what it is. */
+export interface Suggestion {
+  kind: CommandKind | "approve" | "reject" | "modify";
+  text: string;
+}
+
+/**
+ * A parsed intent. `taskId` is null when a task command named no task. A `near-miss` changes
+ * nothing: the operator is shown the command(s) it resembles.
+ */
 export type Intent =
+  | { kind: "near-miss"; why: NearMissReason; suggestions: readonly Suggestion[] }
   | { kind: Exclude<QueryKind, "spend"> }
   | { kind: "spend"; day: "today" | "yesterday" }
   | { kind: "kill" | "retry" | "prioritise"; taskId: string | null }

@@ -226,8 +226,10 @@ describe("help and unknown text", () => {
 
   it("gibberish gets the closest commands this operator may use, never silence", async () => {
     expect(await ask(s, "vic", "stts")).toMatch(/^I didn't understand that\. Try: status, .*help\.$/);
-    expect(await ask(s, "adam", "kil taks T-1")).toContain("kill task <id>");
+    // A misspelt command is only suggested, and only to those who may use it.
+    expect(await ask(s, "adam", "kil taks T-1")).toBe("Did you mean kill task T-1? Nothing was done.");
     expect(await ask(s, "vic", "kil taks T-1")).not.toContain("kill");
+    expect(await ask(s, "vic", "don't kill task T-1")).toBe("Not doing anything.");
   });
 });
 

@@ -76,6 +76,9 @@ const WORD_VERDICTS: Record<string, Verdict> = {
 /** Codes are 4-6 characters of the card alphabet with at least one digit (so words never match). */
 const CODE = /^(?=.*[2-9])[2-9a-hj-km-np-z]{4,6}$/i;
 
+/** Whether `word` could be a request's code (`K7QF`), so near misses can name it. */
+export const looksLikeCode = (word: string) => CODE.test(word);
+
 const cleanNote = (s: string) => {
   const t = s.replace(/^[\s:,.\-–—]+/, "").trim();
   return t.length ? t : null;
@@ -95,7 +98,8 @@ export function parseAnswer(text: string, inReply: boolean): ParsedAnswer | null
     // `/approve@signoff_bot K7QF` is how Telegram sends commands in groups.
     const m = /^\/?([a-z]+)(?:@\w+)?(?=$|[\s,.:;!?])(.*)$/is.exec(trimmed);
     const word = m?.[1]?.toLowerCase();
-    if (!word || !(word in WORD_VERDICTS)) return null;
+    // Own keys only: "constructor" is on every object's prototype, not a verdict.
+    if (!word || !Object.hasOwn(WORD_VERDICTS, word)) return null;
     verdict = WORD_VERDICTS[word]!;
     rest = m![2] ?? "";
   }

@@ -2,13 +2,16 @@
  * Turns what an operator typed into a query or command: `status`, "how's the queue?",
  * "what did we spend yesterday?", `/status@signoff_bot`, `kill task T-12`, `pair K7QF2M as
  * viewer`. Queries are forgiving (keywords, small typos, any case and punctuation); commands
- * that change things need their exact verb. Pure and total: any string gives an intent or null.
+ * that change things need their exact verb, and text that only resembles one (a typo, a
+ * negation, a question) is a near miss that changes nothing (see command-parser.ts). Pure and
+ * total: any string gives an intent or null.
  */
 import type { CommandKind, Intent, QueryKind } from "../../domain/intent.js";
+import { parseCommand, parseNearMiss } from "./command-parser.js";
+import { editDistance, normalize, typedText, wordsOf } from "./text-words.js";
 
 export { COMMAND_KINDS, type CommandKind, type Intent, QUERY_KINDS, type QueryKind } from "../../domain/intent.js";
-
-const MAX_INPUT = 500;
+export { editDistance } from "./text-words.js";
 
 /** Keyword weights per query; a query needs a score of 2 or more. Order breaks ties (specific first). */
 const KEYWORDS: ReadonlyArray<readonly [Exclude<QueryKind, "help"> | "help", Readonly<Record<string, number>>]> = [
@@ -145,92 +148,14 @@ const PHRASES: ReadonlyArray<readonly [RegExp, QueryKind]> = [
 
 const YESTERDAY = new Set(["yesterday", "yday", "yest", "ystd", "last night"]);
 
-const TASK_VERBS: Record<string, "kill" | "retry" | "prioritise"> = {
-  kill: "kill",
-  abort: "kill",
-  terminate: "kill",
-  cancel: "kill",
-  retry: "retry",
-  rerun: "retry",
-  "re-run": "retry",
-  requeue: "retry",
-  prioritise: "prioritise",
-  prioritize: "prioritise",
-  expedite: "prioritise",
-  bump: "prioritise",
-};
-
-/** Words that may follow pause / resume without changing the meaning. */
-const PAUSE_FILLER = new Set([
-  "all",
-  "everything",
-  "autonomy",
-  "automation",
-  "agents",
-  "the",
-  "now",
-  "please",
-  "pls",
-  "it",
-  "signoff",
-  "bots",
-  "for",
-  "a",
-  "bit",
-  "while",
-]);
-
-/** Lower-case, straight quotes, Telegram's `/cmd@bot` reduced to `cmd`. */
-function normalize(text: string): string {
-  return text
-    .slice(0, MAX_INPUT)
-    .normalize("NFKC")
-    .toLowerCase()
-    .replace(/[\u2018\u2019\u02bc`´]/g, "'")
-    .trim()
-    .replace(/^\/([a-z_]+)@[a-z0-9_]+/, "$1")
-    .replace(/^\//, "");
-}
-
-/** Words only: apostrophes dropped ("how's" → "hows"), everything else splits. */
-function wordsOf(normalized: string): string[] {
-  return normalized
-    .replace(/'/g, "")
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
-}
-
-/**
- * Optimal-string-alignment distance (Levenshtein plus adjacent swaps), so "spned" is one edit
- * from "spend". Stops early once the distance exceeds `max`.
- */
-export function editDistance(a: string, b: string, max = Infinity): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, rows[i - 2]![j - 2]! + 1);
-      row.push(v);
-      best = Math.min(best, v);
-    }
-    if (best > max) return max + 1;
-    rows.push(row);
-  }
-  return rows[a.length]![b.length]!;
-}
-
 /**
  * The weight `word` carries for one query. Strong keywords of 5+ letters also match a clear
  * abbreviation ("stat", "spen": a prefix of 4+ letters and 60% of the word) at full weight, and
  * one typo after the first letter ("staus", "spned") at one less.
  */
 function weightOf(word: string, keywords: Readonly<Record<string, number>>): number {
-  const exact = keywords[word];
-  if (exact !== undefined) return exact;
+  // Own keys only: "constructor" is on every object's prototype, not a keyword.
+  if (Object.hasOwn(keywords, word)) return keywords[word]!;
   if (word.length < 4) return 0;
   let best = 0;
   for (const [keyword, weight] of Object.entries(keywords)) {
@@ -265,57 +190,13 @@ function parseQuery(normalized: string, words: string[]): Intent | null {
   return { kind: bestKind };
 }
 
-/** Strip "please", "can you" and the like from the front of a command. */
-function stripPoliteness(text: string): string {
-  return text.replace(/^(?:(?:please|pls|plz|kindly|can you|could you|would you|hey|ok|okay)[\s,]+)+/, "");
-}
-
-function parseCommand(normalized: string, original: string): Intent | null {
-  const text = stripPoliteness(normalized);
-  const m = /^([a-z-]+)(?=$|[\s.!?,:;])(.*)$/s.exec(text);
-  if (!m) return null;
-  const verb = m[1]!;
-  const rest = m[2]!.trim();
-  const taskVerb = TASK_VERBS[verb];
-  if (taskVerb) {
-    // The id keeps its case as typed: take it from the original text at the same position.
-    const restOriginal = original
-      .trim()
-      .slice(original.trim().length - m[2]!.length)
-      .trim();
-    const t = /^(?:the\s+)?(?:task\b\s*)?(?:#|no\.\s*|number\s+)?([A-Za-z0-9][\w.:/-]{0,127})?/i.exec(restOriginal);
-    const raw = t?.[1]?.replace(/[.,!?;:]+$/, "") ?? null;
-    if (raw && /^(task|tasks|it|this|that|all|everything|them)$/i.test(raw)) return { kind: taskVerb, taskId: null };
-    if (!raw && rest.replace(/^(the\s+)?task\b/, "").replace(/[\s.!?]/g, "") !== "") return null;
-    return { kind: taskVerb, taskId: raw };
-  }
-  if (verb === "pause" || verb === "resume" || verb === "unpause") {
-    const filler = wordsOf(rest);
-    if (filler.length > 4 || !filler.every((w) => PAUSE_FILLER.has(w))) return null;
-    return { kind: verb === "pause" ? "pause" : "resume" };
-  }
-  if (verb === "pair") {
-    const p =
-      /^([a-z0-9]{4,8})\s+(?:as\s+)?(?:an?\s+)?([a-z][a-z0-9_-]{0,31})(?:\s+(?:named|called|name)\s+([\p{L}\p{N}_.-]{1,64}))?[.!]?$/u.exec(
-        rest,
-      );
-    if (!p) return { kind: "pair", code: null };
-    return { kind: "pair", code: p[1]!.toUpperCase(), role: p[2]!, name: p[3] ?? null };
-  }
-  return null;
-}
-
 /** Parse text into an intent, or null when it is none of the chat queries and commands. */
 export function parseIntent(text: string): Intent | null {
   if (typeof text !== "string") return null;
   const normalized = normalize(text);
   if (!normalized) return null;
-  const original = text
-    .slice(0, MAX_INPUT)
-    .trim()
-    .replace(/^\/([A-Za-z_]+)@[A-Za-z0-9_]+/, "$1")
-    .replace(/^\//, "");
-  return parseCommand(normalized, original) ?? parseQuery(normalized, wordsOf(normalized));
+  const typed = typedText(text);
+  return parseCommand(normalized, typed) ?? parseNearMiss(typed) ?? parseQuery(normalized, wordsOf(normalized));
 }
 
 /** How each intent is written in help and suggestions. */

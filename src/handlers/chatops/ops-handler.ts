@@ -247,6 +247,37 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     await say(event, "paired", { name: result.operator.name, role: result.role, channel: result.channel });
   }
 
+  /**
+   * Never acted on: the operator is shown the command it resembles, to type as an order if meant,
+   * and only commands they may use; with none left, a typo is plain unknown text.
+   */
+  async function nearMiss(
+    event: InboundText,
+    operator: Operator,
+    intent: Extract<Intent, { kind: "near-miss" }>,
+    canAnswer: boolean,
+    text: string,
+  ): Promise<void> {
+    const usable = intent.suggestions.filter((s) =>
+      s.kind === "approve" || s.kind === "reject" || s.kind === "modify"
+        ? canAnswer
+        : mayCommand(operator, s.kind, deps.commandRoles),
+    );
+    if (usable.length === 0 && intent.why !== "negated") return notUnderstood(event, operator, text);
+    await say(event, "did-you-mean", {
+      [intent.why]: true,
+      any: usable.length > 0,
+      suggestions: usable.map((s, i) => ({ text: s.text, last: i === usable.length - 1 })),
+    });
+  }
+
+  function notUnderstood(event: InboundText, operator: Operator, text: string): Promise<void> {
+    const suggestions = suggestIntents(text, allowedIntents(operator)).map((k) => INTENT_USAGE[k]);
+    return say(event, "not-understood", {
+      suggestions: [...suggestions, ...(suggestions.includes("help") ? [] : ["help"])].join(", "),
+    });
+  }
+
   async function help(event: InboundText, operator: Operator, canAnswer: boolean): Promise<void> {
     const may = (c: CommandKind) => mayCommand(operator, c, deps.commandRoles);
     await say(event, "help", {
@@ -264,13 +295,13 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
   return async ({ operator, text, intent, event, canAnswer }) => {
     const now = deps.now();
     if (!intent) {
-      const suggestions = suggestIntents(text, allowedIntents(operator)).map((k) => INTENT_USAGE[k]);
-      await say(event, "not-understood", {
-        suggestions: [...suggestions, ...(suggestions.includes("help") ? [] : ["help"])].join(", "),
-      });
+      await notUnderstood(event, operator, text);
       return "not_understood";
     }
     switch (intent.kind) {
+      case "near-miss":
+        await nearMiss(event, operator, intent, canAnswer, text);
+        break;
       case "help":
         await help(event, operator, canAnswer);
         break;

@@ -161,6 +161,12 @@ describe("not answers", () => {
     "\n\t",
     "kill task 42",
     "approved?? what",
+    "constructor", // on every object's prototype, not a verdict
+    "constructor K7QF",
+    "don't approve K7QF",
+    "do not approve K7QF",
+    "no, don't approve K7QF",
+    "never reject K7QF",
   ])("%j → null", (text) => {
     expect(say(text)).toBeNull();
   });

@@ -6,12 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { Approval, Gate } from "../../../../src/domain/approval.js";
-import type { InboundText } from "../../../../src/domain/channel.js";
 import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
 import { createChatHandler, type ChatHandlerDeps } from "../../../../src/handlers/chat/chat-handler.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
 import { createRenderer } from "../../../../src/handlers/chat/render.js";
+import { webchatText } from "../../../helpers/inbound-text.js";
 
 const NOW = new Date("2026-11-22T09:00:00Z");
 
@@ -70,20 +70,8 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
     now: () => NOW,
   });
   let n = 0;
-  const say = (text: string, replyToMessageId?: string) => {
-    const event: InboundText = {
-      kind: "text",
-      channel: "webchat",
-      chatId: "adam",
-      sender: { id: "adam" },
-      eventId: `e${n++}`,
-      receivedAt: NOW,
-      messageId: `m${n}`,
-      text,
-      ...(replyToMessageId ? { replyToMessageId } : {}),
-    };
-    return handler.handle(event);
-  };
+  const say = (text: string, replyToMessageId?: string) =>
+    handler.handle(webchatText("adam", text, n++, NOW, replyToMessageId));
   const replies = () => sent.map((j) => (j.op === "text" ? j.text : ""));
   return { say, answers, replies };
 }

@@ -6,13 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { Approval } from "../../../../src/domain/approval.js";
-import type { InboundText } from "../../../../src/domain/channel.js";
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
 import type { TextIntentHandler } from "../../../../src/domain/operator.js";
 import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
 import { createChatHandler } from "../../../../src/handlers/chat/chat-handler.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
 import { createRenderer } from "../../../../src/handlers/chat/render.js";
+import { webchatText } from "../../../helpers/inbound-text.js";
 
 const NOW = new Date("2026-11-22T09:00:00Z");
 const OPERATORS = [
@@ -59,19 +59,7 @@ function harness(pending: Approval[]) {
     now: () => NOW,
   });
   let n = 0;
-  const say = (chatId: string, text: string) => {
-    const event: InboundText = {
-      kind: "text",
-      channel: "webchat",
-      chatId,
-      sender: { id: chatId },
-      eventId: `e${n++}`,
-      receivedAt: NOW,
-      messageId: `m${n}`,
-      text,
-    };
-    return handler.handle(event);
-  };
+  const say = (chatId: string, text: string) => handler.handle(webchatText(chatId, text, n++, NOW));
   return { say, calls, sent };
 }
 
