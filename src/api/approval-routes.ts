@@ -18,6 +18,7 @@ import {
 } from "../domain/requests/approval-requests.js";
 import { callbackUrlProblem } from "../domain/requests/callback-url.js";
 import type { ZodApp } from "./http-validation.js";
+import { ErrorSchema } from "./response-schemas.js";
 
 /** Injected dependencies of {@link registerApprovalRoutes}. */
 export interface ApprovalRoutesDeps {
@@ -35,7 +36,19 @@ const record = (approval: Approval) => toApprovalRecord(approval) as ApprovalRec
 export function registerApprovalRoutes(app: ZodApp, deps: ApprovalRoutesDeps): void {
   app.post(
     "/api/approvals",
-    { schema: { body: CreateApprovalBodySchema, response: { 200: ApprovalRecordSchema, 201: ApprovalRecordSchema } } },
+    {
+      schema: {
+        summary: "Ask for an approval (the cards go out at once)",
+        body: CreateApprovalBodySchema,
+        response: {
+          200: ApprovalRecordSchema.describe("An earlier request with the same idempotencyKey (no new card)"),
+          201: ApprovalRecordSchema.describe(
+            "Created; decide by waiting on GET /api/approvals/{id}?wait=N or the callback",
+          ),
+          409: ErrorSchema.describe("Busy (no free approval code); try again"),
+        },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       if (body.callbackUrl && deps.callbackAllowHosts) {
@@ -55,7 +68,13 @@ export function registerApprovalRoutes(app: ZodApp, deps: ApprovalRoutesDeps): v
 
   app.get(
     "/api/approvals",
-    { schema: { querystring: ListApprovalsQuerySchema, response: { 200: ApprovalListSchema } } },
+    {
+      schema: {
+        summary: "This source's approvals, newest first",
+        querystring: ListApprovalsQuerySchema,
+        response: { 200: ApprovalListSchema },
+      },
+    },
     async (request) => {
       const { status, limit } = request.query;
       const list = await deps.service.list({
@@ -71,9 +90,13 @@ export function registerApprovalRoutes(app: ZodApp, deps: ApprovalRoutesDeps): v
     "/api/approvals/:id",
     {
       schema: {
+        summary: "One approval; with ?wait=N (seconds, at most 60) held until it is decided or N elapses",
         params: ApprovalParamsSchema,
         querystring: GetApprovalQuerySchema,
-        response: { 200: ApprovalRecordSchema },
+        response: {
+          200: ApprovalRecordSchema.describe("The record (still pending if the wait ran out)"),
+          404: ErrorSchema.describe("No such approval for this source"),
+        },
       },
     },
     async (request) => {
@@ -102,7 +125,17 @@ export function registerApprovalRoutes(app: ZodApp, deps: ApprovalRoutesDeps): v
 
   app.post(
     "/api/approvals/:id/cancel",
-    { schema: { params: ApprovalParamsSchema, response: { 200: ApprovalRecordSchema, 409: CancelConflictSchema } } },
+    {
+      schema: {
+        summary: "Cancel a pending approval (its cards are updated)",
+        params: ApprovalParamsSchema,
+        response: {
+          200: ApprovalRecordSchema.describe("Cancelled"),
+          404: ErrorSchema.describe("No such approval for this source"),
+          409: CancelConflictSchema.describe("Already decided (the record is included), or busy"),
+        },
+      },
+    },
     async (request, reply) => {
       const result = await deps.service.cancel(request.params.id, request.source!);
       if (result.outcome === "ignored") {

@@ -28,6 +28,7 @@ import {
   type TaskRecord,
   TaskRecordSchema,
 } from "../domain/requests/report-requests.js";
+import { ErrorSchema } from "./response-schemas.js";
 import { registerSourceRoutes } from "./server.js";
 
 /** Injected dependencies of {@link registerOpsRoutes}. */
@@ -48,7 +49,17 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   registerSourceRoutes(app, deps.requireSource, (scope) => {
     scope.post(
       "/api/tasks",
-      { schema: { body: TaskBodySchema, response: { 200: TaskRecordSchema, 201: TaskRecordSchema } } },
+      {
+        schema: {
+          summary: "Report a task (upsert by id; absent optional fields keep their values)",
+          body: TaskBodySchema,
+          response: {
+            200: TaskRecordSchema.describe("Updated"),
+            201: TaskRecordSchema.describe("Created"),
+            409: ErrorSchema.describe("The task id belongs to another source"),
+          },
+        },
+      },
       async (request, reply) => {
         const body = request.body;
         const result = await deps.reports.upsertTask(request.source!, body);
@@ -63,7 +74,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
 
     scope.post(
       "/api/spend",
-      { schema: { body: SpendBodySchema, response: { 201: SpendRecordedSchema } } },
+      { schema: { summary: "Report spend", body: SpendBodySchema, response: { 201: SpendRecordedSchema } } },
       async (request, reply) => {
         const body = request.body;
         if (body.at && body.at.getTime() > now().getTime() + MAX_FUTURE_MS) {
@@ -80,7 +91,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
 
     scope.post(
       "/api/heartbeats",
-      { schema: { body: HeartbeatBodySchema, response: { 202: HeartbeatRecordedSchema } } },
+      {
+        schema: {
+          summary: "An agent is alive (silent longer than its interval means down)",
+          body: HeartbeatBodySchema,
+          response: { 202: HeartbeatRecordedSchema },
+        },
+      },
       async (request, reply) => {
         await deps.reports.heartbeat(request.source!, request.body);
         return reply.status(202).send({ recorded: true });
@@ -89,7 +106,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
 
     scope.post(
       "/api/notify",
-      { schema: { body: NotifyBodySchema, response: { 202: NotifyQueuedSchema } } },
+      {
+        schema: {
+          summary: "Push a message to operators",
+          body: NotifyBodySchema,
+          response: { 202: NotifyQueuedSchema },
+        },
+      },
       async (request, reply) => {
         const chats = await deps.reports.notify(request.source!, request.body);
         return reply.status(202).send({ queued: chats });
@@ -98,7 +121,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
 
     scope.get(
       "/api/commands",
-      { schema: { querystring: CommandsQuerySchema, response: { 200: CommandListSchema } } },
+      {
+        schema: {
+          summary: "Pull this source's unacknowledged commands, oldest first",
+          querystring: CommandsQuerySchema,
+          response: { 200: CommandListSchema },
+        },
+      },
       async (request) => {
         const { after, limit } = request.query;
         const commands = await deps.reports.listCommands(request.source!, after ?? "0", limit ?? 100);
@@ -108,7 +137,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
 
     scope.post(
       "/api/commands/ack",
-      { schema: { body: AckBodySchema, response: { 200: AckedSchema } } },
+      { schema: { summary: "Acknowledge commands handled", body: AckBodySchema, response: { 200: AckedSchema } } },
       async (request) => ({ acknowledged: await deps.reports.acknowledgeCommands(request.source!, request.body.ids) }),
     );
   });

@@ -12,7 +12,10 @@ import { z } from "zod";
 import { AppError } from "../domain/errors.js";
 import { type ApprovalRoutesDeps, registerApprovalRoutes } from "./approval-routes.js";
 import type { BoundHttpServer } from "./early-listen.js";
+import { type HomePageFacts, packageVersion, registerHomePage } from "./home-page.js";
 import { validatorCompiler, type ZodApp } from "./http-validation.js";
+import { documentSourceRoute, registerOpenApi, registerOpenApiRoute } from "./openapi.js";
+import { StartingSchema } from "./response-schemas.js";
 
 /** One named readiness check for `/api/health`. */
 export interface HealthCheck {
@@ -38,6 +41,8 @@ export interface HttpServerDeps extends ApprovalRoutesDeps {
    */
   server?: BoundHttpServer;
   logger: { info(o: object, m?: string): void; error(o: object, m?: string): void; warn(o: object, m?: string): void };
+  /** What `GET /` says (version, web chat). @defaultValue this package's version, web chat not linked */
+  home?: HomePageFacts;
 }
 
 declare module "fastify" {
@@ -84,6 +89,8 @@ export function registerSourceRoutes(
 ): void {
   app.register(async (scope) => {
     scope.addHook("onRequest", requireSource);
+    // In the API document each route here is marked as needing the token, with its error answers.
+    scope.addHook("onRoute", documentSourceRoute);
     routes(scope.withTypeProvider<ZodTypeProvider>());
   });
 }
@@ -109,6 +116,8 @@ const HealthSchema = z.object({
   down: z.array(z.string()).optional(),
   checks: z.record(z.string(), z.looseObject({ status: z.enum(["up", "down"]) })),
 });
+/** `/api/health` while something is down, or `{ status: "starting" }` before start-up ends. */
+const HealthDownSchema = z.union([HealthSchema, StartingSchema]);
 
 /** Build the fastify app (not yet listening); channels may add their routes before `listen`. */
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
@@ -180,10 +189,25 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.status(500).send({ error: "internal", message: "internal error" });
   });
 
-  const zodApp = app.withTypeProvider<ZodTypeProvider>();
+  // Before every documented route: the generator collects the routes registered after it.
+  registerOpenApi(app, { version: deps.home?.version ?? packageVersion() });
+  app.register(async (scope) => registerPublicRoutes(scope.withTypeProvider<ZodTypeProvider>(), deps));
+  registerSourceRoutes(app, createSourceAuth(deps.sources), (scope) => registerApprovalRoutes(scope, deps));
+  return app;
+}
+
+/** The routes anyone may call: the home page, health, metrics and the API document. */
+function registerPublicRoutes(zodApp: ZodApp, deps: HttpServerDeps): void {
+  registerHomePage(zodApp, deps.home ?? { version: packageVersion(), webchatOff: "this server was built without it." });
+  registerOpenApiRoute(zodApp);
   zodApp.get(
     "/api/health",
-    { schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
+    {
+      schema: {
+        summary: "Readiness: PostgreSQL, Redis and each enabled channel",
+        response: { 200: HealthSchema, 503: HealthDownSchema },
+      },
+    },
     async (_request, reply) => {
       const results = await Promise.all(
         deps.health.map(async (h) => {
@@ -204,11 +228,8 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     },
   );
 
-  app.get("/metrics", async (_request, reply) => {
+  zodApp.get("/metrics", { schema: { summary: "Prometheus metrics" } }, async (_request, reply) => {
     if (!deps.metrics) return reply.status(404).send({ error: "not_found" });
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
-
-  registerSourceRoutes(app, createSourceAuth(deps.sources), (scope) => registerApprovalRoutes(scope, deps));
-  return app;
 }

@@ -4,7 +4,7 @@
  * API's. The report service's input types are inferred from these schemas.
  */
 import { z } from "zod";
-import { TASK_STATES } from "../operations.js";
+import { TASK_COMMANDS, TASK_STATES } from "../operations.js";
 import { storableText as text } from "./text-rules.js";
 
 /** `POST /api/tasks`: upsert by id; absent optional fields keep their stored values. */
@@ -92,6 +92,20 @@ export const TaskRecordSchema = z.looseObject({
   stateSince: z.string(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
+
+/**
+ * A command as its source receives it: the body of the signed POST to its `commandUrl` (and an
+ * item of `GET /api/commands`). Loose, so a field added to the command reaches sources.
+ */
+export const CommandRecordSchema = z.looseObject({
+  id: z.string(),
+  command: z.enum(TASK_COMMANDS),
+  taskId: z.string(),
+  source: z.string(),
+  requestedBy: z.string(),
+  createdAt: z.string(),
+  task: TaskRecordSchema,
+});
 
 /** `POST /api/spend` answer: whether this record set off today's spend alert. */
 export const SpendRecordedSchema = z.object({ recorded: z.literal(true), alerted: z.boolean() });
