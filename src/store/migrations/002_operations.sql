@@ -1,5 +1,5 @@
 -- 002_operations: what sources report (tasks, spend, heartbeats), health-check results,
--- commands to sources, digest sends, spend alerts, and strangers paired as operators (issue #4).
+-- commands to sources, digest sends, spend alerts, and strangers paired as operators.
 -- Parameters: none. Forward-only: never edit once shipped; add 004_... instead (003 is taken).
 
 -- Tasks as their source last reported them (upserted by id); commands change them too.
