@@ -245,6 +245,8 @@ export const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default("public"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `auto`: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -26,7 +26,7 @@ export async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.env.LOG_LEVEL);
+  const logger = createLogger(config.env.LOG_LEVEL, { format: config.env.LOG_FORMAT });
   const options: StartOptions = { config, logger, channels: [] };
   let signoff: Signoff;
   try {

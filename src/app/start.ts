@@ -75,7 +75,7 @@ export interface Signoff {
 export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const { config } = options;
   const { file } = config;
-  const logger = options.logger ?? createLogger(config.env.LOG_LEVEL);
+  const logger = options.logger ?? createLogger(config.env.LOG_LEVEL, { format: config.env.LOG_FORMAT });
   const now = options.now ?? (() => new Date());
   // What each adapter declares about its platform (markup, chat ids, groups, pacing).
   const platforms = PLATFORMS;
