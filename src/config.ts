@@ -245,6 +245,8 @@ export const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default("public"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** How often the periodic reconcile looks for timers and deliveries Redis lost. */
+  SIGNOFF_RECONCILE_SECONDS: z.coerce.number().positive().max(86_400).default(300),
   /** `auto`: pretty on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
 });

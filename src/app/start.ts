@@ -32,8 +32,6 @@ import { startWorkers } from "./workers.js";
 
 export type { OpsParts } from "./chat-ops.js";
 
-/** How often the periodic reconcile re-creates lost timers and deliveries from PostgreSQL. */
-const RECONCILE_EVERY_MS = 5 * 60_000;
 
 /** Overrides for tests and embedding. */
 export interface StartOptions {
@@ -105,7 +103,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const reconcileReport = await engine.reconcile();
   logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
-  const stopReconciler = every(RECONCILE_EVERY_MS, engine.reconcile, (err) =>
+  const stopReconciler = every(config.env.SIGNOFF_RECONCILE_SECONDS * 1000, engine.reconcile, (err) =>
     logger.warn({ err: (err as Error).message }, "periodic reconcile failed"),
   );
   // Redis lost its keys, or is back after an outage: re-create from PostgreSQL now, not in 5 min.
