@@ -32,7 +32,6 @@ import { startWorkers } from "./workers.js";
 
 export type { OpsParts } from "./chat-ops.js";
 
-
 /** Overrides for tests and embedding. */
 export interface StartOptions {
   config: Readonly<Config>;
