@@ -4,7 +4,7 @@
  * with a message naming the bad field.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseEnv } from "node:util";
 import { CronExpressionParser } from "cron-parser";
@@ -381,6 +381,12 @@ export function loadConfig(
 
   let file: FileConfig;
   let configPath: string | null = env.SIGNOFF_CONFIG;
+  if (existsSync(env.SIGNOFF_CONFIG) && statSync(env.SIGNOFF_CONFIG).isDirectory()) {
+    // What Docker leaves when it mounts a config file that did not exist on the host.
+    throw new ConfigError(
+      `environment is invalid:\n  SIGNOFF_CONFIG: ${env.SIGNOFF_CONFIG} is a directory, not a YAML file (create the file, e.g. from signoff.example.yaml)`,
+    );
+  }
   if (existsSync(env.SIGNOFF_CONFIG)) {
     file = parseFileConfig(readFileSync(env.SIGNOFF_CONFIG, "utf8"), env.SIGNOFF_CONFIG);
   } else if (environment.SIGNOFF_CONFIG) {

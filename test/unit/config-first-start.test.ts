@@ -85,6 +85,11 @@ describe("demo mode", () => {
     expect(withSecret.env.SIGNOFF_SIGNING_SECRET).toBe("a-secret-of-my-own-0123");
   });
 
+  it("a SIGNOFF_CONFIG that is a directory (Docker's mount of a missing file) is named as such", () => {
+    const dir = freshDir();
+    expect(() => loadConfig({ SIGNOFF_CONFIG: dir })).toThrow(/SIGNOFF_CONFIG: .* is a directory, not a YAML file/);
+  });
+
   it("is off when a config file exists: no demo source, no token asked for", () => {
     const dir = freshDir();
     const path = join(dir, "signoff.yaml");
