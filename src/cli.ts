@@ -4,11 +4,13 @@
  * Run with `signoff <command>` (bin/signoff.mjs) or `npm run signoff -- <command>`.
  */
 import { pathToFileURL } from "node:url";
+import { askCommand } from "./cli/ask-command.js";
 import { auditCommand } from "./cli/audit-command.js";
 import { backupCommand } from "./cli/backup-command.js";
 import { describeCliError } from "./cli/cli-errors.js";
 import { type CliCommand, type CliIo, EXIT_USAGE, wantsHelp } from "./cli/command.js";
 import { migrateCommand } from "./cli/migrate-command.js";
+import { runCommand } from "./cli/run-command.js";
 import { tokenCommand } from "./cli/token-command.js";
 import { whatsappCommand } from "./cli-whatsapp.js";
 import { environmentWithDotEnv } from "./config.js";
@@ -20,6 +22,8 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   migrate: migrateCommand,
   backup: backupCommand,
   whatsapp: whatsappCommand,
+  ask: askCommand,
+  run: runCommand,
 };
 
 /** `signoff --help`: every command's summary, and where settings come from. */
