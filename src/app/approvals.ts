@@ -87,6 +87,7 @@ export async function wireApprovals(
     decisions: bus,
     defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
     eligibleApprovers: (roles) => directory.all().filter((o) => o.roles.some((r) => roles.includes(r))).length,
+    operators: directory,
     logger: logger.child({ component: "approvals" }),
     observe: chatSide.observe.approvals,
   });

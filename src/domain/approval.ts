@@ -59,6 +59,16 @@ export interface Approval {
   metadata: Record<string, unknown> | null;
   /** Whether operators asked to be told of an `auto` approval at once. */
   notify: boolean;
+  /** A stable machine key for what is asked (`deploy:staging`, a tool name such as `Bash`). */
+  action: string | null;
+  /** What exactly will run, any JSON value as the source sent it; meaningful only with `payloadSha256`. */
+  payload: unknown;
+  /** Hex SHA-256 of the payload's canonical JSON (RFC 8785); null when no payload was sent. */
+  payloadSha256: string | null;
+  /** The operator on whose behalf a tool asks: their own approval does not count by default. */
+  requestedBy: string | null;
+  /** Whether `requestedBy` may approve this request themselves. */
+  allowSelfApproval: boolean;
   decisions: Decision[];
   createdAt: Date;
   /** When `medium`/`hard` requests time out; null for gates without a deadline. */
@@ -110,6 +120,11 @@ export function toApprovalRecord(approval: Approval): Record<string, unknown> {
     })),
     metadata: approval.metadata,
     idempotencyKey: approval.idempotencyKey,
+    action: approval.action,
+    payload: approval.payloadSha256 === null ? null : approval.payload,
+    payloadSha256: approval.payloadSha256,
+    requestedBy: approval.requestedBy,
+    allowSelfApproval: approval.allowSelfApproval,
     createdAt: approval.createdAt.toISOString(),
     deadlineAt: iso(approval.deadlineAt),
     objectionEndsAt: iso(approval.objectionEndsAt),

@@ -37,8 +37,12 @@ export interface ApprovalCommit {
   delivery: NewDelivery | null;
 }
 
-type SqlType = "uuid" | "text" | "timestamptz" | "int" | "float8" | "boolean" | "text[]" | "jsonb";
-/** The JSON value each column type is sent as (timestamps as ISO text with milliseconds). */
+type SqlType = "uuid" | "text" | "timestamptz" | "int" | "float8" | "boolean" | "text[]" | "jsonb" | "json";
+/**
+ * The JSON value each column type is sent as (timestamps as ISO text with milliseconds). A `json`
+ * column travels as its JSON text: the recordset would turn a JSON `null` into SQL NULL, and a
+ * payload may be JSON null.
+ */
 type JsonOf<T extends SqlType> = T extends "int" | "float8"
   ? number | null
   : T extends "boolean"
@@ -53,9 +57,13 @@ type RowOf<C extends Record<string, SqlType>> = { [K in keyof C]: JsonOf<C[K]> }
 
 /** `json_to_recordset($n::json) AS alias(column type, ...)`: a JSON array parameter as rows. */
 function recordset(param: number, alias: string, columns: Record<string, SqlType>): string {
-  const definition = Object.entries(columns).map(([name, type]) => `${name} ${type}`);
+  const definition = Object.entries(columns).map(([name, type]) => `${name} ${type === "json" ? "text" : type}`);
   return `json_to_recordset($${param}::json) AS ${alias}(${definition.join(", ")})`;
 }
+
+/** A recordset column as the value to store (a `json` column's text read as json). */
+const storedValue = (alias: string, name: string, type: SqlType) =>
+  type === "json" ? `${alias}.${name}::json` : `${alias}.${name}`;
 
 /** The approval columns inserted (every column but `notice_delivered_at`, null at birth). */
 const APPROVAL_COLUMNS = {
@@ -84,6 +92,11 @@ const APPROVAL_COLUMNS = {
   objection_ends_at: "timestamptz",
   version: "int",
   objection_seconds: "float8",
+  action: "text",
+  payload: "json",
+  payload_sha256: "text",
+  requested_by: "text",
+  allow_self_approval: "boolean",
 } as const satisfies Record<string, SqlType>;
 
 /** What a transition changes, and the version it expects to find. */
@@ -166,7 +179,9 @@ const APPROVAL_NAMES = Object.keys(APPROVAL_COLUMNS);
 const INSERT_SQL = `
 WITH ins AS (
   INSERT INTO approvals (${APPROVAL_NAMES.join(", ")})
-  SELECT ${APPROVAL_NAMES.map((name) => `v.${name}`).join(", ")}
+  SELECT ${Object.entries(APPROVAL_COLUMNS)
+    .map(([name, type]) => storedValue("v", name, type))
+    .join(", ")}
     FROM ${recordset(1, "v", { ...APPROVAL_COLUMNS, ord: "int" })}
    ORDER BY v.ord
   ON CONFLICT (source, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -220,6 +235,11 @@ function approvalRow(a: Approval, ord: number): RowOf<typeof APPROVAL_COLUMNS> &
     objection_ends_at: iso(a.objectionEndsAt),
     version: a.version,
     objection_seconds: a.objectionSeconds,
+    action: a.action,
+    payload: a.payloadSha256 === null ? null : JSON.stringify(a.payload),
+    payload_sha256: a.payloadSha256,
+    requested_by: a.requestedBy,
+    allow_self_approval: a.allowSelfApproval,
     ord,
   };
 }

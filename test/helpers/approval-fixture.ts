@@ -15,6 +15,11 @@ type RequestDefaultField =
   | "idempotencyKey"
   | "metadata"
   | "notify"
+  | "action"
+  | "payload"
+  | "payloadSha256"
+  | "requestedBy"
+  | "allowSelfApproval"
   | "decisions";
 
 /** What a new approval holds for each field its request left out (restated, not read from the machine). */
@@ -30,6 +35,11 @@ export function requestDefaults(): Pick<Approval, RequestDefaultField> {
     idempotencyKey: null,
     metadata: null,
     notify: false,
+    action: null,
+    payload: null,
+    payloadSha256: null,
+    requestedBy: null,
+    allowSelfApproval: false,
     decisions: [],
   };
 }

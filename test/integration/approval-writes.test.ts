@@ -56,6 +56,12 @@ function everyFieldSet(tag: string): Approval {
     idempotencyKey: `key ${tag}`,
     metadata: { ticket: `T-${tag}`, nested: { list: [1, 2.5, "x", null, true], empty: {} }, ключ: "значение" },
     notify: true,
+    action: `action:${tag.replace(/\W/g, "_")}`,
+    // Keys out of order and unicode: json (not jsonb) keeps them exactly as sent.
+    payload: { z: [3, { b: "ß", a: null }], a: "€ ✓", m: 1.5 },
+    payloadSha256: "ab".repeat(32),
+    requestedBy: `requester ${tag}`,
+    allowSelfApproval: true,
     decisions: [],
     createdAt: new Date("2031-02-03T04:00:00.123Z"),
     deadlineAt: new Date("2031-02-04T00:00:00.456Z"),
@@ -118,6 +124,7 @@ describe("insert", () => {
     for (const field of Object.keys(approval) as Array<keyof Approval>)
       expect(stored?.[field], `field ${field}`).toEqual(approval[field]);
     expect(stored).toEqual(approval);
+    expect(Object.keys(stored?.payload as object), "payload keys in the order sent").toEqual(["z", "a", "m"]);
 
     const rows = await audit.listBySubject(approval.id);
     expect(rows.map((r) => [r.actor, r.action, r.subject, r.data, r.at])).toEqual(
@@ -144,12 +151,21 @@ describe("insert", () => {
     const { rows } = await db.pool.query(
       `SELECT reason IS NULL AND agent IS NULL AND preview IS NULL AND decided_by IS NULL AND decided_at IS NULL
               AND note IS NULL AND callback_url IS NULL AND idempotency_key IS NULL AND metadata IS NULL
-              AND deadline_at IS NULL AND objection_ends_at IS NULL AND objection_seconds IS NULL AS all_null
+              AND deadline_at IS NULL AND objection_ends_at IS NULL AND objection_seconds IS NULL
+              AND action IS NULL AND payload IS NULL AND payload_sha256 IS NULL AND requested_by IS NULL AS all_null
          FROM approvals WHERE id = $1`,
       [approval.id],
     );
     expect(rows[0]?.all_null, "SQL NULL, not JSON null or empty text").toBe(true);
     expect(await deliveries.listBySubject(approval.id)).toEqual([]);
+  });
+
+  it("stores a JSON null payload as JSON null, apart from no payload at all", async () => {
+    const approval = { ...everyOptionalNull(), payload: null, payloadSha256: "cd".repeat(32) };
+    await approvals.insert(approval, [], null);
+    expect(await approvals.get(approval.id)).toEqual(approval);
+    const { rows } = await db.pool.query("SELECT payload::text AS text FROM approvals WHERE id = $1", [approval.id]);
+    expect(rows[0]?.text).toBe("null");
   });
 
   it("keeps each row of a shared batch with its own audit entries and delivery", async () => {

@@ -6,7 +6,17 @@
 import { z } from "zod";
 import { APPROVAL_STATUSES, GATES } from "../approval.js";
 import { callbackUrlProblem } from "./callback-url.js";
-import { boundedJsonObject, storableString, storableText as text } from "./text-rules.js";
+import { boundedJsonObject, boundedJsonValue, storableString, storableText as text } from "./text-rules.js";
+
+/**
+ * Characters of an `action` key: letters, digits and `_ . : / -`, enough for `deploy:staging`,
+ * `db/migrate` or a tool name such as `Bash` or `mcp__github__create_issue`, and nothing that
+ * needs quoting in chat or a log line.
+ */
+export const ACTION_PATTERN = /^[A-Za-z0-9_.:/-]+$/;
+
+/** Size and depth limits of `metadata` and `payload`. */
+const JSON_LIMITS = { maxBytes: 16_384, maxDepth: 32 } as const;
 
 /** `POST /api/approvals` body. */
 export const CreateApprovalBodySchema = z
@@ -41,8 +51,24 @@ export const CreateApprovalBodySchema = z
       })
       .optional(),
     idempotencyKey: storableString().min(1).max(200).optional(),
-    metadata: boundedJsonObject({ maxBytes: 16_384, maxDepth: 32 }).optional(),
+    metadata: boundedJsonObject(JSON_LIMITS).optional(),
     notify: z.boolean().optional(),
+    action: z
+      .string()
+      .max(100)
+      // The pattern needs one character at least, so an empty action is refused here too.
+      .regex(ACTION_PATTERN, { message: "must be 1 or more letters, digits and _ . : / -" })
+      .describe("A stable machine key for what is asked, e.g. deploy:staging or a tool name such as Bash")
+      .optional(),
+    payload: boundedJsonValue(JSON_LIMITS)
+      .describe("What exactly will run (any JSON); the record carries its payloadSha256")
+      .optional(),
+    requestedBy: storableString()
+      .min(1)
+      .max(100)
+      .describe("The operator on whose behalf a tool asks; their own approval does not count")
+      .optional(),
+    allowSelfApproval: z.boolean().describe("Let requestedBy approve their own request (default false)").optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -107,6 +133,14 @@ export const ApprovalRecordSchema = z.looseObject({
   ),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   idempotencyKey: z.string().nullable(),
+  action: z.string().nullable(),
+  payload: z.unknown().describe("The payload as sent (null when none was)"),
+  payloadSha256: z
+    .string()
+    .nullable()
+    .describe("Hex SHA-256 of the payload's RFC 8785 (JCS) canonical form; null when no payload was sent"),
+  requestedBy: z.string().nullable(),
+  allowSelfApproval: z.boolean(),
   createdAt: isoTime,
   deadlineAt: isoTime.nullable(),
   objectionEndsAt: isoTime.nullable(),

@@ -32,8 +32,9 @@ export interface JsonLimits {
 }
 
 /**
- * What is wrong with a JSON value, or null: too deep, too large, or holding a string or key
- * PostgreSQL cannot store. Walks with an explicit stack (no recursion).
+ * What is wrong with a JSON value, or null: too deep, too large, holding a string or key
+ * PostgreSQL cannot store, or a number JSON cannot write back (`1e999` parses as Infinity).
+ * Walks with an explicit stack (no recursion).
  */
 export function jsonProblem(value: unknown, limits: JsonLimits = {}): string | null {
   const maxDepth = limits.maxDepth ?? 32;
@@ -45,6 +46,7 @@ export function jsonProblem(value: unknown, limits: JsonLimits = {}): string | n
       if (!isStorableText(v)) return UNSTORABLE_MESSAGE;
       continue;
     }
+    if (typeof v === "number" && !Number.isFinite(v)) return "numbers must be finite";
     if (typeof v !== "object" || v === null) continue;
     if (depth + 1 > maxDepth) return `must be nested at most ${maxDepth} levels deep`;
     if (Array.isArray(v)) {
@@ -62,9 +64,21 @@ export function jsonProblem(value: unknown, limits: JsonLimits = {}): string | n
   return null;
 }
 
-/** A JSON object field (such as `metadata`) within {@link JsonLimits}. */
-export const boundedJsonObject = (limits: JsonLimits = {}) =>
-  z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+/** Report the value's {@link jsonProblem}, if any, as an issue on its field. */
+const withinLimits =
+  (limits: JsonLimits) =>
+  (value: unknown, ctx: z.RefinementCtx): void => {
     const problem = jsonProblem(value, limits);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+  };
+
+/** A JSON object field (such as `metadata`) within {@link JsonLimits}. */
+export const boundedJsonObject = (limits: JsonLimits = {}) =>
+  z.record(z.string(), z.unknown()).superRefine(withinLimits(limits));
+
+/**
+ * Any JSON value (object, array, string, number, boolean or null) within {@link JsonLimits}, such
+ * as a tool's `payload`. The body was parsed as JSON already, so only the limits are left to check.
+ */
+export const boundedJsonValue = (limits: JsonLimits = {}) =>
+  z.unknown().superRefine(withinLimits(limits)).describe("Any JSON value");

@@ -14,6 +14,7 @@ import {
   type TimerKind,
   type Verdict,
 } from "../../domain/approval.js";
+import { payloadSha256 } from "../../domain/payload-digest.js";
 
 /** Everything that can happen to a pending approval. */
 export type ApprovalEvent =
@@ -33,6 +34,8 @@ export type EscalationReason = "paused" | "notice_not_delivered";
 export type IgnoreReason =
   | "already_decided"
   | "not_eligible"
+  /** The operator a tool asked on behalf of approved their own request, which does not count. */
+  | "self_approval"
   | "note_required"
   | "already_voted"
   | "timer_not_due"
@@ -102,6 +105,11 @@ export function createApproval(
     idempotencyKey: input.idempotencyKey ?? null,
     metadata: input.metadata ?? null,
     notify: input.notify ?? false,
+    action: input.action ?? null,
+    payload: input.payload === undefined ? null : input.payload,
+    payloadSha256: input.payload === undefined ? null : payloadSha256(input.payload),
+    requestedBy: input.requestedBy ?? null,
+    allowSelfApproval: input.allowSelfApproval ?? false,
     decisions: [],
     createdAt: ctx.now,
     deadlineAt: null,
@@ -183,6 +191,18 @@ export function isEligible(approval: Approval, operator: Actor): boolean {
   return operator.roles.some((role) => approval.approverRoles.includes(role));
 }
 
+/**
+ * Whether this operator's approval of the request does not count because a tool asked on their
+ * behalf (`requestedBy`) and the request did not allow it. Only approving is barred: saying no
+ * (reject, or asking for changes) is always safe, so a requester may still stop their own request.
+ */
+export function isSelfApproval(
+  approval: Pick<Approval, "requestedBy" | "allowSelfApproval">,
+  operator: string,
+): boolean {
+  return approval.requestedBy !== null && !approval.allowSelfApproval && approval.requestedBy === operator;
+}
+
 /** Apply one event to an approval. Pure: the caller stores the result with a compare-and-set. */
 export function transition(approval: Approval, event: ApprovalEvent): TransitionResult {
   if (approval.status !== "pending") return { outcome: "ignored", reason: "already_decided", approval };
@@ -230,6 +250,8 @@ function applyTimer(approval: Approval, kind: TimerKind, at: Date): TransitionRe
 
 function applyAnswer(approval: Approval, event: Extract<ApprovalEvent, { type: "answer" }>): TransitionResult {
   if (!isEligible(approval, event.operator)) return { outcome: "ignored", reason: "not_eligible", approval };
+  if (event.verdict === "approve" && isSelfApproval(approval, event.operator.name))
+    return { outcome: "ignored", reason: "self_approval", approval };
   const note = event.note?.trim() ? event.note.trim() : null;
   if (event.verdict === "modify" && !note) return { outcome: "ignored", reason: "note_required", approval };
   const decision: Decision = {

@@ -10,7 +10,6 @@ import {
   type Announcement,
   type Approval,
   type Decision,
-  DEFAULT_APPROVER_ROLES,
   type TimerKind,
   toApprovalRecord,
 } from "../../domain/approval.js";
@@ -27,6 +26,7 @@ import {
   plannedTimers,
   transition,
 } from "./approval-machine.js";
+import { type CreateCheckDeps, refuseUnanswerable } from "./create-checks.js";
 
 /** Schedules and removes the BullMQ timers of an approval. */
 export interface TimerScheduler {
@@ -64,13 +64,12 @@ export interface ApprovalServiceDeps {
   defaults: { deadlineSeconds: number; objectionSeconds: number };
   /** How many configured operators hold any of these roles (to refuse requests nobody can pass). */
   eligibleApprovers?(roles: readonly string[]): number;
+  /** Operators by name, to check a request's `requestedBy`. */
+  operators: CreateCheckDeps["operators"];
   now?: () => Date;
   logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   observe?: ApprovalObserver;
 }
-
-/** Gates whose requests wait for a person (a `low` notice may be objected to by one). */
-const GATES_WITH_PEOPLE: ReadonlySet<string> = new Set(["low", "medium", "hard"]);
 
 const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"; // no 0/O, 1/I/L: typed by people on phones
 const MAX_CAS_ATTEMPTS = 20;
@@ -106,30 +105,6 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     };
   }
 
-  /** A request that needs people nobody configured could never pass: refuse it at once. */
-  function refuseUnmeetable(input: CreateApprovalInput): void {
-    if (!deps.eligibleApprovers || !GATES_WITH_PEOPLE.has(input.gate)) return;
-    const roles = input.approvers?.roles?.length ? input.approvers.roles : DEFAULT_APPROVER_ROLES;
-    const eligible = deps.eligibleApprovers(roles);
-    const quorum = input.gate === "low" ? 1 : (input.approvers?.quorum ?? 1);
-    const problem =
-      eligible === 0
-        ? { path: "approvers.roles", message: `no operator holds any of these roles: ${roles.join(", ")}` }
-        : quorum > eligible
-          ? {
-              path: "approvers.quorum",
-              message: `quorum ${quorum} is more than the ${eligible} operator(s) who may approve`,
-            }
-          : null;
-    if (problem)
-      throw new AppError({
-        code: "invalid_body",
-        message: `unmeetable approvers: ${problem.message}`,
-        userMessage: "invalid body",
-        details: [problem],
-      });
-  }
-
   /** Tell the observer; a failing observer is logged, never passed on to the caller. */
   function observe(tell: (observer: ApprovalObserver) => void, approvalId: string): void {
     if (!deps.observe) return;
@@ -143,6 +118,21 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
   /** A step after the commit failed: recoverable (the reconciler re-creates it), so a warning. */
   function logPostCommit(err: unknown, approvalId: string, what: string): void {
     deps.logger.warn({ err: (err as Error)?.message ?? String(err), approvalId }, what);
+  }
+
+  /**
+   * The stored request a repeated idempotency key found, unless the repeat asks to run something
+   * else: approving one payload must never stand for another, so that is a `409` naming `payload`.
+   */
+  function sameRequest(stored: Approval, repeat: Approval): Approval {
+    if (stored.payloadSha256 === repeat.payloadSha256) return stored;
+    const message = "idempotencyKey reused with a different payload";
+    throw new AppError({
+      code: "conflict",
+      message: `approval ${stored.id}: ${message}`,
+      userMessage: message,
+      details: [{ path: "payload", message }],
+    });
   }
 
   async function afterDecision(approval: Approval, deliveryId: string | null): Promise<void> {
@@ -247,7 +237,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      * requests come back decided; the others get their timer and announcement.
      */
     async create(source: string, input: CreateApprovalInput): Promise<{ approval: Approval; created: boolean }> {
-      refuseUnmeetable(input);
+      refuseUnanswerable(input, deps);
       const paused = await deps.settings.isPaused();
       for (let attempt = 0; attempt < 12; attempt++) {
         const codeLength = attempt < 6 ? 4 : attempt < 9 ? 5 : 6;
@@ -286,7 +276,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         }
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
         if (!outcome.inserted && outcome.reason === "code_taken") continue;
-        if (!outcome.inserted) return { approval: outcome.approval, created: false };
+        if (!outcome.inserted) return { approval: sameRequest(outcome.approval, approval), created: false };
         observe((o) => o.created(approval), approval.id);
         if (approval.status !== "pending") observe((o) => o.decided(approval, null), approval.id);
         // Timer and announcement go out together (one pipelined write to Redis under load).
@@ -313,7 +303,10 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       });
     },
 
-    /** An operator's answer (from any channel). Ineligible answers are audited and change nothing. */
+    /**
+     * An operator's answer (from any channel). Ineligible answers, and a requester approving their
+     * own request, are audited and change nothing.
+     */
     async answer(input: {
       approvalId: string;
       operator: Actor;
@@ -333,13 +326,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         }),
         input.operator.name,
       );
-      if (result.outcome === "ignored" && result.reason === "not_eligible") {
+      if (result.outcome === "ignored" && (result.reason === "not_eligible" || result.reason === "self_approval")) {
         await deps.audit.append([
           {
             actor: input.operator.name,
             action: "approval.answer_refused",
             subject: input.approvalId,
-            data: { verdict: input.verdict, channel: input.channel, reason: "not_eligible" },
+            data: { verdict: input.verdict, channel: input.channel, reason: result.reason },
           },
         ]);
       }

@@ -100,6 +100,9 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       case "not_eligible":
         await say(event, "not-eligible", { code: a.code, roles: a.approverRoles.join(", ") });
         return "Not allowed";
+      case "self_approval":
+        await say(event, "self-approval", { code: a.code });
+        return "Someone else has to approve";
       case "note_required":
         await say(event, "note-required", { code: a.code });
         return "📝 needs a note";
