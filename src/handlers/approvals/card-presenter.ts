@@ -104,6 +104,10 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       title: approval.title,
       reason: approval.reason,
       agent: approval.agent,
+      action: approval.action,
+      // Enough of the digest for a person to compare with what the tool shows; the source checks all of it.
+      payload: approval.payloadSha256?.slice(0, 8) ?? null,
+      requestedBy: approval.requestedBy,
       gate: approval.effectiveGate === approval.gate ? approval.gate : `${approval.gate} → ${approval.effectiveGate}`,
       paused: approval.effectiveGate !== approval.gate,
       deadline: approval.deadlineAt ? formatDeadline(approval.deadlineAt, zone, now()) : null,
