@@ -74,6 +74,11 @@ describe("payload binding", () => {
       "n",
     ]);
     expect(await record(created.body.id)).toMatchObject({ payloadSha256: DIGEST, action: "deploy:staging" });
+    const [audited] = await s.audit.listBySubject(created.body.id);
+    expect(audited).toMatchObject({
+      action: "approval.created",
+      data: { action: "deploy:staging", payloadSha256: DIGEST },
+    });
     const listed = (await api(s, "GET", "/api/approvals?status=pending")).body.approvals;
     expect(listed.find((a: { id: string }) => a.id === created.body.id)?.payloadSha256).toBe(DIGEST);
 

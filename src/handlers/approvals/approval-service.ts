@@ -262,6 +262,10 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
               gate: approval.gate,
               effectiveGate: approval.effectiveGate,
               paused,
+              // What was asked to run, so the audit trail binds a decision to its payload.
+              ...(approval.action !== null ? { action: approval.action } : {}),
+              ...(approval.payloadSha256 !== null ? { payloadSha256: approval.payloadSha256 } : {}),
+              ...(approval.requestedBy !== null ? { requestedBy: approval.requestedBy } : {}),
             },
           },
         ];
