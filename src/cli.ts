@@ -9,6 +9,7 @@ import { auditCommand } from "./cli/audit-command.js";
 import { backupCommand } from "./cli/backup-command.js";
 import { describeCliError } from "./cli/cli-errors.js";
 import { type CliCommand, type CliIo, EXIT_USAGE, wantsHelp } from "./cli/command.js";
+import { hookCommand } from "./cli/hook-command.js";
 import { mcpCommand } from "./cli/mcp-command.js";
 import { migrateCommand } from "./cli/migrate-command.js";
 import { runCommand } from "./cli/run-command.js";
@@ -26,6 +27,7 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   ask: askCommand,
   run: runCommand,
   mcp: mcpCommand,
+  hook: hookCommand,
 };
 
 /** `signoff --help`: every command's summary, and where settings come from. */

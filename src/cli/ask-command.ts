@@ -20,6 +20,7 @@ import { GATES, type Gate } from "../domain/approval.js";
 import { describeDecision, formatDuration } from "../tools/approval-words.js";
 import { CliError, type CliCommand, type CliIo, parseFlags, UsageError } from "./command.js";
 import { requesterClient } from "./requester-client.js";
+import { readStdin } from "./stdin.js";
 import { type Progress, startProgress } from "./wait-progress.js";
 
 /** Exit codes of `ask` (and of `run` when the command does not run). */
@@ -126,10 +127,7 @@ function seconds(value: string | undefined, flag: string, usage: string): number
 
 async function readText(file: string, flag: string): Promise<string> {
   try {
-    if (file !== "-") return await readFile(file, "utf8");
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
+    return file === "-" ? await readStdin() : await readFile(file, "utf8");
   } catch (error) {
     throw new CliError(`${flag} ${file}: ${(error as Error).message}`);
   }

@@ -136,7 +136,12 @@ export function createSignoffMcpServer(client: SignoffClient, options: McpServer
           .max(3000)
           .optional()
           .describe("The dry run or exact command the operators review; required for the hard gate."),
-        action: z.string().max(200).optional().describe("A stable key for the kind of action, e.g. deploy:staging."),
+        action: z
+          .string()
+          .max(100)
+          .regex(/^[A-Za-z0-9_.:/-]+$/)
+          .optional()
+          .describe("A stable key for the kind of action (letters, digits, _ . : / -), e.g. deploy:staging."),
         payload: z.unknown().optional().describe("JSON of exactly what will be done; its SHA-256 is on record."),
         deadlineSeconds: z.number().positive().optional().describe("How long operators have to decide."),
         waitSeconds,

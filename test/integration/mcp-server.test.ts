@@ -36,7 +36,12 @@ afterAll(async () => {
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: the tool's JSON answer, read field by field
-async function call(name: string, args: Record<string, unknown>): Promise<{ isError: boolean; body: any; raw: string }> {
+type ToolJson = any;
+
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ isError: boolean; body: ToolJson; raw: string }> {
   const result = await client.callTool({ name, arguments: args });
   const raw = (result.content as { type: string; text: string }[])[0]!.text;
   let body: unknown = raw;
@@ -62,7 +67,11 @@ describe("signoff mcp", () => {
   });
 
   it("requests, sees it pending, and returns approved once an operator approves", async () => {
-    const created = await call("request_approval", { title: "deploy api to prod", reason: "release 42", agent: "builder" });
+    const created = await call("request_approval", {
+      title: "deploy api to prod",
+      reason: "release 42",
+      agent: "builder",
+    });
     expect(created.isError).toBe(false);
     expect(created.body).toMatchObject({ status: "pending", askedOf: "approver or owner (1 needed, gate medium)" });
     expect(created.body.next).toMatch(/call wait_for_decision/);
