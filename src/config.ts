@@ -42,8 +42,46 @@ const OperatorSchema = z
       .optional(),
     /** BCP 47 locale for numbers and money (e.g. "en-NZ"); the file's `locale` otherwise. */
     locale: z.string().refine(isValidLocale, { message: "not a BCP 47 locale (e.g. en-NZ)" }).optional(),
+    /**
+     * `"22:00-07:00"` in the operator's timezone: digests and notices wait until it ends; cards
+     * still arrive, silently. A `critical` notice is never held.
+     */
+    quietHours: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'a range such as "22:00-07:00"')
+      .refine((range) => range.slice(0, 5) !== range.slice(6), { message: "start and end must differ" })
+      .optional(),
   })
   .strict();
+
+/**
+ * When an undecided request reminds its approvers: `"50%"` of the way from creation to the
+ * deadline, or a time before the deadline (`"15m"`, `"900s"`, `"2h"`).
+ */
+export const ReminderPointSchema = z
+  .string()
+  .regex(/^(\d{1,2}%|\d+(s|m|h)( before)?)$/, 'a share of the deadline ("50%") or a time before it ("15m")')
+  .transform((point): ReminderPoint => {
+    if (point.endsWith("%")) return { kind: "share", share: Number(point.slice(0, -1)) / 100 };
+    const amount = Number.parseInt(point, 10);
+    const unit = point.replace(/^\d+/, "").trim()[0];
+    return { kind: "before", seconds: amount * (unit === "h" ? 3600 : unit === "m" ? 60 : 1) };
+  });
+/** A parsed reminder point. */
+export type ReminderPoint = { kind: "share"; share: number } | { kind: "before"; seconds: number };
+
+/** One rung of an escalation ladder: unanswered for `afterSeconds`, `roles` become eligible too. */
+export const EscalationStepSchema = z
+  .object({
+    afterSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(30 * 86_400),
+    roles: z.array(z.string().min(1).max(32)).min(1).max(20),
+  })
+  .strict();
+export type EscalationStep = z.infer<typeof EscalationStepSchema>;
 
 const SourceSchema = z
   .object({
@@ -73,6 +111,12 @@ const ApprovalDefaultsSchema = z
     callbackAttempts: z.number().int().min(1).max(30).default(8),
     callbackBackoffMs: z.number().int().min(1).max(3_600_000).default(2_000),
     callbackTimeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+    /** Reminders of undecided `medium`/`hard` requests; `[]` for none. */
+    remindAt: z.array(ReminderPointSchema).max(10).prefault(["50%", "15m"]),
+    /** The escalation ladder of requests that bring none (`approvers.escalate`). */
+    escalate: z.array(EscalationStepSchema).max(10).default([]),
+    /** Days a standing approval ("✅ always") lasts unless revoked. */
+    ruleExpiryDays: z.number().int().min(1).max(365).default(30),
   })
   .strict();
 
@@ -165,6 +209,22 @@ const PairingSchema = z
   })
   .strict();
 
+/**
+ * The circuit breaker: crossing any threshold within `windowSeconds` pauses autonomy until an
+ * owner says `resume`. Absent: no breaker.
+ */
+const BreakerSchema = z
+  .object({
+    rejections: z.number().int().positive().optional(),
+    failedTasks: z.number().int().positive().optional(),
+    deadLetters: z.number().int().positive().optional(),
+    windowSeconds: z.number().int().positive().max(86_400).default(600),
+  })
+  .strict()
+  .refine((b) => b.rejections !== undefined || b.failedTasks !== undefined || b.deadLetters !== undefined, {
+    message: "give at least one of rejections, failedTasks, deadLetters",
+  });
+
 /** Schema of the YAML config file. */
 export const FileConfigSchema = z
   .object({
@@ -181,6 +241,7 @@ export const FileConfigSchema = z
     digests: DigestsSchema.default(DigestsSchema.parse({})),
     commandRoles: CommandRolesSchema.default(CommandRolesSchema.parse({})),
     pairing: PairingSchema.default(PairingSchema.parse({})),
+    breaker: BreakerSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
