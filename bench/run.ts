@@ -11,6 +11,7 @@ import { cpus } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { meets } from "./stats.js";
 
 // Untracked: numbers differ per machine and run; the README keeps the ones worth keeping.
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results.local.json");
@@ -52,6 +53,24 @@ const SECTIONS: Record<string, Section> = {
     about: "a reaction on a card → decision committed → callback queued: p50/p99",
     run: async () => (await import("./telegram.js")).benchTelegramReaction(),
   },
+  // The scale sections seed their backlog with one INSERT … SELECT generate_series copying an
+  // approval created through the API (scale-backlog.ts), then run signoff as a real process.
+  "scale-startup": {
+    about: "start-up on 100,000 pending (seeded by SQL): health, peak RSS, reconcile; then after a Redis flush",
+    run: async () => (await import("./scale.js")).benchScaleStartup(),
+  },
+  "scale-idle": {
+    about: "RSS idle on 100,000 pending (seeded by SQL), then peak RSS and CPU over 60 s of reconciles every 20 s",
+    run: async () => (await import("./scale.js")).benchScaleIdle(),
+  },
+  "scale-create": {
+    about: "create rate of 50 clients on 0 pending vs on 100,000 pending (seeded by SQL): the ratio",
+    run: async () => (await import("./scale.js")).benchScaleCreate(),
+  },
+  "scale-timers": {
+    about: "lateness of 50,000 low-gate windows ending over 10 s, and CPU s per 1,000 decisions",
+    run: async () => (await import("./scale.js")).benchScaleTimers(),
+  },
 };
 
 const ENVIRONMENT: Array<[string, string]> = [
@@ -61,6 +80,9 @@ const ENVIRONMENT: Array<[string, string]> = [
   ["BENCH_TIMER_COUNT", "approvals in timers (default 10000)"],
   ["BENCH_API_COUNT", "creates in api (default 10000)"],
   ["BENCH_TG_INBOUND", "messages in tg-inbound (default 10000)"],
+  ["BENCH_SCALE_PENDING", "pending approvals seeded in scale-startup, scale-idle, scale-create (default 100000)"],
+  ["BENCH_SCALE_CREATES", "creates at each backlog size in scale-create (default 10000)"],
+  ["BENCH_SCALE_TIMERS", "approvals in scale-timers (default 50000)"],
   ["BENCH_DEBUG", "any value: print progress details from timers and tg-inbound"],
 ];
 
@@ -89,14 +111,6 @@ function parseArgs(args: string[]): { names: string[] } | { exit: 0 | 2; text: s
     return { exit: 2, text: `bench: unknown ${what} '${bad}' (sections: ${Object.keys(SECTIONS).join(", ")})` };
   }
   return { names: args.length ? [...new Set(args)] : Object.keys(SECTIONS) };
-}
-
-/** Whether `value` meets a target written as "≤ 50", "≥ 0.95" or "= 0". */
-function meets(value: number, target: string): boolean {
-  const m = /^(≤|≥|=)\s*([\d.]+)$/.exec(target.trim());
-  if (!m) return false;
-  const limit = Number(m[2]);
-  return m[1] === "≤" ? value <= limit : m[1] === "≥" ? value >= limit : value === limit;
 }
 
 async function main(): Promise<number> {

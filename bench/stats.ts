@@ -14,3 +14,19 @@ export async function runPool(n: number, concurrency: number, task: (i: number) 
   });
   await Promise.all(lanes);
 }
+
+/** Whether `value` meets a target written as "≤ 50", "≥ 0.95" or "= 0". */
+export function meets(value: number, target: string): boolean {
+  const m = /^(≤|≥|=)\s*([\d.]+)$/.exec(target.trim());
+  if (!m) return false;
+  const limit = Number(m[2]);
+  return m[1] === "≤" ? value <= limit : m[1] === "≥" ? value >= limit : value === limit;
+}
+
+/** Whether every targeted metric is present and meets its target. */
+export function meetsAll(metrics: Record<string, number>, targets: Record<string, string>): boolean {
+  return Object.entries(targets).every(([metric, target]) => {
+    const value = metrics[metric];
+    return value !== undefined && meets(value, target);
+  });
+}
