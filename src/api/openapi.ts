@@ -111,6 +111,8 @@ export function registerOpenApi(app: FastifyInstance, info: { version: string })
           "Conversational approvals and chat-ops: sources ask for approvals and report state; " +
           "operators answer in Telegram, WhatsApp or the web chat.",
       },
+      // Relative: the document is served by the signoff it describes, so clients resolve it there.
+      servers: [{ url: "/", description: "this signoff" }],
       components: {
         securitySchemes: {
           [BEARER_SCHEME]: {

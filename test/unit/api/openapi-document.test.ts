@@ -66,6 +66,15 @@ describe("coverage", () => {
   });
 });
 
+describe("base URL", () => {
+  it("names the serving signoff as its server, so generated clients need no host baked in", async () => {
+    const { doc } = await build();
+    expect((doc as unknown as { servers: Array<{ url: string }> }).servers).toEqual([
+      expect.objectContaining({ url: "/" }),
+    ]);
+  });
+});
+
 describe("answers under faults match the document", () => {
   it("an unreachable database: 503 with Retry-After", async () => {
     const { app, doc } = await build();
