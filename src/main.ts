@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { ListenError } from "./api/early-listen.js";
 import { type StartOptions, type Signoff, startSignoff } from "./app/start.js";
 import { type Config, ConfigError, environmentWithDotEnv, loadConfig, loadOrCreateDemoCredentials } from "./config.js";
+import { DEFAULT_APPROVER_ROLES } from "./domain/approval.js";
 import { StartupError } from "./domain/errors.js";
 import { createLogger } from "./logger.js";
 
@@ -33,8 +34,7 @@ export async function main(): Promise<void> {
     signoff = await startSignoff(options);
   } catch (error) {
     if (error instanceof StartupError || error instanceof ListenError) {
-      // One line on a terminal; log collectors get the JSON line as well.
-      if (!process.stdout.isTTY) logger.fatal({ err: error.message }, "cannot start");
+      // One plain line naming what to fix (log collectors read stderr too), never a stack.
       process.stderr.write(`signoff: cannot start: ${error.message}\n`);
       process.exit(1);
     }
@@ -63,6 +63,11 @@ export async function main(): Promise<void> {
 /** What a newcomer needs after `npm start`: where to look and, in demo mode, a first request. */
 export function welcome(signoff: Pick<Signoff, "url" | "config" | "webchat">): string {
   const lines = [`signoff is running at ${signoff.url}/`];
+  const canApprove = signoff.config.file.operators.some((o) => o.roles.some((r) => DEFAULT_APPROVER_ROLES.includes(r)));
+  if (!canApprove)
+    lines.push(
+      `  warning: no operator holds ${DEFAULT_APPROVER_ROLES.join(" or ")}, so medium and hard requests that name no approvers.roles are refused (400); add an operator to ${signoff.config.configPath ?? "signoff.yaml"}`,
+    );
   if (signoff.webchat) lines.push(`  web chat: ${signoff.url}/chat`);
   const demo = signoff.config.demo;
   if (demo) {
