@@ -2,7 +2,7 @@
 /**
  * Gate a deploy on an operator's approval, in plain Node (no TypeScript loader):
  *
- *   SIGNOFF_URL=http://127.0.0.1:8080 SIGNOFF_TOKEN=... \
+ *   SIGNOFF_URL=http://127.0.0.1:3000 SIGNOFF_TOKEN=... \
  *     node examples/deploy-gate.mjs --title "Deploy api to prod" --timeout 600 -- ./deploy.sh prod
  *
  * The command runs only when the request is approved, and this exits with its code. Otherwise it

@@ -20,7 +20,7 @@ import type {
 
 /** How {@link createClient} reaches signoff. */
 export interface ClientOptions {
-  /** signoff's base URL (`SIGNOFF_URL`), e.g. `http://127.0.0.1:8080`. */
+  /** signoff's base URL (`SIGNOFF_URL`), e.g. `http://127.0.0.1:3000`. */
   url: string;
   /** The source's bearer token (`SIGNOFF_TOKEN`). */
   token: string;

@@ -15,7 +15,7 @@ import {
 
 /** How a {@link Transport} reaches signoff and paces its retries. */
 export interface TransportOptions {
-  /** signoff's base URL, e.g. `http://127.0.0.1:8080`. */
+  /** signoff's base URL, e.g. `http://127.0.0.1:3000`. */
   url: string;
   /** The source's bearer token. */
   token: string;
