@@ -19,7 +19,7 @@ export function requesterClient(
 ): SignoffClient {
   const url = env.SIGNOFF_URL;
   const token = env.SIGNOFF_TOKEN;
-  if (!url) throw new CliError("SIGNOFF_URL is not set: signoff's address, e.g. http://127.0.0.1:8080");
+  if (!url) throw new CliError("SIGNOFF_URL is not set: signoff's address, e.g. http://127.0.0.1:3000");
   if (!token) throw new CliError("SIGNOFF_TOKEN is not set: the source's bearer token (see `signoff token`)");
   if (!/^https?:\/\/[^/]/i.test(url)) throw new CliError("SIGNOFF_URL must be an http(s) URL");
   try {
