@@ -69,6 +69,8 @@ export interface OutboundMessage {
   buttons?: CardButton[];
   /** Message in the same chat this one answers or quotes. */
   replyToMessageId?: string;
+  /** Deliver without a sound or alert where the platform can (the reader's quiet hours). */
+  silent?: boolean;
 }
 
 /** What `/api/health` shows for a channel. */

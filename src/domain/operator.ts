@@ -18,6 +18,10 @@ export interface Operator extends Actor {
   locale?: string | undefined;
   /** True for operators admitted in chat (`pair`), stored in PostgreSQL. */
   paired?: boolean | undefined;
+  /** `"22:00-07:00"` in their timezone: digests and notices wait until it ends, cards arrive silently. */
+  quietHours?: string | undefined;
+  /** Their digest cron (their timezone), if they get one. */
+  digest?: string | undefined;
 }
 
 /** A chat where a message for an operator (or a group) goes. */

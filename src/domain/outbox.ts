@@ -8,16 +8,25 @@ import type { ChannelName, MessageRef } from "./channel.js";
 /** What a stored message of an approval is: its card, its notice, or an advisory. */
 export type CardKind = "card" | "notice" | "advisory";
 
+/**
+ * How a message meets its reader's quiet hours: `silent` sends it now without a sound,
+ * `heldUntil` (epoch ms) keeps it in the outbox until their quiet hours end.
+ */
+export interface QuietDelivery {
+  silent?: boolean;
+  heldUntil?: number;
+}
+
 /** Work the outbox performs, one send or edit pass per job. */
 export type OutboxJob =
-  | {
+  | ({
       op: "announce";
       approvalId: string;
       announcement: Exclude<Announcement, null>;
       channel: ChannelName;
       chatId: string;
       operator?: string;
-    }
+    } & QuietDelivery)
   | {
       op: "edit";
       approvalId: string;
@@ -26,7 +35,7 @@ export type OutboxJob =
       /** The approval as committed, for in-process channels only (queued jobs re-read it). */
       snapshot?: Approval;
     }
-  | { op: "text"; channel: ChannelName; chatId: string; text: string; replyToMessageId?: string };
+  | ({ op: "text"; channel: ChannelName; chatId: string; text: string; replyToMessageId?: string } & QuietDelivery);
 
 /** Queues outbox jobs (BullMQ in production). */
 export type EnqueueOutbox = (job: OutboxJob) => Promise<void>;
