@@ -289,6 +289,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Telegram
             {
               parse_mode: "HTML",
               link_preview_options: { is_disabled: true },
+              // The reader's quiet hours: it arrives without a sound.
+              ...(message.silent ? { disable_notification: true } : {}),
               ...(isLast && keyboard.inline_keyboard.length > 0 ? { reply_markup: keyboard } : {}),
               // The quoted message may be gone; the answer still matters more than the quote.
               ...(replyTo === undefined || index > 0
