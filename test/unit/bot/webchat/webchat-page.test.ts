@@ -168,6 +168,19 @@ const settle = async () => {
 };
 
 describe("web chat page", () => {
+  it("offers reactions and reply only on cards and notices, not on plain replies", async () => {
+    const card = { ...message("c-1", "Approval needed K7QF"), buttons: [{ label: "✅ Approve", data: "a:1" }] };
+    const page = loadPage({ history: [card, message("c-2", "Status · all quiet")] });
+    await settle();
+    const controls = (bubble: FakeElement) =>
+      bubble.children
+        .filter((c) => c.className === "meta")
+        .flatMap((meta) => meta.children.filter((c) => c.tag === "button").map((b) => b.textContent));
+    const [cardBubble, statusBubble] = page.el("log").children;
+    expect(controls(cardBubble!)).toEqual(["✅", "❌", "↩ reply"]);
+    expect(controls(statusBubble!)).toEqual([]);
+  });
+
   it("shows the history in order, appends new messages at the bottom and edits in place", async () => {
     const page = loadPage({
       history: [message("a1b2-1", "Approval needed K7QF"), message("a1b2-2", "status", "operator")],
