@@ -172,6 +172,8 @@ describe("web chat page", () => {
     const card = { ...message("c-1", "Approval needed K7QF"), buttons: [{ label: "✅ Approve", data: "a:1" }] };
     const page = loadPage({ history: [card, message("c-2", "Status · all quiet")] });
     await settle();
+    page.stream().open();
+    await settle();
     const controls = (bubble: FakeElement) =>
       bubble.children
         .filter((c) => c.className === "meta")
