@@ -10,6 +10,10 @@
  * chat's next slot back by `retry_after`; 403 and other permanent errors are not retried.
  * A card edit or announcement asked for by several processes at once is queued once: claiming
  * its job id and taking the ticket are one Redis script, so no ignored duplicate holds a ticket.
+ *
+ * A message held for its reader's quiet hours (`heldUntil`) waits as a delayed job without a
+ * ticket, so it survives restarts and holds up nothing queued after it; when it wakes it takes
+ * its chat's next ticket and goes like any other.
  */
 import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
@@ -126,10 +130,33 @@ export function createOutboxQueue(
   const localChains = new Map<string, Promise<void>>();
   const redis = withOutboxCommands(connection);
   const claimKey = (jobId: string) => `${prefix}:outbox-claim:${jobId}`;
-  return {
+  const localHolds = new Set<ReturnType<typeof setTimeout>>();
+
+  /** Keep a message until its reader's quiet hours end (see the module comment). */
+  async function hold(job: Exclude<OutboxJob, { op: "edit" }>, holdMs: number): Promise<void> {
+    if (local?.channels.has(job.channel)) {
+      // In-memory chats cannot outlive the process anyway: a timer is enough.
+      const timer = setTimeout(() => {
+        localHolds.delete(timer);
+        void outbox.enqueue(job).catch((error) => local.onError(error, job));
+      }, holdMs);
+      timer.unref();
+      localHolds.add(timer);
+      return;
+    }
+    const jobId =
+      job.op === "announce"
+        ? `held-${job.announcement}-${job.approvalId}-${job.channel}-${job.chatId}`.replace(/:/g, "_")
+        : undefined;
+    await queue.add(job.op, job, { delay: holdMs, ...(jobId ? { jobId } : {}) });
+  }
+
+  const outbox = {
     queue,
     async enqueue(job: OutboxJob): Promise<void> {
       const chat = chatOf(job);
+      if (job.op !== "edit" && job.heldUntil !== undefined && job.heldUntil > Date.now())
+        return hold(job, job.heldUntil - Date.now());
       if (local?.channels.has(chat.channel)) {
         const key = chatKey(chat.channel, chat.chatId);
         const next = (localChains.get(key) ?? Promise.resolve())
@@ -182,9 +209,12 @@ export function createOutboxQueue(
     },
     /** Resolves once every local delivery queued so far is done (shutdown, tests). */
     async drainLocal(): Promise<void> {
+      for (const timer of localHolds) clearTimeout(timer);
+      localHolds.clear();
       while (localChains.size) await Promise.all([...localChains.values()]);
     },
   };
+  return outbox;
 }
 
 /** The worker that performs outbox jobs with the presenter, in order and within limits. */
@@ -212,9 +242,15 @@ export function createOutboxWorker(
     async (job: Job<QueuedJob>, token?: string) => {
       const chat = chatOf(job.data);
       const pacing = options.pacing?.[chat.channel];
+      const key = chatKey(chat.channel, chat.chatId);
+      if (pacing && job.data.ticket === undefined && job.data.op !== "edit" && job.data.heldUntil !== undefined) {
+        // Released from quiet hours: take this chat's next place in line now, then go as usual.
+        const line = [ticketKey(prefix, key), doneKey(prefix, key), doneSetKey(prefix, key)];
+        const place = await redis.signoffOutboxEnqueue(3, ...line, QUIET_CHAT_TTL_S);
+        if (place !== null) await job.updateData({ ...job.data, ticket: place, queuedAt: Date.now() });
+      }
       if (!pacing || job.data.ticket === undefined) return runOnce(job, token);
 
-      const key = chatKey(chat.channel, chat.chatId);
       const ticket = job.data.ticket;
       const [doneRaw, sentAlready] = await Promise.all([
         redis.get(doneKey(prefix, key)),
