@@ -82,12 +82,40 @@ export interface Approval {
   objectionSeconds: number | null;
   /** When the first notice of a `low` request reached an eligible operator; null until then. */
   noticeDeliveredAt: Date | null;
+  /** Whether the request wants reminders (`remind: false` turns them off). */
+  remind: boolean;
+  /** When its approvers who have not answered are reminded; fixed at creation, oldest first. */
+  remindAt: Date[];
+  /** How many of `remindAt` are done (sent, or passed while a later one was sent). */
+  remindersSent: number;
+  /** The escalation ladder: unanswered `afterSeconds` after creation, each step's roles may answer too. */
+  escalation: EscalationStep[];
+  /** How many steps of `escalation` were taken. */
+  escalationLevel: number;
   /** Optimistic-concurrency counter; every stored change bumps it. */
   version: number;
 }
 
-/** The two timers an approval can have; one BullMQ job each, with a deterministic id. */
-export type TimerKind = "objection" | "deadline";
+/**
+ * One rung of an escalation ladder: still undecided `afterSeconds` after creation, operators
+ * holding any of `roles` may answer too and get the card.
+ */
+export interface EscalationStep {
+  afterSeconds: number;
+  roles: string[];
+}
+
+/**
+ * When a request reminds its approvers: `share` of the way from creation to the deadline
+ * (0.5 = half time), or `seconds` before the deadline.
+ */
+export type ReminderPoint = { kind: "share"; share: number } | { kind: "before"; seconds: number };
+
+/**
+ * The timers an approval can have; one BullMQ job each, with a deterministic id: its objection
+ * window or deadline, its n-th reminder (`remind-0`), the n-th step of its ladder (`escalate-0`).
+ */
+export type TimerKind = "objection" | "deadline" | `remind-${number}` | `escalate-${number}`;
 
 /** Default roles allowed to answer when a request names none. */
 export const DEFAULT_APPROVER_ROLES: readonly string[] = ["approver", "owner"];
@@ -110,7 +138,13 @@ export function toApprovalRecord(approval: Approval): Record<string, unknown> {
     decidedAt: iso(approval.decidedAt),
     note: approval.note,
     onTimeout: approval.onTimeout,
-    approvers: { roles: approval.approverRoles, quorum: approval.quorum },
+    approvers: {
+      roles: approval.approverRoles,
+      quorum: approval.quorum,
+      escalate: approval.escalation.map((step) => ({ afterSeconds: step.afterSeconds, roles: [...step.roles] })),
+      escalationLevel: approval.escalationLevel,
+    },
+    remind: approval.remind,
     decisions: approval.decisions.map((d) => ({
       operator: d.operator,
       verdict: d.verdict,

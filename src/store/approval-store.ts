@@ -60,6 +60,11 @@ function toApproval(row: ApprovalRow): Approval {
     objectionEndsAt: row.objection_ends_at,
     objectionSeconds: row.objection_seconds,
     noticeDeliveredAt: row.notice_delivered_at,
+    remind: row.remind,
+    remindAt: row.remind_at,
+    remindersSent: row.reminders_sent,
+    escalation: row.escalation,
+    escalationLevel: row.escalation_level,
     version: row.version,
     decisions: (row.decisions ?? []).map((d): Decision => ({ ...d, at: new Date(d.at) })),
   };

@@ -37,7 +37,17 @@ export interface ApprovalCommit {
   delivery: NewDelivery | null;
 }
 
-type SqlType = "uuid" | "text" | "timestamptz" | "int" | "float8" | "boolean" | "text[]" | "jsonb" | "json";
+type SqlType =
+  | "uuid"
+  | "text"
+  | "timestamptz"
+  | "timestamptz[]"
+  | "int"
+  | "float8"
+  | "boolean"
+  | "text[]"
+  | "jsonb"
+  | "json";
 /**
  * The JSON value each column type is sent as (timestamps as ISO text with milliseconds). A `json`
  * column travels as its JSON text: the recordset would turn a JSON `null` into SQL NULL, and a
@@ -47,10 +57,10 @@ type JsonOf<T extends SqlType> = T extends "int" | "float8"
   ? number | null
   : T extends "boolean"
     ? boolean
-    : T extends "text[]"
+    : T extends "text[]" | "timestamptz[]"
       ? readonly string[]
       : T extends "jsonb"
-        ? Record<string, unknown> | null
+        ? Record<string, unknown> | readonly unknown[] | null
         : string | null;
 /** One row of a recordset: every column by name, so a missing or misspelt one is a type error. */
 type RowOf<C extends Record<string, SqlType>> = { [K in keyof C]: JsonOf<C[K]> };
@@ -97,6 +107,11 @@ const APPROVAL_COLUMNS = {
   payload_sha256: "text",
   requested_by: "text",
   allow_self_approval: "boolean",
+  remind: "boolean",
+  remind_at: "timestamptz[]",
+  reminders_sent: "int",
+  escalation: "jsonb",
+  escalation_level: "int",
 } as const satisfies Record<string, SqlType>;
 
 /** What a transition changes, and the version it expects to find. */
@@ -111,6 +126,8 @@ const TRANSITION_COLUMNS = {
   effective_gate: "text",
   deadline_at: "timestamptz",
   on_timeout: "text",
+  reminders_sent: "int",
+  escalation_level: "int",
 } as const satisfies Record<string, SqlType>;
 
 const DECISION_COLUMNS = {
@@ -198,7 +215,8 @@ WITH v AS (
 ), upd AS (
   UPDATE approvals a
      SET status = v.status, decided_by = v.decided_by, decided_at = v.decided_at, note = v.note, version = v.version,
-         effective_gate = v.effective_gate, deadline_at = v.deadline_at, on_timeout = v.on_timeout
+         effective_gate = v.effective_gate, deadline_at = v.deadline_at, on_timeout = v.on_timeout,
+         reminders_sent = v.reminders_sent, escalation_level = v.escalation_level
     FROM v JOIN locked ON locked.id = v.id
    WHERE a.id = v.id AND a.version = v.expected
   RETURNING a.id
@@ -240,6 +258,11 @@ function approvalRow(a: Approval, ord: number): RowOf<typeof APPROVAL_COLUMNS> &
     payload_sha256: a.payloadSha256,
     requested_by: a.requestedBy,
     allow_self_approval: a.allowSelfApproval,
+    remind: a.remind,
+    remind_at: a.remindAt.map((at) => at.toISOString()),
+    reminders_sent: a.remindersSent,
+    escalation: a.escalation.map((step) => ({ afterSeconds: step.afterSeconds, roles: step.roles })),
+    escalation_level: a.escalationLevel,
     ord,
   };
 }
@@ -257,6 +280,8 @@ function transitionRow(i: ApprovalCommit): RowOf<typeof TRANSITION_COLUMNS> {
     effective_gate: n.effectiveGate,
     deadline_at: iso(n.deadlineAt),
     on_timeout: n.onTimeout,
+    reminders_sent: n.remindersSent,
+    escalation_level: n.escalationLevel,
   };
 }
 

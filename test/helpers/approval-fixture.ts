@@ -20,6 +20,8 @@ type RequestDefaultField =
   | "payloadSha256"
   | "requestedBy"
   | "allowSelfApproval"
+  | "remind"
+  | "escalation"
   | "decisions";
 
 /** What a new approval holds for each field its request left out (restated, not read from the machine). */
@@ -40,6 +42,8 @@ export function requestDefaults(): Pick<Approval, RequestDefaultField> {
     payloadSha256: null,
     requestedBy: null,
     allowSelfApproval: false,
+    remind: true,
+    escalation: [],
     decisions: [],
   };
 }
@@ -63,6 +67,9 @@ export function approvalFixture(overrides: Partial<Approval> = {}): Approval {
     objectionEndsAt: null,
     objectionSeconds: null,
     noticeDeliveredAt: null,
+    remindAt: [],
+    remindersSent: 0,
+    escalationLevel: 0,
     version: 1,
     ...overrides,
   };

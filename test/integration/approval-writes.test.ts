@@ -68,6 +68,11 @@ function everyFieldSet(tag: string): Approval {
     objectionEndsAt: new Date("2031-02-03T04:10:00.001Z"),
     objectionSeconds: 12.75,
     noticeDeliveredAt: null,
+    remind: false,
+    remindAt: [new Date("2031-02-03T12:00:00.321Z"), new Date("2031-02-03T23:45:00.654Z")],
+    remindersSent: 1,
+    escalation: [{ afterSeconds: 600, roles: [`ops "lead" ${tag}`, "{braces},commas"] }],
+    escalationLevel: 1,
     version: 7,
   };
 }

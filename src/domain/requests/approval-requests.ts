@@ -38,8 +38,30 @@ export const CreateApprovalBodySchema = z
       .object({
         roles: z.array(storableString().min(1).max(32)).min(1).max(20).optional(),
         quorum: z.number().int().min(1).max(20).optional(),
+        escalate: z
+          .array(
+            z
+              .object({
+                afterSeconds: z
+                  .number()
+                  .int()
+                  .positive()
+                  .max(30 * 86_400),
+                roles: z.array(storableString().min(1).max(32)).min(1).max(20),
+              })
+              .strict(),
+          )
+          .max(10)
+          .describe(
+            "The escalation ladder: still undecided afterSeconds after creation, these roles may answer too and get the card ([] for none; the configured ladder when absent)",
+          )
+          .optional(),
       })
       .strict()
+      .optional(),
+    remind: z
+      .boolean()
+      .describe("Remind the approvers who have not answered before the deadline (default true)")
       .optional(),
     callbackUrl: z
       .url({ protocol: /^https?$/ })
@@ -121,7 +143,13 @@ export const ApprovalRecordSchema = z.looseObject({
   decidedAt: isoTime.nullable(),
   note: z.string().nullable(),
   onTimeout: z.enum(["approve", "deny"]),
-  approvers: z.looseObject({ roles: z.array(z.string()), quorum: z.number() }),
+  approvers: z.looseObject({
+    roles: z.array(z.string()),
+    quorum: z.number(),
+    escalate: z.array(z.looseObject({ afterSeconds: z.number(), roles: z.array(z.string()) })),
+    escalationLevel: z.number().describe("How many steps of the ladder were taken: their roles may answer too"),
+  }),
+  remind: z.boolean(),
   decisions: z.array(
     z.looseObject({
       operator: z.string(),

@@ -10,11 +10,15 @@ import {
   DEFAULT_APPROVER_ROLES,
   type Approval,
   type Decision,
+  type EscalationStep,
   type Gate,
+  type ReminderPoint,
   type TimerKind,
   type Verdict,
 } from "../../domain/approval.js";
 import { payloadSha256 } from "../../domain/payload-digest.js";
+import { eligibleRoles, escalationPlans } from "./escalation.js";
+import { reminderPlans, reminderTimes } from "./reminders.js";
 
 /** Everything that can happen to a pending approval. */
 export type ApprovalEvent =
@@ -64,6 +68,10 @@ export interface CreateContext {
   paused: boolean;
   defaultDeadlineSeconds: number;
   defaultObjectionSeconds: number;
+  /** When requests waiting for a person remind their approvers (none when absent). */
+  remindAt?: readonly ReminderPoint[];
+  /** The escalation ladder of requests that bring none (none when absent). */
+  escalate?: readonly EscalationStep[];
 }
 
 /** Timers (BullMQ delayed jobs) a pending approval needs. */
@@ -116,6 +124,14 @@ export function createApproval(
     objectionEndsAt: null,
     objectionSeconds: null,
     noticeDeliveredAt: null,
+    remind: input.remind ?? true,
+    remindAt: [],
+    remindersSent: 0,
+    escalation: (input.approvers?.escalate ?? ctx.escalate ?? []).map((step) => ({
+      afterSeconds: step.afterSeconds,
+      roles: [...step.roles],
+    })),
+    escalationLevel: 0,
     version: 0,
   };
   switch (effectiveGate) {
@@ -146,18 +162,26 @@ export function createApproval(
     case "medium":
     case "hard": {
       const seconds = input.deadlineSeconds ?? ctx.defaultDeadlineSeconds;
-      return { approval: { ...base, deadlineAt: addSeconds(ctx.now, seconds) }, announcement: "card" };
+      const deadlineAt = addSeconds(ctx.now, seconds);
+      const remindAt = base.remind ? reminderTimes(ctx.remindAt ?? [], ctx.now, deadlineAt) : [];
+      return { approval: { ...base, deadlineAt, remindAt }, announcement: "card" };
     }
   }
 }
 
-/** The timers a stored approval needs right now (none once it is decided). */
+/**
+ * The timers a stored approval needs right now (none once it is decided): a `low` request's
+ * window; a `medium`/`hard` request's deadline, reminders not yet done and ladder steps not
+ * yet taken (those before the deadline).
+ */
 export function plannedTimers(approval: Approval): TimerPlan[] {
   if (approval.status !== "pending") return [];
   if (approval.effectiveGate === "low" && approval.objectionEndsAt)
     return [{ kind: "objection", dueAt: approval.objectionEndsAt }];
   if ((approval.effectiveGate === "medium" || approval.effectiveGate === "hard") && approval.deadlineAt) {
-    return [{ kind: "deadline", dueAt: approval.deadlineAt }];
+    const deadline = approval.deadlineAt.getTime();
+    const reminders = reminderPlans(approval).filter((t) => t.dueAt.getTime() < deadline);
+    return [{ kind: "deadline", dueAt: approval.deadlineAt }, ...reminders, ...escalationPlans(approval)];
   }
   return [];
 }
@@ -186,9 +210,13 @@ export function withNoticeDelivered(approval: Approval, at: Date): Approval {
   return { ...approval, noticeDeliveredAt: at, objectionEndsAt: new Date(at.getTime() + windowMs(approval)) };
 }
 
-/** Whether this operator may answer this approval (holds any of its roles). */
+/**
+ * Whether this operator may answer this approval: holds any of its roles, or of the roles of
+ * an escalation step already taken.
+ */
 export function isEligible(approval: Approval, operator: Actor): boolean {
-  return operator.roles.some((role) => approval.approverRoles.includes(role));
+  const roles = approval.escalationLevel > 0 ? eligibleRoles(approval) : approval.approverRoles;
+  return operator.roles.some((role) => roles.includes(role));
 }
 
 /**

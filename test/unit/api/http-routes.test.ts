@@ -48,6 +48,11 @@ const approval = (over: Partial<Approval> = {}): Approval => ({
   objectionEndsAt: null,
   objectionSeconds: null,
   noticeDeliveredAt: null,
+  remind: true,
+  remindAt: [],
+  remindersSent: 0,
+  escalation: [],
+  escalationLevel: 0,
   version: 3,
   ...over,
 });
