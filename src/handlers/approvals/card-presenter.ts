@@ -10,21 +10,29 @@ import type { CardRef, ChatStore } from "../../store/chat-store.js";
 import type { ApprovalPresenter } from "./approval-service.js";
 import type { Announcement } from "../../domain/approval.js";
 import { isEligible } from "./approval-machine.js";
+import { ruleRefusal } from "./rules.js";
 import type { ChatAddress, Operator, OperatorDirectory } from "../chat/operators.js";
 import type { Renderer } from "../chat/render.js";
 import { formatClock, formatDeadline } from "../../lib/time-format.js";
+import { quietUntil } from "../../lib/quiet-hours.js";
+import { type AbsenceView, routeAround } from "../chat/presence.js";
 
-/** Button payloads on cards: `ap:<approval id>:<a|r|m>` (≤ 64 bytes for Telegram). */
-export function buttonData(approvalId: string, verdict: "approve" | "reject" | "modify"): string {
-  return `ap:${approvalId}:${verdict[0]}`;
+/** What a card button answers: a verdict, or "✅ always" (approve and make a standing rule). */
+export type ButtonAnswer = "approve" | "reject" | "modify" | "always";
+
+const BUTTON_LETTERS: Record<ButtonAnswer, string> = { approve: "a", reject: "r", modify: "m", always: "s" };
+const BUTTON_ANSWERS: Record<string, ButtonAnswer> = { a: "approve", r: "reject", m: "modify", s: "always" };
+
+/** Button payloads on cards: `ap:<approval id>:<a|r|m|s>` (≤ 64 bytes for Telegram; `s` is standing, "always"). */
+export function buttonData(approvalId: string, answer: ButtonAnswer): string {
+  return `ap:${approvalId}:${BUTTON_LETTERS[answer]}`;
 }
 
 /** Parse a button payload made by {@link buttonData}. */
-export function parseButtonData(data: string): { approvalId: string; verdict: "approve" | "reject" | "modify" } | null {
-  const m = /^ap:([0-9a-f-]{36}):([arm])$/.exec(data);
+export function parseButtonData(data: string): { approvalId: string; verdict: ButtonAnswer } | null {
+  const m = /^ap:([0-9a-f-]{36}):([arms])$/.exec(data);
   if (!m) return null;
-  const verdict = m[2] === "a" ? "approve" : m[2] === "r" ? "reject" : "modify";
-  return { approvalId: m[1]!, verdict };
+  return { approvalId: m[1]!, verdict: BUTTON_ANSWERS[m[2]!]! };
 }
 
 const OUTCOME: Record<Exclude<Approval["status"], "pending">, { icon: string; word: string }> = {
@@ -48,6 +56,9 @@ export function describeOutcome(status: Exclude<Approval["status"], "pending">) 
   return OUTCOME[status];
 }
 
+/** Whether "✅ always" can make a standing rule of this request (its card offers it). */
+const canAlways = (approval: Approval) => approval.effectiveGate === "medium" && ruleRefusal(approval) === null;
+
 /** Injected dependencies of {@link createCardPresenter}. */
 export interface CardPresenterDeps {
   directory: OperatorDirectory;
@@ -65,6 +76,8 @@ export interface CardPresenterDeps {
   /** Post cards to this Telegram group instead of approvers' private chats. */
   telegramGroupChat?: string | undefined;
   defaultTimezone: string;
+  /** Operators away now: their messages go to their delegate (see `routeAround`). */
+  absences?: (now: Date) => Promise<readonly AbsenceView[]>;
   now?: () => Date;
 }
 
@@ -80,15 +93,16 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
   const now = deps.now ?? (() => new Date());
   const running = () => [...deps.channels.keys()];
 
-  function recipients(approval: Approval, announcement: Exclude<Announcement, null>): ChatAddress[] {
+  async function recipients(approval: Approval, announcement: Exclude<Announcement, null>): Promise<ChatAddress[]> {
     // Advisories ("do this yourself") go to the owners and to whoever could have approved it.
     const wanted = (op: Operator) =>
       announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op);
     const out: ChatAddress[] = [];
     const useGroup = deps.telegramGroupChat && deps.channels.has("telegram") && announcement !== "advisory";
     if (useGroup) out.push({ channel: "telegram", chatId: deps.telegramGroupChat! });
-    for (const op of deps.directory.all()) {
-      if (!wanted(op)) continue;
+    const away = deps.absences ? await deps.absences(now()) : [];
+    const readers = routeAround(deps.directory.all().filter(wanted), away, deps.directory.byName);
+    for (const op of readers) {
       for (const address of deps.directory.addressesOf(op, running())) {
         if (useGroup && address.channel === "telegram") continue;
         out.push(address);
@@ -118,6 +132,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
         ? Math.max(0, Math.round((approval.objectionEndsAt.getTime() - approval.createdAt.getTime()) / 1000))
         : null,
       proceedsAt: approval.objectionEndsAt ? formatClock(approval.objectionEndsAt, zone, now()) : null,
+      always: canAlways(approval),
     };
   }
 
@@ -159,6 +174,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
             { label: "✅ Approve", data: buttonData(approval.id, "approve") },
             { label: "❌ Reject", data: buttonData(approval.id, "reject") },
             { label: "📝 Modify", data: buttonData(approval.id, "modify") },
+            // A standing approval is offered only where one could cover the request.
+            ...(canAlways(approval) ? [{ label: "✅ Always", data: buttonData(approval.id, "always") }] : []),
           ];
     return { text, buttons };
   }
@@ -198,9 +215,25 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     if (reaction) await channel.react(ref, reaction);
   }
 
+  /**
+   * Whether a message held for quiet hours has nothing left to say when it wakes: the request was
+   * decided meanwhile (the digest tells of it), or the chat already has a card of it (it became
+   * `medium` because nobody saw the notice in time, and the card went out then).
+   */
+  async function outgrewHold(approval: Approval, job: Extract<OutboxJob, { op: "announce" }>): Promise<boolean> {
+    if (job.announcement !== "auto_notice" && approval.status !== "pending") return true;
+    const refs = await deps.chat.listCardRefs(approval.id);
+    return refs.some((r) => r.channel === job.channel && r.chatId === job.chatId);
+  }
+
   return {
     async announce(approval, announcement) {
-      for (const address of recipients(approval, announcement)) {
+      for (const address of await recipients(approval, announcement)) {
+        // In the reader's quiet hours a card arrives silently; notices and advisories wait.
+        const quietEnd = address.operator
+          ? quietUntil(address.operator.quietHours, address.operator.timezone, now())
+          : null;
+        const quiet = quietEnd ? (announcement === "card" ? { silent: true } : { heldUntil: quietEnd.getTime() }) : {};
         await deps.enqueue({
           op: "announce",
           approvalId: approval.id,
@@ -208,6 +241,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
           channel: address.channel,
           chatId: address.chatId,
           ...(address.operator ? { operator: address.operator.name } : {}),
+          ...quiet,
         });
       }
     },
@@ -223,6 +257,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
         await channel.send(job.chatId, {
           text: job.text,
           ...(job.replyToMessageId ? { replyToMessageId: job.replyToMessageId } : {}),
+          ...(job.silent ? { silent: true } : {}),
         });
         return;
       }
@@ -230,11 +265,15 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       const approval = await deps.approvals.get(job.approvalId);
       const channel = deps.channels.get(job.channel);
       if (!approval || !channel) return;
+      if (job.heldUntil !== undefined && (await outgrewHold(approval, job))) return;
       const reader = job.operator ? deps.directory.byName(job.operator) : undefined;
       // A notice whose request became medium on the way (paused, or no notice arrived in time) is a card now.
       const shownAs = job.announcement === "notice" && approval.effectiveGate !== "low" ? "card" : job.announcement;
       const kind = shownAs === "auto_notice" ? "notice" : shownAs;
-      const ref = await channel.send(job.chatId, render(approval, shownAs, job.channel, reader));
+      const ref = await channel.send(job.chatId, {
+        ...render(approval, shownAs, job.channel, reader),
+        ...(job.silent ? { silent: true } : {}),
+      });
       await deps.chat.saveCardRef({ ...ref, approvalId: approval.id, kind });
       // Only now has someone been able to see it: the objection window starts counting.
       // (Once another chat's delivery is on record, the later ones need not write again.)
