@@ -41,6 +41,10 @@ const SECTIONS: Record<string, Section> = {
     about: "approvals created over HTTP by 50 concurrent clients: rate and p99 (BENCH_API_COUNT)",
     run: async () => (await import("./api-create.js")).benchApiCreate(),
   },
+  "two-process": {
+    about: "two processes on one database and Redis vs one: creates/s by 50 clients, low-window lateness",
+    run: async () => (await import("./two-process.js")).benchTwoProcess(),
+  },
   "tg-inbound": {
     about: 'Telegram "status" messages from 100 chats vs a bare grammY echo bot (BENCH_TG_INBOUND)',
     run: async () => (await import("./telegram.js")).benchTelegramInbound(),
@@ -79,6 +83,7 @@ const ENVIRONMENT: Array<[string, string]> = [
   ["TEST_LOG_LEVEL", "log level of the signoff under test, logs are kept out of the output (default warn)"],
   ["BENCH_TIMER_COUNT", "approvals in timers (default 10000)"],
   ["BENCH_API_COUNT", "creates in api (default 10000)"],
+  ["BENCH_TWO_PROCESS_COUNT", "creates per run in two-process; a third as many low windows (default 3000)"],
   ["BENCH_TG_INBOUND", "messages in tg-inbound (default 10000)"],
   ["BENCH_SCALE_PENDING", "pending approvals seeded in scale-startup, scale-idle, scale-create (default 100000)"],
   ["BENCH_SCALE_CREATES", "creates at each backlog size in scale-create (default 10000)"],
