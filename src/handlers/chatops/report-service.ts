@@ -92,11 +92,13 @@ export function createReportService(deps: ReportServiceDeps) {
           data: { severity, text: input.text.slice(0, 500) },
         },
       ]);
-      return deps.broadcaster.toOperators(() => true, "source-notify", {
-        icon: SEVERITY_ICON[severity],
-        source,
-        text: input.text,
-      });
+      // Info and warnings wait for a reader's quiet hours to end; a critical one never waits.
+      return deps.broadcaster.toOperators(
+        () => true,
+        "source-notify",
+        { icon: SEVERITY_ICON[severity], source, text: input.text },
+        severity === "critical" ? "loud" : "hold",
+      );
     },
 
     listCommands: (source: string, after: string, limit: number) =>
