@@ -10,6 +10,9 @@ import type { CardRef, ChatStore } from "../../store/chat-store.js";
 import type { ApprovalPresenter } from "./approval-service.js";
 import type { Announcement } from "../../domain/approval.js";
 import { isEligible } from "./approval-machine.js";
+import { escalationNote } from "./escalation.js";
+import { describeDecision } from "./outcome-words.js";
+import { createReminderSender } from "./send-reminders.js";
 import { ruleRefusal } from "./rules.js";
 import type { ChatAddress, Operator, OperatorDirectory } from "../chat/operators.js";
 import type { Renderer } from "../chat/render.js";
@@ -86,6 +89,8 @@ export interface CardPresenter extends ApprovalPresenter {
   perform(job: OutboxJob): Promise<void>;
   /** Render a pending approval's card for one reader (also used by the web chat history). */
   renderCard(approval: Approval, channel: ChannelName, reader?: Operator): OutboundMessage;
+  /** Remind every approver who owes this request an answer (replying to their card); how many were queued. */
+  remind(approval: Approval): Promise<number>;
 }
 
 /** Build the presenter; see the module comment. */
@@ -93,12 +98,18 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
   const now = deps.now ?? (() => new Date());
   const running = () => [...deps.channels.keys()];
 
-  async function recipients(approval: Approval, announcement: Exclude<Announcement, null>): Promise<ChatAddress[]> {
+  async function recipients(
+    approval: Approval,
+    announcement: Exclude<Announcement, null>,
+    only?: readonly string[],
+  ): Promise<ChatAddress[]> {
     // Advisories ("do this yourself") go to the owners and to whoever could have approved it.
     const wanted = (op: Operator) =>
-      announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op);
+      (!only || only.includes(op.name)) &&
+      (announcement === "advisory" ? op.roles.includes("owner") || isEligible(approval, op) : isEligible(approval, op));
     const out: ChatAddress[] = [];
-    const useGroup = deps.telegramGroupChat && deps.channels.has("telegram") && announcement !== "advisory";
+    // Operators added later (an escalation step) read the group's card already; it is edited instead.
+    const useGroup = deps.telegramGroupChat && deps.channels.has("telegram") && announcement !== "advisory" && !only;
     if (useGroup) out.push({ channel: "telegram", chatId: deps.telegramGroupChat! });
     const away = deps.absences ? await deps.absences(now()) : [];
     const readers = routeAround(deps.directory.all().filter(wanted), away, deps.directory.byName);
@@ -133,6 +144,7 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
         : null,
       proceedsAt: approval.objectionEndsAt ? formatClock(approval.objectionEndsAt, zone, now()) : null,
       always: canAlways(approval),
+      escalated: escalationNote(approval),
     };
   }
 
@@ -145,19 +157,11 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     const zone = reader?.timezone ?? deps.defaultTimezone;
     const format = deps.renderer.formatOf(channel);
     if (approval.status !== "pending") {
-      const outcome = OUTCOME[approval.status];
+      // The card keeps what was asked, and says what became of it in words (its buttons go).
       const text = deps.renderer.render(
         announcement === "advisory" ? "prohibited-advisory" : "approval-outcome",
         format,
-        {
-          ...cardView(approval, zone),
-          icon: outcome.icon,
-          outcome: outcome.word,
-          by: approval.decidedBy,
-          at: approval.decidedAt ? formatClock(approval.decidedAt, zone, now()) : null,
-          note: approval.note,
-          votes: approval.quorum > 1 ? cardView(approval, zone).votes : null,
-        },
+        { ...cardView(approval, zone), decision: describeDecision(approval, zone, now()) },
       );
       return { text, buttons: [] };
     }
@@ -226,9 +230,12 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     return refs.some((r) => r.channel === job.channel && r.chatId === job.chatId);
   }
 
+  const remind = createReminderSender(deps);
+
   return {
-    async announce(approval, announcement) {
-      for (const address of await recipients(approval, announcement)) {
+    /** `only`: just these operators (those an escalation step made eligible), never the group. */
+    async announce(approval: Approval, announcement: Exclude<Announcement, null>, only?: readonly string[]) {
+      for (const address of await recipients(approval, announcement, only)) {
         // In the reader's quiet hours a card arrives silently; notices and advisories wait.
         const quietEnd = address.operator
           ? quietUntil(address.operator.quietHours, address.operator.timezone, now())
@@ -249,6 +256,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
     refresh: (approval) => refreshCards(approval),
 
     renderCard: (approval, channel, reader) => render(approval, "card", channel, reader),
+
+    remind,
 
     async perform(job) {
       if (job.op === "text") {
