@@ -36,4 +36,13 @@ export type Intent =
   | { kind: "kill" | "retry" | "prioritise"; taskId: string | null }
   | { kind: "pause" | "resume" }
   | { kind: "pair"; code: string; role: string; name: string | null }
-  | { kind: "pair"; code: null };
+  | { kind: "pair"; code: null }
+  /**
+   * About the speaker themselves: away until a date as typed (null: none given; the handler reads
+   * it in their timezone), optionally naming who answers for them; back; their digest on or off.
+   */
+  | { kind: "away"; until: string | null; delegate: string | null }
+  | { kind: "back" }
+  | { kind: "digest-switch"; on: boolean }
+  /** An owner removes an operator paired in chat (null: no name given). */
+  | { kind: "unpair"; name: string | null };

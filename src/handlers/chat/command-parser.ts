@@ -202,6 +202,33 @@ function parsePair(rest: string): Intent {
 }
 
 /**
+ * `away until <date> [delegate to <name>]` (the date as typed, read later in the speaker's
+ * timezone); `away` without a well-formed `until` gives the usage (until null).
+ */
+function parseAway(rest: string): Intent {
+  const m =
+    /^(?:until|till|til)\s+(.+?)(?:\s*,?\s+(?:and\s+)?(?:delegate|delegating)\s+(?:to\s+)?([\p{L}\p{N}_.-]{1,64}))?[.!]?$/u.exec(
+      rest,
+    );
+  if (!m) return { kind: "away", until: null, delegate: null };
+  return { kind: "away", until: m[1]!.trim(), delegate: m[2] ?? null };
+}
+
+/** Verbs about the speaker's presence and digest, and `unpair`; null when the rest does not fit. */
+function parseSelfCommand(verb: string, rest: string, text: string): Intent | null {
+  if (verb === "away") return parseAway(rest);
+  if (verb === "back") return rest === "" || /^(now|again|online)[.!]?$/.test(rest) ? { kind: "back" } : null;
+  if (verb === "digest" && /^(on|off)[.!]?$/.test(rest)) return { kind: "digest-switch", on: rest.startsWith("on") };
+  if (verb === "unpair") {
+    const name = /^([\p{L}\p{N}_.-]{1,64})[.!]?$/u.exec(rest)?.[1] ?? null;
+    return isQuestion(text)
+      ? nearMiss("question", [{ kind: "pair", text: `unpair ${name ?? "<name>"}` }])
+      : { kind: "unpair", name };
+  }
+  return null;
+}
+
+/**
  * A command whose exact verb comes first (after "please" and the like), or the near miss it is;
  * null when the text does not start with a command verb or the rest does not fit it.
  */
@@ -219,7 +246,7 @@ export function parseCommand(normalized: string, typed: string): Intent | null {
   const switchVerb = SWITCH_VERBS.get(verb);
   if (switchVerb) return parseSwitch(switchVerb, rest, text);
   if (verb === "pair") return parsePair(rest);
-  return null;
+  return parseSelfCommand(verb, rest, text);
 }
 
 /**
