@@ -72,7 +72,7 @@ ${ASK_OPTIONS_USAGE}`;
 
 /** What one `ask` sends and how it waits, read from the flags. */
 export interface AskRequest {
-  input: ApprovalInput & { action?: string; payload?: unknown };
+  input: ApprovalInput;
   timeoutMs: number;
   json: boolean;
   quiet: boolean;

@@ -23,11 +23,11 @@ const USAGE = `usage: signoff hook claude-code [--wait 50] [--policy FILE]
   --wait S       seconds to wait for a decision (default 50; keep it under the hook's timeout,
                  60 s unless settings.json gives one)
   --policy FILE  YAML rules (default: SIGNOFF_HOOK_POLICY, else the built-in policy):
-                   rules:                      # first match wins
-                     - tool: Bash              # regex for the whole tool name
-                       match: "git push|deploy" # regex searched in the command / path / URL
-                       gate: hard              # auto, low, medium, hard, prohibited or none
-                   default: medium             # tools no rule names
+                   rules:                        # first match wins
+                     - tool: Bash                # regex for the whole tool name
+                       match: "git push|deploy"  # regex searched in the command / path / URL
+                       gate: hard                # auto, low, medium, hard, prohibited or none
+                   default: medium               # tools no rule names
 
   SIGNOFF_URL and SIGNOFF_TOKEN come from the environment or .env.`;
 

@@ -15,6 +15,7 @@ import {
   SignoffRequestError,
   SignoffTimeoutError,
 } from "../client/index.js";
+import { ACTION_PATTERN } from "../domain/requests/approval-requests.js";
 import { describeDecision, formatDuration } from "./approval-words.js";
 import { gateFor, type HookPolicy, subjectOf } from "./hook-policy.js";
 
@@ -107,7 +108,7 @@ export function requestFor(event: PreToolUseEvent, gate: ApprovalInput["gate"]):
   const description = typeof input.description === "string" ? input.description : undefined;
   const reason = [description, event.cwd ? `in ${event.cwd}` : undefined].filter(Boolean).join(" ");
   const session = event.session_id ? ` ${event.session_id.slice(0, 8)}` : "";
-  const action = /^[A-Za-z0-9_.:/-]+$/.test(event.tool_name) ? cut(event.tool_name, LIMITS.action) : undefined;
+  const action = ACTION_PATTERN.test(event.tool_name) ? cut(event.tool_name, LIMITS.action) : undefined;
   return {
     title: cut(`${event.tool_name}: ${oneLine(subjectOf(input))}`, LIMITS.title),
     gate,

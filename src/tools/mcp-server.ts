@@ -15,6 +15,7 @@ import {
   SignoffTransportError,
 } from "../client/index.js";
 import { GATES } from "../domain/approval.js";
+import { ACTION_PATTERN } from "../domain/requests/approval-requests.js";
 import { describeDecision, whoIsAsked } from "./approval-words.js";
 
 /** The longest a tool call may take, whatever `waitSeconds` asks. */
@@ -139,7 +140,7 @@ export function createSignoffMcpServer(client: SignoffClient, options: McpServer
         action: z
           .string()
           .max(100)
-          .regex(/^[A-Za-z0-9_.:/-]+$/)
+          .regex(ACTION_PATTERN)
           .optional()
           .describe("A stable key for the kind of action (letters, digits, _ . : / -), e.g. deploy:staging."),
         payload: z.unknown().optional().describe("JSON of exactly what will be done; its SHA-256 is on record."),

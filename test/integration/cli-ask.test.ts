@@ -107,33 +107,24 @@ describe("signoff ask", () => {
   });
 
   it("exits 2 naming what is wrong: a missing flag or variable, a bad token, an unreachable signoff", async () => {
-    const noTitle = await signoff(["ask"]).done;
-    expect(noTitle.code).toBe(2);
-    expect(noTitle.stderr).toMatch(/^signoff: --title is required\n/);
-
-    const noUrl = await spawnSignoff(["ask", "--title", "x"], { cwd, env: { SIGNOFF_TOKEN: SOURCE_TOKEN } }).done;
-    expect(noUrl.code).toBe(2);
-    expect(noUrl.stderr).toMatch(/SIGNOFF_URL is not set/);
-    const noToken = await spawnSignoff(["ask", "--title", "x"], { cwd, env: { SIGNOFF_URL: s.url } }).done;
-    expect(noToken.stderr).toMatch(/SIGNOFF_TOKEN is not set/);
-    expect(noToken.code).toBe(2);
-
-    const badToken = await spawnSignoff(["ask", "--title", "x"], {
-      cwd,
-      env: { SIGNOFF_URL: s.url, SIGNOFF_TOKEN: "wrong-token-123" },
-    }).done;
-    expect(badToken.code).toBe(2);
-    expect(badToken.stderr).toMatch(/401/);
-    expect(badToken.stderr).not.toContain("wrong-token-123");
-
-    const hard = await signoff(["ask", "--title", "wipe staging", "--gate", "hard"]).done;
-    expect(hard.code).toBe(2);
-    expect(hard.stderr).toMatch(/preview: required for the hard gate/);
-
     const proxy = await startTcpProxy(s.url);
     await proxy.down(); // a port where nothing listens
-    const down = await signoff(["ask", "--title", "never sent", "--timeout", "2"], { url: proxy.url }).done;
-    expect(down.code).toBe(2);
+    const [noTitle, noUrl, noToken, badToken, hard, down] = await Promise.all([
+      signoff(["ask"]).done,
+      spawnSignoff(["ask", "--title", "x"], { cwd, env: { SIGNOFF_TOKEN: SOURCE_TOKEN } }).done,
+      spawnSignoff(["ask", "--title", "x"], { cwd, env: { SIGNOFF_URL: s.url } }).done,
+      spawnSignoff(["ask", "--title", "x"], { cwd, env: { SIGNOFF_URL: s.url, SIGNOFF_TOKEN: "wrong-token-123" } })
+        .done,
+      signoff(["ask", "--title", "wipe staging", "--gate", "hard"]).done,
+      signoff(["ask", "--title", "never sent", "--timeout", "2"], { url: proxy.url }).done,
+    ]);
+    for (const result of [noTitle, noUrl, noToken, badToken, hard, down]) expect(result.code).toBe(2);
+    expect(noTitle.stderr).toMatch(/^signoff: --title is required\n/);
+    expect(noUrl.stderr).toMatch(/SIGNOFF_URL is not set/);
+    expect(noToken.stderr).toMatch(/SIGNOFF_TOKEN is not set/);
+    expect(badToken.stderr).toMatch(/401/);
+    expect(badToken.stderr).not.toContain("wrong-token-123");
+    expect(hard.stderr).toMatch(/preview: required for the hard gate/);
     expect(down.stderr).toMatch(/connection refused/);
     expect(await rowsTitled("never sent")).toBe("0");
   });
@@ -191,22 +182,22 @@ describe("signoff run", () => {
   it("never runs the command when rejected, changes are requested or time runs out", async () => {
     const marker = join(cwd, `ran-${randomUUID()}`);
     const touch = ["--", "sh", "-c", `touch ${marker}`];
-    const rejected = signoff(["run", "--title", "touch rejected", ...touch]);
-    await operatorDecides(s, await rejected.askedCode(), { verdict: "reject", note: "no" });
-    expect((await rejected.done).code).toBe(1);
-
-    const changes = signoff(["run", "--title", "touch changes", ...touch]);
-    await operatorDecides(s, await changes.askedCode(), { verdict: "changes", note: "later" });
-    expect((await changes.done).code).toBe(3);
-
-    expect((await signoff(["run", "--title", "touch timeout", "--timeout", "1", ...touch]).done).code).toBe(4);
-    expect((await signoff(["run", "--title", "touch prohibited", "--gate", "prohibited", ...touch]).done).code).toBe(1);
+    const decidedAs = async (title: string, answer: Parameters<typeof operatorDecides>[2]) => {
+      const run = signoff(["run", "--title", title, ...touch]);
+      await operatorDecides(s, await run.askedCode(), answer);
+      return (await run.done).code;
+    };
+    const codes = await Promise.all([
+      decidedAs("touch rejected", { verdict: "reject", note: "no" }),
+      decidedAs("touch changes", { verdict: "changes", note: "later" }),
+      signoff(["run", "--title", "touch timeout", "--timeout", "1", ...touch]).done.then((r) => r.code),
+      signoff(["run", "--title", "touch prohibited", "--gate", "prohibited", ...touch]).done.then((r) => r.code),
+    ]);
+    expect(codes).toEqual([1, 3, 4, 1]);
     expect(existsSync(marker)).toBe(false);
 
     // The same command does run when approved: the marker check above can see a run.
-    const approved = signoff(["run", "--title", "touch approved", ...touch]);
-    await operatorDecides(s, await approved.askedCode(), { verdict: "approve" });
-    expect((await approved.done).code).toBe(0);
+    expect(await decidedAs("touch approved", { verdict: "approve" })).toBe(0);
     await eventually(() => existsSync(marker), "the marker file");
   });
 
