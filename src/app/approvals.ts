@@ -18,6 +18,8 @@ import { createAuditStore, type AuditStore } from "../store/audit-store.js";
 import { createChatStore, type ChatStore } from "../store/chat-store.js";
 import { createDeliveryStore, type DeliveryStore } from "../store/delivery-store.js";
 import { createSettingsStore, type SettingsStore } from "../store/settings-store.js";
+import { createRuleStore } from "../store/rule-store.js";
+import { createRuleBook, type RuleBook } from "../handlers/approvals/rules.js";
 import type { ChannelParts } from "./channels.js";
 import type { Infrastructure } from "./infrastructure.js";
 
@@ -33,6 +35,8 @@ export interface ApprovalParts {
   bus: DecisionBus;
   presenter: CardPresenter;
   service: ApprovalService;
+  /** Standing approvals ("✅ always"). */
+  rules: RuleBook;
   /** Re-create timers, deliveries and lost cards from PostgreSQL (safe to run any time). */
   reconcile(): Promise<ReconcileReport>;
 }
@@ -52,6 +56,11 @@ export async function wireApprovals(
   const deliveries = createDeliveryStore(db);
   const settings = createSettingsStore(db);
   const chat = createChatStore(db);
+  const rules = createRuleBook({
+    store: createRuleStore(db),
+    operators: directory,
+    expiryDays: file.approvals.ruleExpiryDays,
+  });
 
   const timers = createTimerQueue(infra.producer, prefix);
   const delivery = createDeliveryQueue(infra.producer, prefix, {
@@ -90,6 +99,7 @@ export async function wireApprovals(
     operators: directory,
     logger: logger.child({ component: "approvals" }),
     observe: chatSide.observe.approvals,
+    rules,
   });
 
   // A restarted web chat lost its cards: the reconcile posts them again there (and only there).
@@ -113,6 +123,7 @@ export async function wireApprovals(
     bus,
     presenter,
     service,
+    rules,
     reconcile: () => reconcile(reconcileDeps),
   };
 }

@@ -2,6 +2,7 @@
  * The approval domain: the record sources ask for and operators answer.
  * Types only; the rules live in `src/handlers/approvals/approval-machine.ts`.
  */
+import { ruleIdOfDecider } from "./standing-rule.js";
 
 /** Risk gates , from "just do it" to "never". */
 export const GATES = ["auto", "low", "medium", "hard", "prohibited"] as const;
@@ -157,6 +158,8 @@ export function toApprovalRecord(approval: Approval): Record<string, unknown> {
     action: approval.action,
     payload: approval.payloadSha256 === null ? null : approval.payload,
     payloadSha256: approval.payloadSha256,
+    // The standing rule that approved it (decidedBy `rule:R12`); absent otherwise.
+    ...(ruleIdOfDecider(approval.decidedBy) !== null ? { ruleId: ruleIdOfDecider(approval.decidedBy) } : {}),
     requestedBy: approval.requestedBy,
     allowSelfApproval: approval.allowSelfApproval,
     createdAt: approval.createdAt.toISOString(),

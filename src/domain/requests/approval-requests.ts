@@ -169,6 +169,10 @@ export const ApprovalRecordSchema = z.looseObject({
     .describe("Hex SHA-256 of the payload's RFC 8785 (JCS) canonical form; null when no payload was sent"),
   requestedBy: z.string().nullable(),
   allowSelfApproval: z.boolean(),
+  ruleId: z
+    .string()
+    .describe('The standing rule that approved it (decidedBy "rule:<ruleId>"); present only then')
+    .optional(),
   createdAt: isoTime,
   deadlineAt: isoTime.nullable(),
   objectionEndsAt: isoTime.nullable(),

@@ -27,6 +27,8 @@ import {
   transition,
 } from "./approval-machine.js";
 import { type CreateCheckDeps, refuseUnanswerable } from "./create-checks.js";
+import { type RuleBook, type RuleRefusal, approveByRule, ruleRefusal, ruleUsedEntry } from "./rules.js";
+import type { StandingRule } from "../../domain/standing-rule.js";
 
 /** Schedules and removes the BullMQ timers of an approval. */
 export interface TimerScheduler {
@@ -69,7 +71,18 @@ export interface ApprovalServiceDeps {
   now?: () => Date;
   logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   observe?: ApprovalObserver;
+  /** Standing approvals: consulted on create (not while paused), and for "✅ always". */
+  rules?: Pick<RuleBook, "covering" | "recordUse" | "createFrom">;
 }
+
+/**
+ * Outcome of "✅ always": `refused` decided nothing (a hard request, one without an action, …);
+ * otherwise the answer's own result, and the rule when the answer approved the request
+ * (`ruleFailed` when it did but the rule could not be stored: the approval stands).
+ */
+export type AlwaysResult =
+  | { outcome: "refused"; reason: RuleRefusal; approval: Approval }
+  | { outcome: "answered"; result: ApplyResult; rule: StandingRule | null; ruleFailed: boolean };
 
 const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"; // no 0/O, 1/I/L: typed by people on phones
 const MAX_CAS_ATTEMPTS = 20;
@@ -231,7 +244,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     });
   }
 
-  return {
+  const service = {
     /**
      * Create (or, for a repeated idempotency key, return) an approval. Auto and prohibited
      * requests come back decided; the others get their timer and announcement.
@@ -239,9 +252,11 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     async create(source: string, input: CreateApprovalInput): Promise<{ approval: Approval; created: boolean }> {
       refuseUnanswerable(input, deps);
       const paused = await deps.settings.isPaused();
+      // A standing approval that covers it (looked up once; a pause suspends every rule).
+      let rule: StandingRule | null | undefined;
       for (let attempt = 0; attempt < 12; attempt++) {
         const codeLength = attempt < 6 ? 4 : attempt < 9 ? 5 : 6;
-        const { approval, announcement } = createApproval(input, {
+        const made = createApproval(input, {
           id: randomUUID(),
           code: generateCode(codeLength),
           source,
@@ -250,6 +265,9 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
           defaultDeadlineSeconds: deps.defaults.deadlineSeconds,
           defaultObjectionSeconds: deps.defaults.objectionSeconds,
         });
+        if (rule === undefined) rule = paused || !deps.rules ? null : await deps.rules.covering(made.approval, now());
+        const approval = rule ? approveByRule(made.approval, rule, made.approval.createdAt) : made.approval;
+        const announcement = rule ? null : made.announcement;
         const audit: AuditEntry[] = [
           {
             actor: source,
@@ -271,18 +289,23 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         ];
         if (approval.status !== "pending") {
           audit.push({
-            actor: "policy",
+            actor: approval.decidedBy ?? "policy",
             action: "approval.decided",
             subject: approval.id,
             at: approval.createdAt,
-            data: { status: approval.status, decidedBy: "policy" },
+            data: { status: approval.status, decidedBy: approval.decidedBy ?? "policy" },
           });
+          if (rule) audit.push(ruleUsedEntry(rule, approval));
         }
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
         if (!outcome.inserted && outcome.reason === "code_taken") continue;
         if (!outcome.inserted) return { approval: sameRequest(outcome.approval, approval), created: false };
         observe((o) => o.created(approval), approval.id);
         if (approval.status !== "pending") observe((o) => o.decided(approval, null), approval.id);
+        if (rule)
+          await deps.rules
+            ?.recordUse(rule.id, approval.createdAt)
+            .catch((err) => logPostCommit(err, approval.id, "rule use not counted"));
         // Timer and announcement go out together (one pipelined write to Redis under load).
         await Promise.all([
           ...plannedTimers(approval).map((timer) =>
@@ -344,6 +367,43 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     },
 
     /**
+     * "✅ always": approve the request and, when that decided it, create a standing rule for its
+     * source and action (and agent). Refused, deciding nothing, for a request no rule can cover.
+     */
+    async approveAlways(input: {
+      approvalId: string;
+      operator: Actor;
+      note: string | null;
+      channel: string;
+    }): Promise<AlwaysResult> {
+      const current = await deps.approvals.get(input.approvalId);
+      const refusal = current && current.status === "pending" && deps.rules ? ruleRefusal(current) : null;
+      if (current && refusal) return { outcome: "refused", reason: refusal, approval: current };
+      const result = await service.answer({ ...input, verdict: "approve" });
+      const approval = result.approval;
+      if (
+        !deps.rules ||
+        result.outcome !== "decided" ||
+        approval.status !== "approved" ||
+        approval.decidedBy !== input.operator.name
+      )
+        return { outcome: "answered", result, rule: null, ruleFailed: false };
+      try {
+        const { rule } = await deps.rules.createFrom(
+          approval,
+          input.operator,
+          input.channel,
+          approval.decidedAt ?? now(),
+        );
+        return { outcome: "answered", result, rule, ruleFailed: false };
+      } catch (err) {
+        // The approval stands (it is committed); the operator is told the rule was not saved.
+        deps.logger.error({ err, approvalId: approval.id }, "rule not saved");
+        return { outcome: "answered", result, rule: null, ruleFailed: true };
+      }
+    },
+
+    /**
      * A timer fired. An early arrival (clock skew) comes back as `timer_not_due` with the
      * approval, so the timer job can move itself to the remaining time.
      */
@@ -388,6 +448,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     getByCode: (code: string) => deps.approvals.getByCode(code),
     list: (options: Parameters<ApprovalStore["list"]>[0]) => deps.approvals.list(options),
   };
+  return service;
 }
 
 /** The approval service's interface, for injection into channels, API and jobs. */

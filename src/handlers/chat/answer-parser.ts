@@ -5,11 +5,15 @@
  */
 import type { Verdict } from "../../domain/approval.js";
 
-/** A parsed answer; `code` when the text named the request. */
+/**
+ * A parsed answer; `code` when the text named the request. `always` is "✅ always": approve it
+ * and make a standing rule (`always`, `✅ always`, `approve K7QF always`, `always K7QF`).
+ */
 export interface ParsedAnswer {
   verdict: Verdict;
   code?: string;
   note: string | null;
+  always?: true;
 }
 
 /** Strip skin tones and variation selectors so 👍🏽 and ✔️ compare as their base emoji. */
@@ -71,7 +75,18 @@ const WORD_VERDICTS: Record<string, Verdict> = {
   change: "modify",
   changes: "modify",
   amend: "modify",
+  always: "approve",
 };
+
+/** After ✅ or `approve`, a note that is only "always" makes it "✅ always" ("✅ always check X" stays a note). */
+const ALWAYS_NOTE = /^always[!.]*$/i;
+
+/** `answer` as "✅ always" when it starts with the word "always" or approves with "always" as its whole note. */
+function withAlways(answer: ParsedAnswer, word: string | undefined): ParsedAnswer {
+  if (answer.verdict !== "approve") return answer;
+  if (word === "always") return { ...answer, note: answer.note?.replace(/^[!.?]+$/, "") || null, always: true };
+  return answer.note !== null && ALWAYS_NOTE.test(answer.note) ? { ...answer, note: null, always: true } : answer;
+}
 
 /** Codes are 4-6 characters of the card alphabet with at least one digit (so words never match). */
 const CODE = /^(?=.*[2-9])[2-9a-hj-km-np-z]{4,6}$/i;
@@ -94,10 +109,11 @@ export function parseAnswer(text: string, inReply: boolean): ParsedAnswer | null
   const emoji = leadingEmojiVerdict(trimmed);
   let verdict: Verdict | undefined = emoji?.verdict;
   let rest = emoji?.rest ?? trimmed;
+  let word: string | undefined;
   if (!verdict) {
     // `/approve@signoff_bot K7QF` is how Telegram sends commands in groups.
     const m = /^\/?([a-z]+)(?:@\w+)?(?=$|[\s,.:;!?])(.*)$/is.exec(trimmed);
-    const word = m?.[1]?.toLowerCase();
+    word = m?.[1]?.toLowerCase();
     // Own keys only: "constructor" is on every object's prototype, not a verdict.
     if (!word || !Object.hasOwn(WORD_VERDICTS, word)) return null;
     verdict = WORD_VERDICTS[word]!;
@@ -108,10 +124,10 @@ export function parseAnswer(text: string, inReply: boolean): ParsedAnswer | null
   if (first && CODE.test(first)) {
     const note = cleanNote(rest.trim().slice(first.length));
     // In a reply the card already names the request; a code there is redundant, not the note.
-    return inReply ? { verdict, note } : { verdict, code: first.toUpperCase(), note };
+    return withAlways(inReply ? { verdict, note } : { verdict, code: first.toUpperCase(), note }, word);
   }
   // Without a code: a reply to a card, or a bare yes / no (the caller checks exactly one pending).
   // A bare word followed by chatter ("no idea what that is") is not an answer; "yes!" is.
   if (!inReply && !emoji && rest.replace(/[\s!.?,]+/g, "") !== "") return null;
-  return { verdict, note: cleanNote(rest) };
+  return withAlways({ verdict, note: cleanNote(rest) }, word);
 }

@@ -12,7 +12,7 @@ import type { ChannelName, InboundButton, InboundEvent, InboundReaction, Inbound
 import type { ChatStore } from "../../store/chat-store.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import { isEligible } from "../approvals/approval-machine.js";
-import type { ApplyResult, ApprovalService } from "../approvals/approval-service.js";
+import type { AlwaysResult, ApplyResult, ApprovalService } from "../approvals/approval-service.js";
 import { parseAnswer, verdictOfReaction } from "./answer-parser.js";
 import { parseIntent } from "./intent-parser.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
@@ -20,6 +20,7 @@ import { describeOutcome, parseButtonData } from "../approvals/card-presenter.js
 import type { Operator, OperatorDirectory } from "./operators.js";
 import type { Renderer } from "./render.js";
 import { formatClock, formatDuration } from "../../lib/time-format.js";
+import { alwaysReply } from "../approvals/rule-replies.js";
 
 /** How unknown senders are treated: paired elsewhere (recognised) or greeted with a pairing code. */
 export interface StrangerHandler {
@@ -31,7 +32,9 @@ export interface StrangerHandler {
 
 /** Injected dependencies of {@link createChatHandler}. */
 export interface ChatHandlerDeps {
-  service: Pick<ApprovalService, "answer" | "get" | "getByCode" | "list">;
+  /** Without `approveAlways` (no standing rules), "✅ always" is a plain approval and says no rule was saved. */
+  service: Pick<ApprovalService, "answer" | "get" | "getByCode" | "list"> &
+    Partial<Pick<ApprovalService, "approveAlways">>;
   directory: OperatorDirectory;
   chat: Pick<ChatStore, "claimInbound" | "findCardRef">;
   audit: Pick<AuditStore, "append">;
@@ -125,6 +128,42 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     return reportResult(event, operator, result);
   }
 
+  /** "✅ always": approve and make a standing rule, or say why no rule can cover this request. */
+  async function decideAlways(
+    event: InboundEvent,
+    operator: Operator,
+    approvalId: string,
+    note: string | null,
+  ): Promise<string> {
+    const input = { approvalId, operator, note, channel: event.channel };
+    let always: AlwaysResult;
+    if (deps.service.approveAlways) always = await deps.service.approveAlways(input);
+    else {
+      const result = await deps.service.answer({ ...input, verdict: "approve" });
+      always = { outcome: "answered", result, rule: null, ruleFailed: result.outcome === "decided" };
+    }
+    if (always.outcome === "answered" && !always.rule) {
+      // Not approved by this answer (not eligible, already decided, …): the usual reply; approved
+      // but the rule not stored: that reply, then why there is no rule.
+      const toast = await reportResult(event, operator, always.result);
+      if (!always.ruleFailed) return toast;
+    }
+    const reply = alwaysReply(always, operator.timezone, now());
+    await say(event, reply.template, reply.view);
+    return reply.toast;
+  }
+
+  /** An answer parsed from text: "✅ always" or a verdict. */
+  const answerWith = (
+    event: InboundEvent,
+    operator: Operator,
+    approvalId: string,
+    parsed: { verdict: Verdict; note: string | null; always?: true },
+  ) =>
+    parsed.always
+      ? decideAlways(event, operator, approvalId, parsed.note)
+      : decide(event, operator, approvalId, parsed.verdict, parsed.note);
+
   async function onReaction(event: InboundReaction, operator: Operator) {
     const verdict = verdictOfReaction(event.emoji);
     if (!verdict) return; // other emoji, or a removed reaction: not an answer
@@ -155,7 +194,10 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         return;
       }
     }
-    const toast = await decide(event, operator, parsed.approvalId, parsed.verdict, null);
+    const toast =
+      parsed.verdict === "always"
+        ? await decideAlways(event, operator, parsed.approvalId, null)
+        : await decide(event, operator, parsed.approvalId, parsed.verdict, null);
     await event.answer?.(toast);
   }
 
@@ -176,7 +218,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       });
       if (ref) {
         const parsed = parseAnswer(text, true);
-        if (parsed) return void (await decide(event, operator, ref.approvalId, parsed.verdict, parsed.note));
+        if (parsed) return void (await answerWith(event, operator, ref.approvalId, parsed));
         if (waiting?.approvalId === ref.approvalId)
           return void (await decide(event, operator, ref.approvalId, "modify", text));
       }
@@ -186,7 +228,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     if (parsed?.code) {
       const approval = await deps.service.getByCode(parsed.code);
       if (!approval) return say(event, "unknown-code", { code: parsed.code });
-      return void (await decide(event, operator, approval.id, parsed.verdict, parsed.note));
+      return void (await answerWith(event, operator, approval.id, parsed));
     }
     if (waiting && waiting.until > now().getTime() && !parsed) {
       return void (await decide(event, operator, waiting.approvalId, "modify", text));
@@ -201,7 +243,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         return say(event, "which-one", { items: pending.slice(0, 10).map((a) => ({ code: a.code, title: a.title })) });
       const only = pending[0]!;
       if (only.effectiveGate === "hard") return say(event, "hard-needs-code", { code: only.code, title: only.title });
-      return void (await decide(event, operator, only.id, parsed.verdict, parsed.note));
+      return void (await answerWith(event, operator, only.id, parsed));
     }
 
     // Not an answer: parsed once into a query or command and dispatched from one table.
