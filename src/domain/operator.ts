@@ -47,6 +47,8 @@ export interface OperatorDirectory {
    * whose name or chat identity is configured is ignored. Adding one again is harmless.
    */
   addPaired(operators: readonly Operator[]): void;
+  /** Forget an operator paired in chat (`unpair`); false for a configured or unknown name. */
+  removePaired(name: string): boolean;
 }
 
 /**

@@ -74,6 +74,18 @@ export function createOpsQueue(connection: Redis, prefix: string) {
       for (const upsert of wanted.values()) await upsert();
       return { upserted: [...wanted.keys()], removed };
     },
+    /** Start (or change) one operator's digest schedule, e.g. `digest on` in chat. */
+    async scheduleDigest(d: DigestSchedule): Promise<void> {
+      await queue.upsertJobScheduler(
+        digestSchedulerId(d.operator),
+        { pattern: d.cron, tz: d.timezone },
+        { name: "digest", data: { kind: "digest", operator: d.operator }, opts: TEMPLATE_OPTS },
+      );
+    },
+    /** Stop one operator's digest schedule (`digest off`, `unpair`). */
+    async unscheduleDigest(operator: string): Promise<void> {
+      await queue.removeJobScheduler(digestSchedulerId(operator));
+    },
   };
 }
 

@@ -16,6 +16,8 @@ export interface PairedOperator {
   displayName: string | null;
   pairedBy: string;
   pairedAt: Date;
+  /** Their digest cron (`digest on`), null for none. */
+  digest?: string | null;
 }
 
 /** A code given to a stranger. */
@@ -39,6 +41,7 @@ interface PairedRow {
   display_name: string | null;
   paired_by: string;
   paired_at: Date;
+  digest: string | null;
 }
 
 interface CodeRow {
@@ -61,6 +64,7 @@ const toPaired = (r: PairedRow): PairedOperator => ({
   displayName: r.display_name,
   pairedBy: r.paired_by,
   pairedAt: r.paired_at,
+  digest: r.digest,
 });
 
 const toCode = (r: CodeRow): PairingCode => ({
@@ -159,6 +163,30 @@ export function createPairingStore(db: Database) {
           }
           throw error;
         }
+      });
+    },
+
+    /**
+     * Remove a paired operator (and any absence of theirs) with its audit entries; resolves to
+     * whether there was one of that name.
+     */
+    async unpair(name: string, audit: AuditEntry[]): Promise<boolean> {
+      return withTransaction(db, async (client) => {
+        const removed = await client.query("DELETE FROM paired_operators WHERE name = $1", [name]);
+        if (removed.rowCount !== 1) return false;
+        await client.query("DELETE FROM operator_presence WHERE operator = $1", [name]);
+        await appendAudit(client, audit);
+        return true;
+      });
+    },
+
+    /** Set or clear a paired operator's digest cron; resolves to whether they exist. */
+    async setDigest(name: string, cron: string | null, audit: AuditEntry[]): Promise<boolean> {
+      return withTransaction(db, async (client) => {
+        const updated = await client.query("UPDATE paired_operators SET digest = $2 WHERE name = $1", [name, cron]);
+        if (updated.rowCount !== 1) return false;
+        await appendAudit(client, audit);
+        return true;
       });
     },
 

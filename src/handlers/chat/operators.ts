@@ -71,5 +71,12 @@ export function createOperatorDirectory(
         for (const id of identities(op)) index.set(id, op);
       }
     },
+    removePaired(name) {
+      const at = list.findIndex((x) => x.name === name && x.paired);
+      if (at < 0) return false;
+      for (const id of identities(list[at]!)) if (index.get(id)?.name === name) index.delete(id);
+      list.splice(at, 1);
+      return true;
+    },
   };
 }

@@ -17,7 +17,7 @@ import type { Renderer } from "../chat/render.js";
 /** Injected dependencies of {@link createPairingService}. */
 export interface PairingServiceDeps {
   store: Pick<PairingStore, "issueCode" | "findCode" | "admit" | "listPaired" | "findPaired">;
-  directory: Pick<OperatorDirectory, "addPaired" | "bySender" | "byName">;
+  directory: Pick<OperatorDirectory, "addPaired" | "bySender" | "byName" | "all" | "removePaired">;
   audit: Pick<AuditStore, "append">;
   renderer: Pick<Renderer, "render" | "formatOf">;
   enqueue: EnqueueOutbox;
@@ -60,6 +60,7 @@ export function toOperator(p: PairedOperator, defaultTimezone: string, platforms
     whatsapp: identity("whatsapp"),
     webchat: p.channel === "webchat",
     paired: true,
+    ...(p.digest ? { digest: p.digest } : {}),
   };
 }
 
@@ -93,6 +94,9 @@ export function createPairingService(deps: PairingServiceDeps) {
     async load(): Promise<number> {
       const paired = await deps.store.listPaired();
       deps.directory.addPaired(paired.map((p) => toOperator(p, deps.defaultTimezone, deps.platforms)));
+      // Unpaired in another process: forget them here too.
+      const kept = new Set(paired.map((p) => p.name));
+      for (const op of deps.directory.all()) if (op.paired && !kept.has(op.name)) deps.directory.removePaired(op.name);
       return paired.length;
     },
 

@@ -38,7 +38,13 @@ function service(platforms = PLATFORMS) {
       listPaired: async () => [],
       findPaired: async () => null,
     },
-    directory: { addPaired: () => {}, bySender: () => undefined, byName: () => undefined },
+    directory: {
+      addPaired: () => {},
+      bySender: () => undefined,
+      byName: () => undefined,
+      all: () => [],
+      removePaired: () => false,
+    },
     audit: { append: async () => {} },
     renderer: { render: (name, format) => `${name}/${format}`, formatOf: (channel) => platforms[channel].format },
     enqueue: async (job) => {
