@@ -11,6 +11,7 @@ import { createDigestService, type DigestService } from "../handlers/digests/dig
 import type { OperatorDirectory } from "../handlers/chat/operators.js";
 import { createOpsHandler } from "../handlers/chatops/ops-handler.js";
 import { createOpsQueries } from "../handlers/chatops/ops-queries.js";
+import { withRuleCommands } from "../handlers/chatops/rule-commands.js";
 import { createPairingService, type PairingService } from "../handlers/pairing/pairing-service.js";
 import type { Renderer } from "../handlers/chat/render.js";
 import { createReportService, type ReportService } from "../handlers/chatops/report-service.js";
@@ -105,6 +106,7 @@ export async function wireChatOps(
     graceMs: file.digests.graceSeconds * 1000,
     now,
     logger: logger.child({ component: "digests" }),
+    rules: engine.rules,
   });
   const pairing = createPairingService({
     store: pairingStore,
@@ -120,7 +122,7 @@ export async function wireChatOps(
   });
   await pairing.load();
   const commandUrls = new Map(file.sources.map((s) => [s.name, s.commandUrl ?? null]));
-  const intents = createOpsHandler({
+  const opsIntents = createOpsHandler({
     queries,
     digests,
     tasks,
@@ -137,6 +139,7 @@ export async function wireChatOps(
     now,
     logger: logger.child({ component: "ops" }),
   });
+  const intents = withRuleCommands(opsIntents, { rules: engine.rules, settings, audit, renderer, enqueue, now });
   const reports = createReportService({
     tasks,
     spend,

@@ -7,7 +7,9 @@
 import type { DigestStore } from "../../store/digest-store.js";
 import type { Broadcaster } from "../chat/broadcast.js";
 import { digestSlotAt, previousSlot } from "./digest-schedule.js";
-import type { OpsQueries } from "../chatops/ops-queries.js";
+import type { Answer, OpsQueries } from "../chatops/ops-queries.js";
+import type { RuleBook } from "../approvals/rules.js";
+import { formatClock } from "../../lib/time-format.js";
 import type { Operator, OperatorDirectory } from "../chat/operators.js";
 
 /** Why a scheduled digest was or was not sent. */
@@ -24,6 +26,8 @@ export interface DigestServiceDeps {
   graceMs: number;
   now: () => Date;
   logger: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+  /** Requests standing rules approved in a period: the digest's "approved by rules" section. */
+  rules?: Pick<RuleBook, "usesBetween">;
 }
 
 const DAY_MS = 86_400_000;
@@ -32,8 +36,29 @@ const MAX_PERIOD_MS = 7 * DAY_MS;
 
 /** Build the digest service; see the module comment. */
 export function createDigestService(deps: DigestServiceDeps) {
+  /** The digest for [since, now), with what standing rules approved in that time. */
+  async function digestOf(operator: Operator, now: Date, since: Date): Promise<Answer> {
+    const [answer, uses] = await Promise.all([
+      deps.queries.digest(operator, now, since),
+      deps.rules ? deps.rules.usesBetween(since, new Date(now.getTime() + 1)) : [],
+    ]);
+    if (uses.length === 0) return answer;
+    const rulesUsed = uses.map((u) => ({
+      rule: u.rule.id,
+      source: u.rule.source,
+      action: u.rule.action,
+      agent: u.rule.agent,
+      count: u.count,
+      codes: u.approvals.map((a) => a.code).join(", "),
+      more: u.count > u.approvals.length,
+      last: formatClock(u.approvals[0]?.decidedAt ?? now, operator.timezone, now),
+    }));
+    const total = uses.reduce((n, u) => n + u.count, 0);
+    return { ...answer, view: { ...answer.view, quiet: false, rulesUsed, rulesUsedCount: total } };
+  }
+
   async function send(operator: Operator, now: Date, since: Date): Promise<number> {
-    const answer = await deps.queries.digest(operator, now, since);
+    const answer = await digestOf(operator, now, since);
     return deps.broadcaster.toOperator(operator, answer.template, answer.view);
   }
 
@@ -77,7 +102,7 @@ export function createDigestService(deps: DigestServiceDeps) {
     /** `digest` in chat: the last 24 hours, now, not recorded as a scheduled send. */
     async digestNow(operator: Operator) {
       const now = deps.now();
-      return deps.queries.digest(operator, now, new Date(now.getTime() - DAY_MS));
+      return digestOf(operator, now, new Date(now.getTime() - DAY_MS));
     },
   };
   return service;
