@@ -40,7 +40,8 @@ ${Object.values(commands)
   help [command]       this text, or one command's usage (also: signoff <command> --help)
 
 Settings come from the environment, and from a .env file in the current directory for those the
-environment leaves unset. Exit codes: 0 done, 1 the check failed, 2 usage, config or connection error.`;
+environment leaves unset. Exit codes: 0 done, 1 the check failed (ask, run: rejected), 2 usage, config
+or connection error; ask and run also 3 changes requested, 4 cancelled or no decision in time.`;
 }
 
 /**
