@@ -39,6 +39,26 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
       const value = row?.value;
       return { paused: value?.paused ?? false, by: value?.by ?? null, at: value?.at ? new Date(value.at) : null };
     },
+    /**
+     * Pause unless already paused, with `audit` in the same transaction; resolves to whether this
+     * call paused it (of several processes tripping at once, one wins).
+     */
+    async pauseIfRunning(by: string, audit: AuditEntry[] = [], at: Date = new Date()): Promise<boolean> {
+      const paused = await withTransaction(db, async (client) => {
+        const row = await maybeOne<{ key: string }>(
+          client,
+          `INSERT INTO settings (key, value) VALUES ('pause', $1)
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+             WHERE (settings.value->>'paused')::boolean IS NOT TRUE
+           RETURNING key`,
+          [JSON.stringify({ paused: true, by, at: at.toISOString() })],
+        );
+        if (row) await appendAudit(client, audit);
+        return row !== null;
+      });
+      if (paused) cached = { paused: true, until: Date.now() + cacheMs };
+      return paused;
+    },
     /** Flip the pause; `audit` entries are written in the same transaction. */
     async setPaused(paused: boolean, by: string, audit: AuditEntry[] = [], at: Date = new Date()): Promise<void> {
       await withTransaction(db, async (client) => {

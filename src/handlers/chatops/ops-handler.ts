@@ -28,6 +28,10 @@ import type { Operator } from "../chat/operators.js";
 import type { PairingService } from "../pairing/pairing-service.js";
 import type { Renderer } from "../chat/render.js";
 import { formatClock } from "../../lib/time-format.js";
+import { formatAwayUntil } from "../chat/presence.js";
+import type { PresenceStore } from "../../store/presence-store.js";
+import { BREAKER_ACTOR } from "../approvals/breaker.js";
+import type { SelfCommands } from "./self-commands.js";
 
 /** Which roles may say each command. */
 export type CommandRoles = Readonly<Record<CommandKind, readonly string[]>>;
@@ -51,6 +55,10 @@ export interface OpsHandlerDeps {
   commandRoles: CommandRoles;
   now: () => Date;
   logger: { warn(o: object, m?: string): void };
+  /** away / back / digest on|off / unpair; absent: those say "I didn't understand". */
+  self?: SelfCommands;
+  /** Who is away, for `status`. */
+  presence?: Pick<PresenceStore, "active">;
 }
 
 /** States from which each task command may act. */
@@ -203,6 +211,19 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
     if (!mayCommand(operator, command, deps.commandRoles)) return refuse(event, operator, command, "autonomy");
     const state = await deps.settings.pauseState();
     const reader = operator.timezone;
+    // The breaker stopped autonomy because something went wrong: an owner decides it is safe again.
+    if (!paused && state.paused && state.by === BREAKER_ACTOR && !operator.roles.includes("owner")) {
+      await deps.audit.append([
+        {
+          actor: operator.name,
+          action: "command.refused",
+          subject: "autonomy",
+          at: deps.now(),
+          data: { command, channel: event.channel, roles: operator.roles, reason: "breaker" },
+        },
+      ]);
+      return say(event, "breaker-holds", { since: state.at ? formatClock(state.at, reader, deps.now()) : "a while" });
+    }
     if (state.paused === paused) {
       return say(event, "pause-changed", {
         paused,
@@ -305,7 +326,18 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
       case "help":
         await help(event, operator, canAnswer);
         break;
-      case "status":
+      case "status": {
+        const [answer, away] = await Promise.all([
+          deps.queries.status(operator, now),
+          deps.presence ? deps.presence.active(now) : [],
+        ]);
+        // "eve away until Fri 24 Dec, delegate bob": expired absences are never shown.
+        const lines = away.map((a) => ({
+          text: `${a.operator} away until ${formatAwayUntil(a.until, operator.timezone, now)}${a.delegate ? `, delegate ${a.delegate}` : ""}`,
+        }));
+        await say(event, answer.template, { ...answer.view, away: lines });
+        break;
+      }
       case "queue":
       case "failures": {
         const answer = await deps.queries[intent.kind](operator, now);
@@ -333,6 +365,17 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
         break;
       case "pair":
         await pair(event, operator, intent);
+        break;
+      case "unpair":
+        if (!mayCommand(operator, "pair", deps.commandRoles)) await refuse(event, operator, "pair", "pairing");
+        else if (deps.self) await deps.self.handle(event, operator, intent, say);
+        else await notUnderstood(event, operator, text);
+        break;
+      case "away":
+      case "back":
+      case "digest-switch":
+        if (deps.self) await deps.self.handle(event, operator, intent, say);
+        else await notUnderstood(event, operator, text);
         break;
     }
     return intent.kind;
