@@ -16,6 +16,11 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export interface Actor {
   name: string;
   roles: readonly string[];
+  /**
+   * Roles held for operators away who named this one their delegate: eligibility only (they
+   * answer approvals for them), never commands. Still one person, one vote.
+   */
+  delegatedRoles?: readonly string[] | undefined;
 }
 
 /** How a new request is announced to operators. */

@@ -212,11 +212,12 @@ export function withNoticeDelivered(approval: Approval, at: Date): Approval {
 
 /**
  * Whether this operator may answer this approval: holds any of its roles, or of the roles of
- * an escalation step already taken.
+ * an escalation step already taken — their own, or delegated to them by an operator away.
  */
 export function isEligible(approval: Approval, operator: Actor): boolean {
   const roles = approval.escalationLevel > 0 ? eligibleRoles(approval) : approval.approverRoles;
-  return operator.roles.some((role) => roles.includes(role));
+  const holds = (role: string) => roles.includes(role);
+  return operator.roles.some(holds) || (operator.delegatedRoles?.some(holds) ?? false);
 }
 
 /**
