@@ -47,6 +47,8 @@ export interface ChatHandlerDeps {
   /** Queries and commands: everything that is not an answer. */
   intents: TextIntentHandler;
   strangers?: StrangerHandler;
+  /** The roles an operator answers with for those away who named them delegate (none: absent). */
+  delegatedRoles?: (operator: Operator) => Promise<readonly string[]>;
 }
 
 /** `text` without NUL characters and unpaired surrogates. */
@@ -281,11 +283,11 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       let known = false;
       try {
         if (!(await deps.chat.claimInbound(event.channel, event.eventId))) return; // redelivered
-        const operator =
+        const found =
           deps.directory.bySender(event.channel, [event.sender.id, ...(event.sender.altIds ?? [])]) ??
           (await deps.strangers?.recognise(event)) ??
           null;
-        if (!operator) {
+        if (!found) {
           // Strangers learn nothing: at most a daily pairing code (see StrangerHandler).
           await deps.audit.append([
             {
@@ -300,6 +302,8 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           return;
         }
         known = true;
+        const roles = deps.delegatedRoles ? await deps.delegatedRoles(found) : [];
+        const operator: Operator = roles.length ? { ...found, delegatedRoles: roles } : found;
         if (event.kind === "reaction") return await onReaction(event, operator);
         if (event.kind === "button") return await onButton(event, operator);
         return await onText(event, operator, deps.intents);
