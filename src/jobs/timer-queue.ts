@@ -84,11 +84,14 @@ export function createTimerWorker(
     failPermanentErrorsAtOnce(async (job: Job<TimerJobData>, token?: string) => {
       const startedAt = Date.now();
       const result = await service.fireTimer(job.data.approvalId, job.data.kind);
-      if (result.outcome === "ignored" && result.reason === "timer_not_due") {
-        // Fired early (clocks of two processes disagree, or the window moved later): wait for the
-        // rest of the time, and measure lateness against the new due time.
+      if (result.outcome === "ignored") {
+        // Fired early (clocks of two processes disagree), or the window moved later while it ran:
+        // a notice landed late, between this timer reading "nobody saw it" and its escalation
+        // reading "seen after all". The job is the window's only timer, so it must wait for the
+        // rest of the time instead of completing; lateness is measured against the new due time.
         const plan = plannedTimers(result.approval).find((t) => t.kind === job.data.kind);
-        if (plan) {
+        const wasDueAt = job.data.dueAt ?? job.timestamp + (job.opts.delay ?? 0);
+        if (plan && (result.reason === "timer_not_due" || plan.dueAt.getTime() > wasDueAt)) {
           await job.updateData({ ...job.data, dueAt: plan.dueAt.getTime() });
           await job.moveToDelayed(plan.dueAt.getTime(), token);
           throw new DelayedError();
