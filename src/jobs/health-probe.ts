@@ -61,12 +61,25 @@ export function probeTcp(hostPort: string, timeoutMs: number): Promise<ProbeResu
   });
 }
 
-/** Run one check by name and store its result; unknown names (removed from config) are skipped. */
+/** A check that went down, or came back up after being down (never its first result when up). */
+export interface HealthChange {
+  name: string;
+  ok: boolean;
+  detail: string;
+  since: Date;
+}
+
+/**
+ * Run one check by name and store its result; unknown names (removed from config) are skipped.
+ * `onChange` hears of each change of state once (the stored previous result decides), not of
+ * every failed probe.
+ */
 export function createHealthRunner(deps: {
   checks: readonly HealthCheckConfig[];
   monitor: Pick<MonitorStore, "recordHealth">;
   now: () => Date;
   timeoutMs?: number;
+  onChange?: (change: HealthChange) => Promise<unknown>;
 }) {
   const byName = new Map(deps.checks.map((c) => [c.name, c]));
   return async function runHealthCheck(name: string): Promise<ProbeResult | null> {
@@ -75,7 +88,10 @@ export function createHealthRunner(deps: {
     // A check must finish before the next run is due.
     const timeoutMs = Math.min(deps.timeoutMs ?? 10_000, Math.max(500, check.everySeconds * 1000 - 100));
     const result = check.url ? await probeHttp(check.url, timeoutMs) : await probeTcp(check.tcp!, timeoutMs);
-    await deps.monitor.recordHealth(name, result.ok, result.detail, deps.now());
+    const stored = await deps.monitor.recordHealth(name, result.ok, result.detail, deps.now());
+    // First result "up": nothing recovered. First result "down": worth saying.
+    if (stored.changed && (stored.previous !== null || !result.ok))
+      await deps.onChange?.({ name, ok: result.ok, detail: result.detail, since: stored.since });
     return result;
   };
 }

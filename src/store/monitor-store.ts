@@ -71,17 +71,17 @@ export function createMonitorStore(db: Database) {
       ok: boolean,
       detail: string | null,
       at: Date,
-    ): Promise<HealthResult & { changed: boolean }> {
-      const row = await one<HealthRow & { changed: boolean }>(
+    ): Promise<HealthResult & { changed: boolean; previous: boolean | null }> {
+      const row = await one<HealthRow & { changed: boolean; previous: boolean | null }>(
         db.pool,
         `WITH prev AS (SELECT ok FROM health_results WHERE name = $1)
          INSERT INTO health_results AS h (name, ok, detail, checked_at, since) VALUES ($1, $2, $3, $4, $4)
          ON CONFLICT (name) DO UPDATE SET ok = EXCLUDED.ok, detail = EXCLUDED.detail, checked_at = EXCLUDED.checked_at,
            since = CASE WHEN h.ok = EXCLUDED.ok THEN h.since ELSE EXCLUDED.checked_at END
-         RETURNING h.*, (SELECT ok FROM prev) IS DISTINCT FROM h.ok AS changed`,
+         RETURNING h.*, (SELECT ok FROM prev) IS DISTINCT FROM h.ok AS changed, (SELECT ok FROM prev) AS previous`,
         [name, ok, detail?.slice(0, 500) ?? null, at],
       );
-      return { ...toHealth(row), changed: row.changed };
+      return { ...toHealth(row), changed: row.changed, previous: row.previous };
     },
 
     /**
