@@ -94,7 +94,12 @@ export async function wireApprovals(
     callbacks: { enqueue: delivery.enqueue },
     presenter,
     decisions: bus,
-    defaults: { deadlineSeconds: file.approvals.deadlineSeconds, objectionSeconds: file.approvals.objectionSeconds },
+    defaults: {
+      deadlineSeconds: file.approvals.deadlineSeconds,
+      objectionSeconds: file.approvals.objectionSeconds,
+      remindAt: file.approvals.remindAt,
+      escalate: file.approvals.escalate,
+    },
     eligibleApprovers: (roles) => directory.all().filter((o) => o.roles.some((r) => roles.includes(r))).length,
     operators: directory,
     logger: logger.child({ component: "approvals" }),

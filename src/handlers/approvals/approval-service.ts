@@ -10,6 +10,8 @@ import {
   type Announcement,
   type Approval,
   type Decision,
+  type EscalationStep,
+  type ReminderPoint,
   type TimerKind,
   toApprovalRecord,
 } from "../../domain/approval.js";
@@ -27,6 +29,13 @@ import {
   transition,
 } from "./approval-machine.js";
 import { type CreateCheckDeps, refuseUnanswerable } from "./create-checks.js";
+import { newlyEligible, refuseUnheldSteps } from "./escalation.js";
+import {
+  type LifecycleResult,
+  type LifecycleTimerKind,
+  applyLifecycleTimer,
+  isLifecycleTimer,
+} from "./lifecycle-timers.js";
 import { type RuleBook, type RuleRefusal, approveByRule, ruleRefusal, ruleUsedEntry } from "./rules.js";
 import type { StandingRule } from "../../domain/standing-rule.js";
 
@@ -38,9 +47,12 @@ export interface TimerScheduler {
 
 /** What the chat side is told about approvals (it queues cards, notices and edits). */
 export interface ApprovalPresenter {
-  announce(approval: Approval, announcement: Exclude<Announcement, null>): Promise<void>;
+  /** `only`: just these operators (those an escalation step made eligible). */
+  announce(approval: Approval, announcement: Exclude<Announcement, null>, only?: readonly string[]): Promise<void>;
   /** A decision or vote happened: refresh every card of this approval. */
   refresh(approval: Approval): Promise<void>;
+  /** Remind the approvers who owe this request an answer. */
+  remind(approval: Approval): Promise<number>;
 }
 
 /**
@@ -63,11 +75,21 @@ export interface ApprovalServiceDeps {
   presenter: ApprovalPresenter;
   /** Wakes `?wait=N` long polls (in this and other processes). */
   decisions: { publish(approvalId: string): Promise<void> };
-  defaults: { deadlineSeconds: number; objectionSeconds: number };
+  defaults: {
+    deadlineSeconds: number;
+    objectionSeconds: number;
+    /** When waiting requests remind their approvers (`approvals.remindAt`). */
+    remindAt?: readonly ReminderPoint[];
+    /** The escalation ladder of requests that bring none (`approvals.escalate`). */
+    escalate?: readonly EscalationStep[];
+  };
   /** How many configured operators hold any of these roles (to refuse requests nobody can pass). */
   eligibleApprovers?(roles: readonly string[]): number;
   /** Operators by name, to check a request's `requestedBy`. */
-  operators: CreateCheckDeps["operators"];
+  operators: CreateCheckDeps["operators"] & {
+    /** Every operator, to find whom an escalation step made eligible (they get the card). */
+    all?(): readonly Actor[];
+  };
   now?: () => Date;
   logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   observe?: ApprovalObserver;
@@ -159,6 +181,64 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         deps.logger.error({ err: r.reason, approvalId: approval.id }, "post-decision step failed");
   }
 
+  /**
+   * A reminder or escalation step fell due: count it with a compare-and-set (so it counts once
+   * however often its timer fires), then remind whoever owes an answer, or show the card to the
+   * operators the step made eligible and edit the cards already shown. Decided: nothing.
+   */
+  async function stepLifecycle(approvalId: string, kind: LifecycleTimerKind): Promise<LifecycleResult> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await deps.approvals.get(approvalId);
+      if (!current)
+        throw new AppError({
+          code: "not_found",
+          message: `approval ${approvalId} not found`,
+          userMessage: "No such request.",
+        });
+      const at = now();
+      const result = applyLifecycleTimer(current, kind, at);
+      if (result.outcome === "ignored") return result;
+      const audit: AuditEntry =
+        result.outcome === "reminded"
+          ? {
+              actor: "policy",
+              action: "approval.reminded",
+              subject: approvalId,
+              at,
+              data: { reminder: result.approval.remindersSent },
+            }
+          : {
+              actor: "policy",
+              action: "approval.escalated",
+              subject: approvalId,
+              at,
+              data: { reason: "unanswered", step: result.level, roles: result.steps.flatMap((step) => step.roles) },
+            };
+      const stored = await deps.approvals.commitTransition(result.approval, current.version, null, [audit], null);
+      if (!stored.committed) continue; // answered or stepped meanwhile: re-read, re-decide
+      if (result.outcome === "reminded") {
+        await deps.presenter
+          .remind(result.approval)
+          .catch((err) => logPostCommit(err, approvalId, "reminder not sent"));
+        return result;
+      }
+      const added = newlyEligible(current, result.approval, deps.operators.all?.() ?? []).map((op) => op.name);
+      await deps.presenter
+        .refresh(result.approval)
+        .catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
+      if (added.length > 0)
+        await deps.presenter
+          .announce(result.approval, "card", added)
+          .catch((err) => logPostCommit(err, approvalId, "announce failed"));
+      return result;
+    }
+    throw new AppError({
+      code: "conflict",
+      message: `approval ${approvalId}: too much contention`,
+      userMessage: "Busy, please try again.",
+    });
+  }
+
   async function apply(approvalId: string, makeEvent: () => ApprovalEvent, auditActor: string): Promise<ApplyResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await deps.approvals.get(approvalId);
@@ -219,9 +299,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       } else if (result.outcome === "escalated") {
         // It now waits for a person until the deadline: shown notices become cards (refresh);
         // a notice that never arrived is replaced by a card to every eligible approver.
-        await deps.timers
-          .schedule(approvalId, "deadline", result.approval.deadlineAt!)
-          .catch((err) => logPostCommit(err, approvalId, "timer scheduling failed"));
+        await Promise.all(
+          plannedTimers(result.approval).map((timer) =>
+            deps.timers
+              .schedule(approvalId, timer.kind, timer.dueAt)
+              .catch((err) => logPostCommit(err, approvalId, "timer scheduling failed")),
+          ),
+        );
         await deps.presenter
           .refresh(result.approval)
           .catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
@@ -251,6 +335,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      */
     async create(source: string, input: CreateApprovalInput): Promise<{ approval: Approval; created: boolean }> {
       refuseUnanswerable(input, deps);
+      refuseUnheldSteps(input.approvers?.escalate, deps.eligibleApprovers);
       const paused = await deps.settings.isPaused();
       // A standing approval that covers it (looked up once; a pause suspends every rule).
       let rule: StandingRule | null | undefined;
@@ -264,6 +349,8 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
           paused,
           defaultDeadlineSeconds: deps.defaults.deadlineSeconds,
           defaultObjectionSeconds: deps.defaults.objectionSeconds,
+          ...(deps.defaults.remindAt ? { remindAt: deps.defaults.remindAt } : {}),
+          ...(deps.defaults.escalate ? { escalate: deps.defaults.escalate } : {}),
         });
         if (rule === undefined) rule = paused || !deps.rules ? null : await deps.rules.covering(made.approval, now());
         const approval = rule ? approveByRule(made.approval, rule, made.approval.createdAt) : made.approval;
@@ -407,7 +494,8 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
      * A timer fired. An early arrival (clock skew) comes back as `timer_not_due` with the
      * approval, so the timer job can move itself to the remaining time.
      */
-    async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult> {
+    async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult | LifecycleResult> {
+      if (isLifecycleTimer(kind)) return stepLifecycle(approvalId, kind as LifecycleTimerKind);
       const escalate = (reason: EscalationReason) =>
         apply(
           approvalId,
