@@ -45,7 +45,9 @@ export function registerApprovalRoutes(app: ZodApp, deps: ApprovalRoutesDeps): v
           201: ApprovalRecordSchema.describe(
             "Created; decide by waiting on GET /api/approvals/{id}?wait=N or the callback",
           ),
-          409: ErrorSchema.describe("idempotencyKey reused with a different payload (problems name `payload`), or busy: no free approval code (try again)"),
+          409: ErrorSchema.describe(
+            "idempotencyKey reused with a different payload (problems name `payload`), or busy: no free approval code (try again)",
+          ),
         },
       },
     },
