@@ -20,6 +20,10 @@ import { createDeliveryStore, type DeliveryStore } from "../store/delivery-store
 import { createSettingsStore, type SettingsStore } from "../store/settings-store.js";
 import { createRuleStore } from "../store/rule-store.js";
 import { createRuleBook, type RuleBook } from "../handlers/approvals/rules.js";
+import { createPresenceStore, type PresenceStore } from "../store/presence-store.js";
+import { createBreakerCounts } from "../store/breaker-counts.js";
+import { createBreaker, type Breaker } from "../handlers/approvals/breaker.js";
+import { createBroadcaster } from "../handlers/chat/broadcast.js";
 import type { ChannelParts } from "./channels.js";
 import type { Infrastructure } from "./infrastructure.js";
 
@@ -37,6 +41,10 @@ export interface ApprovalParts {
   service: ApprovalService;
   /** Standing approvals ("✅ always"). */
   rules: RuleBook;
+  /** Who is away and who answers for them. */
+  presence: PresenceStore;
+  /** Pauses autonomy when rejections, failed tasks or dead letters cross their limits. */
+  breaker: Breaker;
   /** Re-create timers, deliveries and lost cards from PostgreSQL (safe to run any time). */
   reconcile(): Promise<ReconcileReport>;
 }
@@ -75,7 +83,22 @@ export async function wireApprovals(
   }
   const bus = await createDecisionBus(infra.producer, infra.subscriber, prefix);
 
+  const presence = createPresenceStore(db);
+  const breaker = createBreaker({
+    rules: file.breaker ?? { windowSeconds: 600 },
+    counts: createBreakerCounts(db),
+    settings,
+    broadcaster: createBroadcaster({
+      directory,
+      channels: () => [...chatSide.channels.keys()],
+      renderer: wiring.renderer,
+      enqueue: chatSide.outbox.enqueue,
+    }),
+    now: () => new Date(),
+    logger: logger.child({ component: "breaker" }),
+  });
   const presenter = createCardPresenter({
+    absences: presence.active,
     directory,
     channels: chatSide.channels,
     renderer: wiring.renderer,
@@ -103,7 +126,17 @@ export async function wireApprovals(
     eligibleApprovers: (roles) => directory.all().filter((o) => o.roles.some((r) => roles.includes(r))).length,
     operators: directory,
     logger: logger.child({ component: "approvals" }),
-    observe: chatSide.observe.approvals,
+    observe: {
+      created: (approval) => chatSide.observe.approvals.created(approval),
+      decided(approval, decision) {
+        chatSide.observe.approvals.decided(approval, decision);
+        // An operator's rejection may trip the circuit breaker (counted in PostgreSQL, across processes).
+        if (approval.status === "rejected" && decision?.verdict === "reject")
+          void breaker
+            .check("rejections")
+            .catch((err) => logger.warn({ err: (err as Error).message }, "breaker check failed"));
+      },
+    },
     rules,
   });
 
@@ -129,6 +162,8 @@ export async function wireApprovals(
     presenter,
     service,
     rules,
+    presence,
+    breaker,
     reconcile: () => reconcile(reconcileDeps),
   };
 }

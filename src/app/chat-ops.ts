@@ -25,6 +25,9 @@ import { createMonitorStore, type MonitorStore } from "../store/monitor-store.js
 import { createPairingStore, type PairingStore } from "../store/pairing-store.js";
 import { createSpendStore, type SpendStore } from "../store/spend-store.js";
 import { createTaskStore, type TaskStore } from "../store/task-store.js";
+import { createSelfCommands } from "../handlers/chatops/self-commands.js";
+import { delegatedRoles } from "../handlers/chat/presence.js";
+import { formatClock } from "../lib/time-format.js";
 import type { ApprovalParts } from "./approvals.js";
 import type { ChannelParts } from "./channels.js";
 import type { Infrastructure } from "./infrastructure.js";
@@ -96,7 +99,13 @@ export async function wireChatOps(
     heartbeatMsOf: (agent) => (file.heartbeats.agents[agent] ?? file.heartbeats.intervalSeconds) * 1000,
     view: { currency: file.spend.currency, locale: file.locale, stuckAfterMs: file.digests.stuckAfterSeconds * 1000 },
   });
+  // Configured operators' digests, then paired operators' (`digest on`), kept current as they change.
   const digestSchedules = new Map(file.operators.flatMap((o) => (o.digest ? [[o.name, o.digest] as const] : [])));
+  const configuredDigests = new Set(digestSchedules.keys());
+  const syncPairedDigests = () => {
+    for (const name of [...digestSchedules.keys()]) if (!configuredDigests.has(name)) digestSchedules.delete(name);
+    for (const o of directory.all()) if (o.paired && o.digest) digestSchedules.set(o.name, o.digest);
+  };
   const digests = createDigestService({
     queries,
     digests: digestStore,
@@ -121,6 +130,24 @@ export async function wireChatOps(
     now,
   });
   await pairing.load();
+  syncPairedDigests();
+  const opsQueue = createOpsQueue(infra.producer, env.SIGNOFF_QUEUE_PREFIX);
+  const self = createSelfCommands({
+    presence: engine.presence,
+    directory,
+    pairing: pairingStore,
+    digestSchedule: {
+      async set(operator, cron) {
+        digestSchedules.set(operator.name, cron);
+        await opsQueue.scheduleDigest({ operator: operator.name, cron, timezone: operator.timezone });
+      },
+      async clear(operator) {
+        if (!configuredDigests.has(operator)) digestSchedules.delete(operator);
+        await opsQueue.unscheduleDigest(operator);
+      },
+    },
+    now,
+  });
   const commandUrls = new Map(file.sources.map((s) => [s.name, s.commandUrl ?? null]));
   const opsIntents = createOpsHandler({
     queries,
@@ -138,9 +165,11 @@ export async function wireChatOps(
     commandRoles: file.commandRoles,
     now,
     logger: logger.child({ component: "ops" }),
+    self,
+    presence: engine.presence,
   });
   const intents = withRuleCommands(opsIntents, { rules: engine.rules, settings, audit, renderer, enqueue, now });
-  const reports = createReportService({
+  const reported = createReportService({
     tasks,
     spend,
     monitor,
@@ -156,15 +185,49 @@ export async function wireChatOps(
       locale: file.locale,
     },
   });
-  const queue = createOpsQueue(infra.producer, env.SIGNOFF_QUEUE_PREFIX);
+  // A failed task may trip the circuit breaker (counted in PostgreSQL, so across processes).
+  const reports: ReportService = {
+    ...reported,
+    async upsertTask(source, input) {
+      const outcome = await reported.upsertTask(source, input);
+      if (input.state === "failed")
+        await engine.breaker
+          .check("failedTasks")
+          .catch((err) => logger.warn({ err: (err as Error).message }, "breaker check failed"));
+      return outcome;
+    },
+  };
+  const queue = opsQueue;
   queue.queue.on("error", (err) =>
     infra.outageLog.warn("queue:ops", { queue: "ops", err: err.message }, "queue error"),
   );
-  const runHealthCheck = createHealthRunner({ checks: file.healthChecks, monitor, now });
+  const runHealthCheck = createHealthRunner({
+    checks: file.healthChecks,
+    monitor,
+    now,
+    // Owners hear once when a check goes down and once when it is back, not at every failed probe.
+    onChange: (change) =>
+      broadcaster
+        .toOperators(
+          (o) => o.roles.includes("owner"),
+          "health-changed",
+          (o) => ({
+            name: change.name,
+            down: !change.ok,
+            detail: change.detail,
+            since: formatClock(change.since, o.timezone, now()),
+          }),
+          "hold",
+        )
+        .catch((err) => logger.warn({ err: (err as Error).message, check: change.name }, "health notice not queued")),
+  });
   // Operators paired in another process show up here within a minute (and at once when they speak).
   const stopPairedRefresh = every(
     60_000,
-    () => pairing.load(),
+    async () => {
+      await pairing.load();
+      syncPairedDigests();
+    },
     (err) => logger.warn({ err: (err as Error).message }, "paired operators refresh failed"),
   );
   const chatHandler = createChatHandler({
@@ -177,6 +240,8 @@ export async function wireChatOps(
     intents,
     strangers: pairing,
     logger: logger.child({ component: "chat" }),
+    delegatedRoles: async (operator) =>
+      delegatedRoles(operator, await engine.presence.active(now()), (name) => directory.byName(name)?.roles),
   });
   return {
     ops: { tasks, spend, monitor, commands, digestStore, pairingStore, digests, pairing, queue, runHealthCheck },

@@ -37,7 +37,14 @@ export function startWorkers(
     signingSecret: env.SIGNOFF_SIGNING_SECRET,
     timeoutMs: file.approvals.callbackTimeoutMs,
     logger: wiring.logger.child({ queue: "deliveries" }),
-    observe: chatSide.observe.deliveryAttempt,
+    observe: (attempt) => {
+      chatSide.observe.deliveryAttempt(attempt);
+      // A dead letter may trip the circuit breaker (counted in PostgreSQL, so across processes).
+      if (attempt.result === "dead")
+        void engine.breaker
+          .check("deadLetters")
+          .catch((err) => wiring.logger.warn({ err: (err as Error).message }, "breaker check failed"));
+    },
   });
   const workers: Worker[] = [
     createTimerWorker(connection(), prefix, engine.service, wiring.timerConcurrency, chatSide.observe.timers),
