@@ -132,18 +132,22 @@ async function main(): Promise<number> {
     ? (JSON.parse(readFileSync(RESULTS, "utf8")) as { results?: Record<string, BenchResult> })
     : {};
   const results: Record<string, BenchResult> = { ...(previous.results ?? {}) };
+  const save = () => {
+    const report = {
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, redisHz: Number(hz) },
+      at: new Date().toISOString(),
+      results,
+    };
+    // Written whole and renamed, so an interrupted run never leaves half a file to merge into.
+    writeFileSync(`${RESULTS}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+    renameSync(`${RESULTS}.tmp`, RESULTS);
+  };
   for (const name of parsed.names) {
     process.stdout.write(`running ${name}...\n`);
     results[name] = await SECTIONS[name]!.run();
+    save(); // after each section: a later one that fails keeps the earlier results
+    process.stdout.write(`${name}: ${JSON.stringify(results[name]!.metrics)}\n`);
   }
-  const report = {
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, redisHz: Number(hz) },
-    at: new Date().toISOString(),
-    results,
-  };
-  // Written whole and renamed, so an interrupted run never leaves half a file to merge into.
-  writeFileSync(`${RESULTS}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${RESULTS}.tmp`, RESULTS);
 
   const rows = Object.values(results).flatMap((r) =>
     Object.entries(r.metrics).map(([metric, value]) => {
