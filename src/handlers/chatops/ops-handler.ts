@@ -310,6 +310,7 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
       canPause: may("pause"),
       canResume: may("resume"),
       canPair: may("pair"),
+      paired: operator.paired === true,
     });
   }
 

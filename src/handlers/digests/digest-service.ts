@@ -59,7 +59,8 @@ export function createDigestService(deps: DigestServiceDeps) {
 
   async function send(operator: Operator, now: Date, since: Date): Promise<number> {
     const answer = await digestOf(operator, now, since);
-    return deps.broadcaster.toOperator(operator, answer.template, answer.view);
+    // A digest due in the reader's quiet hours waits until they end.
+    return deps.broadcaster.toOperator(operator, answer.template, answer.view, "hold");
   }
 
   const service = {
