@@ -12,6 +12,7 @@ import type { OperatorDirectory } from "../handlers/chat/operators.js";
 import type { ApprovalStore } from "../store/approval-store.js";
 import type { CardRef } from "../store/chat-store.js";
 import type { DeliveryStore } from "../store/delivery-store.js";
+import type { PendingPages } from "../store/pending-pages.js";
 
 /** What the reconciler re-created. */
 export interface ReconcileReport {
@@ -35,26 +36,93 @@ export interface ReconcileCards {
   enqueue?: EnqueueOutbox;
 }
 
-/** Walk pending approvals and deliveries and make sure each has its job. */
-export async function reconcile(deps: {
-  approvals: Pick<ApprovalStore, "listPending">;
+/** Pending approvals (and deliveries) per page of the walk; each page's calls go out together. */
+const PAGE_SIZE = 1000;
+
+/** What a reconcile reads and re-creates. */
+export interface ReconcileDeps {
+  approvals: Pick<ApprovalStore, "listPending" | "get">;
   deliveries: Pick<DeliveryStore, "listPending">;
+  /**
+   * Keyset pages of pending ids: the walk then holds one page at a time. Without them every
+   * pending approval and delivery is read at once (memory grows with the backlog).
+   */
+  pages?: PendingPages;
   timers: { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> };
   deliveryQueue: { ensure(deliveryId: string): Promise<void> };
   cards?: ReconcileCards;
-}): Promise<ReconcileReport> {
-  const pending = await deps.approvals.listPending();
-  let timersEnsured = 0;
-  for (const approval of pending) {
-    for (const timer of plannedTimers(approval)) {
-      await deps.timers.ensure(approval.id, timer.kind, timer.dueAt);
-      timersEnsured++;
+  /** @defaultValue 1000 */
+  pageSize?: number;
+}
+
+/**
+ * Walk pending approvals and deliveries page by page and make sure each has its job. A page's
+ * timers, cards and deliveries are ensured concurrently, so their Redis calls share round trips
+ * (the queues' connection pipelines them) instead of one round trip after another.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    pendingApprovals: 0,
+    timersEnsured: 0,
+    deliveriesEnsured: 0,
+    reannounced: 0,
+    reposted: 0,
+  };
+  for await (const page of approvalPages(deps)) {
+    report.pendingApprovals += page.length;
+    const timers = page.flatMap((approval) => plannedTimers(approval).map((timer) => ({ approval, timer })));
+    await Promise.all(timers.map(({ approval, timer }) => deps.timers.ensure(approval.id, timer.kind, timer.dueAt)));
+    report.timersEnsured += timers.length;
+    if (deps.cards) {
+      const shown = await showLostCards(page, deps.cards);
+      report.reannounced += shown.reannounced;
+      report.reposted += shown.reposted;
     }
   }
-  const deliveries = await deps.deliveries.listPending();
-  for (const delivery of deliveries) await deps.deliveryQueue.ensure(delivery.id);
-  const shown = deps.cards ? await showLostCards(pending, deps.cards) : { reannounced: 0, reposted: 0 };
-  return { pendingApprovals: pending.length, timersEnsured, deliveriesEnsured: deliveries.length, ...shown };
+  for await (const ids of deliveryPages(deps)) {
+    await Promise.all(ids.map((id) => deps.deliveryQueue.ensure(id)));
+    report.deliveriesEnsured += ids.length;
+  }
+  return report;
+}
+
+/** Pending approvals a page at a time: keyset pages when given, else one read cut into pages. */
+async function* approvalPages(deps: ReconcileDeps): AsyncGenerator<Approval[]> {
+  const size = deps.pageSize ?? PAGE_SIZE;
+  if (!deps.pages) return yield* slices(await deps.approvals.listPending(), size);
+  for await (const ids of keysetPages(deps.pages.pendingApprovalIds, size)) {
+    const approvals = await Promise.all(ids.map((id) => deps.approvals.get(id)));
+    // Decided since the page was read: it needs no timer and no card.
+    yield approvals.filter((a): a is Approval => a?.status === "pending");
+  }
+}
+
+/** Ids of deliveries still to make, a page at a time. */
+async function* deliveryPages(deps: ReconcileDeps): AsyncGenerator<string[]> {
+  const size = deps.pageSize ?? PAGE_SIZE;
+  if (!deps.pages)
+    return yield* slices(
+      (await deps.deliveries.listPending()).map((d) => d.id),
+      size,
+    );
+  yield* keysetPages(deps.pages.pendingDeliveryIds, size);
+}
+
+/** Pages of ids, each read after the last id of the one before, until one comes back empty. */
+async function* keysetPages(
+  read: (afterId: string | null, limit: number) => Promise<string[]>,
+  size: number,
+): AsyncGenerator<string[]> {
+  for (let after: string | null = null; ; ) {
+    const ids = await read(after, size);
+    if (ids.length === 0) return;
+    after = ids.at(-1)!;
+    yield ids;
+  }
+}
+
+function* slices<T>(all: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < all.length; i += size) yield all.slice(i, i + size);
 }
 
 /**
@@ -69,30 +137,37 @@ export async function showLostCards(
 ): Promise<{ reannounced: number; reposted: number }> {
   let reannounced = 0;
   let reposted = 0;
-  for (const approval of pending) {
-    const refs = await cards.listCardRefs(approval.id);
-    const announcement = approval.effectiveGate === "low" ? "notice" : "card";
-    if (refs.length === 0) {
-      await cards.announce(approval, announcement);
-      reannounced++;
-      continue;
-    }
-    if (!cards.channels || !cards.directory || !cards.enqueue) continue;
-    for (const chat of lostChats(refs, cards.channels)) {
-      // Only to the operator who still reads that chat and may still answer.
-      const reader = cards.directory.byChat(chat.channel, chat.chatId);
-      if (!reader || !isEligible(approval, reader)) continue;
-      await cards.enqueue({
-        op: "announce",
-        approvalId: approval.id,
-        announcement,
-        channel: chat.channel,
-        chatId: chat.chatId,
-        operator: reader.name,
+  // Concurrently: the card references of a page are read in a few batched queries, not one each.
+  await Promise.all(
+    pending.map(async (approval) => {
+      const refs = await cards.listCardRefs(approval.id);
+      const announcement = approval.effectiveGate === "low" ? "notice" : "card";
+      if (refs.length === 0) {
+        await cards.announce(approval, announcement);
+        reannounced++;
+        return;
+      }
+      const { channels, directory, enqueue } = cards;
+      if (!channels || !directory || !enqueue) return;
+      const reposts = lostChats(refs, channels).flatMap((chat) => {
+        // Only to the operator who still reads that chat and may still answer.
+        const reader = directory.byChat(chat.channel, chat.chatId);
+        if (!reader || !isEligible(approval, reader)) return [];
+        return [
+          enqueue({
+            op: "announce",
+            approvalId: approval.id,
+            announcement,
+            channel: chat.channel,
+            chatId: chat.chatId,
+            operator: reader.name,
+          }),
+        ];
       });
-      reposted++;
-    }
-  }
+      await Promise.all(reposts);
+      reposted += reposts.length;
+    }),
+  );
   return { reannounced, reposted };
 }
 
