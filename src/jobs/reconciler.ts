@@ -34,6 +34,11 @@ export interface ReconcileCards {
   channels?: ReadonlyMap<ChannelName, Pick<Channel, "knows">>;
   directory?: Pick<OperatorDirectory, "byChat">;
   enqueue?: EnqueueOutbox;
+  /**
+   * Resolves once the messages queued so far went out. Channels that deliver in process queue
+   * them in memory, so the walk waits for each page's before the next: memory holds one page.
+   */
+  settle?: () => Promise<void>;
 }
 
 /** Pending approvals (and deliveries) per page of the walk; each page's calls go out together. */
@@ -77,6 +82,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       const shown = await showLostCards(page, deps.cards);
       report.reannounced += shown.reannounced;
       report.reposted += shown.reposted;
+      if (shown.reannounced + shown.reposted > 0) await deps.cards.settle?.();
     }
   }
   for await (const ids of deliveryPages(deps)) {

@@ -108,4 +108,27 @@ describe("reconcile in keyset pages", () => {
     expect(report.pendingApprovals).toBe(PENDING - 1);
     expect(seen.calls).not.toContain(`deadline:${decidedMeanwhile}`);
   });
+
+  it("waits for each page's announcements to go out before reading the next page", async () => {
+    const log: string[] = [];
+    await reconcile({
+      approvals: s.approvals,
+      deliveries: s.deliveries,
+      pages: createPendingPages(s.db),
+      pageSize: PAGE,
+      timers: { ensure: async () => undefined },
+      deliveryQueue: { ensure: async () => undefined },
+      cards: {
+        listCardRefs: async () => [], // shown nowhere: announced again
+        announce: async (approval) => void log.push(approval.id),
+        settle: async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          log.push("settled");
+        },
+      },
+    });
+    const settledAt = log.flatMap((entry, i) => (entry === "settled" ? [i] : []));
+    // 10 announcements, settled, 10 more, settled, the last 5, settled.
+    expect(settledAt).toEqual([PAGE, 2 * PAGE + 1, PENDING + 2]);
+  });
 });
