@@ -10,9 +10,15 @@ import type { TimerPlan } from "./approval-machine.js";
 export const MIN_REMINDER_GAP_MS = 30_000;
 
 /**
- * The reminder times of a request created at `createdAt` with this deadline: points in the past
- * or at or after the deadline are skipped, and points within {@link MIN_REMINDER_GAP_MS} of an
- * earlier one are merged into it.
+ * No reminder this soon after the card went out: the approver has only just been asked, and a
+ * request that short-lived (a deadline of seconds) would get a ping on top of its card.
+ */
+export const MIN_REMINDER_AFTER_CREATE_MS = 5_000;
+
+/**
+ * The reminder times of a request created at `createdAt` with this deadline: points in the past,
+ * within {@link MIN_REMINDER_AFTER_CREATE_MS} of creation, or at or after the deadline are
+ * skipped, and points within {@link MIN_REMINDER_GAP_MS} of an earlier one are merged into it.
  *
  * @example
  * reminderTimes([{ kind: "share", share: 0.5 }, { kind: "before", seconds: 900 }], created, in20s)
@@ -23,7 +29,7 @@ export function reminderTimes(points: readonly ReminderPoint[], createdAt: Date,
   const end = deadlineAt.getTime();
   const times = points
     .map((point) => (point.kind === "share" ? start + point.share * (end - start) : end - point.seconds * 1000))
-    .filter((t) => t > start && t < end)
+    .filter((t) => t >= start + MIN_REMINDER_AFTER_CREATE_MS && t < end)
     .sort((a, b) => a - b);
   const kept: number[] = [];
   for (const t of times) if (kept.length === 0 || t - kept[kept.length - 1]! >= MIN_REMINDER_GAP_MS) kept.push(t);

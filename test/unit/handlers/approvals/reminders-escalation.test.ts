@@ -39,6 +39,12 @@ describe("reminder times", () => {
     expect(reminderTimes([HALF, FIFTEEN_MIN, { kind: "share", share: 1 }], T0, at(20))).toEqual([at(10)]);
   });
 
+  it("skip points within 5 s of creation: a request of a few seconds gets its card, not a ping on top", () => {
+    expect(reminderTimes([HALF], T0, at(0.3))).toEqual([]);
+    expect(reminderTimes([HALF], T0, at(9))).toEqual([]);
+    expect(reminderTimes([HALF], T0, at(10))).toEqual([at(5)]);
+  });
+
   it("merge points closer than 30 s to each other into the earlier one", () => {
     const points: ReminderPoint[] = [{ kind: "before", seconds: 600 }, HALF, { kind: "before", seconds: 590 }];
     expect(reminderTimes(points, T0, at(1200))).toEqual([at(600)]);
