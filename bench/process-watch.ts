@@ -32,6 +32,24 @@ export function readCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Wait until the process used less than `busyShare` of one CPU over each of two consecutive
+ * seconds (work left over from start-up is done), or `timeoutMs` passed; resolves with the ms waited.
+ */
+export async function waitForQuiet(pid: number, options: { busyShare?: number; timeoutMs?: number } = {}) {
+  const { busyShare = 0.15, timeoutMs = 120_000 } = options;
+  const began = performance.now();
+  let quietSeconds = 0;
+  let cpu = readCpuSeconds(pid);
+  while (quietSeconds < 2 && performance.now() - began < timeoutMs) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = readCpuSeconds(pid);
+    quietSeconds = now - cpu < busyShare ? quietSeconds + 1 : 0;
+    cpu = now;
+  }
+  return performance.now() - began;
+}
+
 /** A resident-memory sample: ms since the watch began, and MB. */
 export interface RssSample {
   atMs: number;
