@@ -6,11 +6,11 @@ import { createServer, type Server } from "node:net";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTelegramChannel } from "../../src/bot/telegram/telegram-channel.js";
 import type { Signoff } from "../../src/main.js";
 import { createPresenceStore } from "../../src/store/presence-store.js";
 import { startFakeBotApi, type FakeBotApi } from "../fakes/fake-bot-api.js";
-import { REDIS_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+import { startTelegramSignoff } from "../helpers/telegram-signoff.js";
+import { REDIS_URL, api, cleanupTestInstance, eventually } from "../helpers/harness.js";
 
 const ADAM = 1001; // owner
 const EVE = 1002; // approver, the only one holding "release"
@@ -24,16 +24,6 @@ let healthServer: Server | null = null;
 let redis: Redis;
 let outbox: Queue;
 
-const silentLogger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return this;
-  },
-};
-
 const listen = (port = 0) =>
   new Promise<Server>((resolve) => {
     const server = createServer((socket) => socket.end());
@@ -44,15 +34,7 @@ beforeAll(async () => {
   fake = await startFakeBotApi();
   healthServer = await listen();
   healthPort = (healthServer.address() as { port: number }).port;
-  const channel = createTelegramChannel({
-    token: fake.token,
-    apiRoot: fake.apiRoot,
-    logger: silentLogger,
-    pollingTimeoutSeconds: 1,
-  });
-  s = await startTestSignoff({
-    channels: [channel],
-    webchat: false,
+  s = await startTelegramSignoff(fake, {
     file: {
       operators: [
         { name: "adam", roles: ["owner", "approver"], timezone: "Pacific/Auckland", telegram: String(ADAM) },

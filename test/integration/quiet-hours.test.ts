@@ -4,10 +4,10 @@
  * and non-critical source notices wait in the outbox and arrive when the quiet hours end.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTelegramChannel } from "../../src/bot/telegram/telegram-channel.js";
 import type { Signoff } from "../../src/main.js";
 import { startFakeBotApi, type FakeBotApi } from "../fakes/fake-bot-api.js";
-import { api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+import { startTelegramSignoff } from "../helpers/telegram-signoff.js";
+import { api, cleanupTestInstance, eventually } from "../helpers/harness.js";
 
 const ADAM = 1001; // owner, never quiet
 const QUINN = 1005; // the only one holding "night"; in quiet hours until `quietEnd`
@@ -39,23 +39,7 @@ beforeAll(async () => {
   fake = await startFakeBotApi();
   const quiet = quietHoursEndingSoon();
   quietEnd = quiet.end;
-  const channel = createTelegramChannel({
-    token: fake.token,
-    apiRoot: fake.apiRoot,
-    logger: {
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      child() {
-        return this;
-      },
-    },
-    pollingTimeoutSeconds: 1,
-  });
-  s = await startTestSignoff({
-    channels: [channel],
-    webchat: false,
+  s = await startTelegramSignoff(fake, {
     file: {
       operators: [
         { name: "adam", roles: ["owner", "approver"], timezone: "Pacific/Auckland", telegram: String(ADAM) },
@@ -86,26 +70,13 @@ const record = async (id: string) => (await api(s, "GET", `/api/approvals/${id}`
 describe("quiet hours", () => {
   it("cards arrive silently, a critical notice rings; digest, low notice and info notice wait until the quiet hours end", async () => {
     expect(quietEnd - Date.now(), "the quiet hours are still on").toBeGreaterThan(3_000);
-    const card = (
-      await api(s, "POST", "/api/approvals", { title: "night deploy", gate: "medium", approvers: { roles: ["night"] } })
-    ).body;
+    /** A request only quinn (role "night") can answer. */
+    const night = async (title: string, more: Record<string, unknown>) =>
+      (await api(s, "POST", "/api/approvals", { title, approvers: { roles: ["night"] }, ...more })).body;
+    const card = await night("night deploy", { gate: "medium" });
     const forAll = (await api(s, "POST", "/api/approvals", { title: "day deploy", gate: "medium" })).body;
-    const lowLong = (
-      await api(s, "POST", "/api/approvals", {
-        title: "rotate night logs",
-        gate: "low",
-        objectionSeconds: 150,
-        approvers: { roles: ["night"] },
-      })
-    ).body;
-    const lowShort = (
-      await api(s, "POST", "/api/approvals", {
-        title: "flush night cache",
-        gate: "low",
-        objectionSeconds: 2,
-        approvers: { roles: ["night"] },
-      })
-    ).body;
+    const lowLong = await night("rotate night logs", { gate: "low", objectionSeconds: 150 });
+    const lowShort = await night("flush night cache", { gate: "low", objectionSeconds: 2 });
     const notify = (text: string, severity: string) => api(s, "POST", "/api/notify", { text, severity });
     expect((await notify("nightly backup took long", "info")).status).toBe(202);
     expect((await notify("primary database down", "critical")).status).toBe(202);
