@@ -83,6 +83,9 @@ type CommitResult = { deliveryId: string | null } | undefined;
 /** A batched write's result for one caller: its own value, or the error its own row caused. */
 type ItemOutcome<T> = T | { failed: unknown };
 
+/** How late after the window's own end a notice may still count as seen in time (clock skew). */
+const NOTICE_LATE_TOLERANCE_MS = 25;
+
 const isFailure = (value: unknown): value is { failed: unknown } =>
   typeof value === "object" && value !== null && "failed" in value;
 
@@ -196,12 +199,15 @@ export function createApprovalStore(db: Database) {
     async confirmNoticeDelivered(id: string, at: Date): Promise<boolean> {
       const row = await maybeOne<{ id: string }>(
         db.pool,
+        // A notice that arrives after the window's own length does not restart it: nobody saw
+        // the request in time, so its objection timer makes it medium instead.
         `UPDATE approvals
             SET notice_delivered_at = $2::timestamptz,
                 objection_ends_at = $2::timestamptz + make_interval(secs => COALESCE(objection_seconds, EXTRACT(EPOCH FROM (objection_ends_at - created_at))))
           WHERE id = $1 AND status = 'pending' AND effective_gate = 'low' AND notice_delivered_at IS NULL
+            AND $2::timestamptz <= objection_ends_at + make_interval(secs => $3::float8 / 1000)
           RETURNING id`,
-        [id, at],
+        [id, at, NOTICE_LATE_TOLERANCE_MS],
         "signoff_confirm_notice",
       );
       return row !== null;
