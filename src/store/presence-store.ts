@@ -38,18 +38,32 @@ const toAbsence = (r: AbsenceRow): Absence => ({
 export function createPresenceStore(db: Database, options: { cacheMs?: number } = {}) {
   const cacheMs = options.cacheMs ?? 1_000;
   let cached: { rows: Absence[]; until: number } | null = null;
+  let reading: Promise<Absence[]> | null = null;
+  // A write while a read is on its way must not let that read's older rows be cached.
+  let writes = 0;
+  /** One read at a time however many announcements ask at once. */
+  function read(): Promise<Absence[]> {
+    const seen = writes;
+    reading ??= many<AbsenceRow>(
+      db.pool,
+      "SELECT * FROM operator_presence WHERE away_until > now() ORDER BY set_at, operator",
+    )
+      .then((rows) => {
+        const absences = rows.map(toAbsence);
+        if (seen === writes) cached = { rows: absences, until: Date.now() + cacheMs };
+        return absences;
+      })
+      .finally(() => {
+        reading = null;
+      });
+    return reading;
+  }
   return {
     /** Absences not yet over at `now`, oldest first. */
     async active(now: Date = new Date()): Promise<Absence[]> {
-      if (!cached || cached.until <= Date.now()) {
-        // Read every row not over by the wall clock; `now` filters below, so a cached read serves any caller.
-        const rows = await many<AbsenceRow>(
-          db.pool,
-          "SELECT * FROM operator_presence WHERE away_until > now() ORDER BY set_at, operator",
-        );
-        cached = { rows: rows.map(toAbsence), until: Date.now() + cacheMs };
-      }
-      return cached.rows.filter((a) => a.until.getTime() > now.getTime());
+      // Every row not over by the wall clock is read; `now` filters, so a cached read serves any caller.
+      const rows = cached && cached.until > Date.now() ? cached.rows : await read();
+      return rows.filter((a) => a.until.getTime() > now.getTime());
     },
 
     /** Mark `operator` away (replacing an earlier absence), with its audit entries, in one transaction. */
@@ -64,7 +78,9 @@ export function createPresenceStore(db: Database, options: { cacheMs?: number } 
         );
         await appendAudit(client, audit);
       });
+      writes++;
       cached = null;
+      reading = null;
     },
 
     /**
@@ -82,7 +98,9 @@ export function createPresenceStore(db: Database, options: { cacheMs?: number } 
         if (running) await appendAudit(client, audit);
         return running;
       });
+      writes++;
       cached = null;
+      reading = null;
       return ended;
     },
   };
