@@ -6,16 +6,20 @@
 import type { Approval } from "../../domain/approval.js";
 import type { ChannelName } from "../../domain/channel.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
+import { quietUntil } from "../../lib/quiet-hours.js";
 import { formatDuration } from "../../lib/time-format.js";
 import type { ChatStore } from "../../store/chat-store.js";
 import type { OperatorDirectory } from "../chat/operators.js";
+import { type AbsenceView, routeAround } from "../chat/presence.js";
 import type { Renderer } from "../chat/render.js";
 import { isEligible } from "./approval-machine.js";
 import { owesAnswer } from "./reminders.js";
 
 /** Injected dependencies of {@link createReminderSender}. */
 export interface ReminderSenderDeps {
-  directory: Pick<OperatorDirectory, "all" | "addressesOf">;
+  directory: Pick<OperatorDirectory, "all" | "addressesOf" | "byName">;
+  /** Operators away now: their reminders go to their delegate, like their cards. */
+  absences?: (now: Date) => Promise<readonly AbsenceView[]>;
   /** The running channels (only their names are used). */
   channels: ReadonlyMap<ChannelName, unknown>;
   renderer: Renderer;
@@ -47,7 +51,7 @@ export function createReminderSender(deps: ReminderSenderDeps): (approval: Appro
     const sent = new Set<string>();
     let count = 0;
 
-    async function send(channel: ChannelName, chatId: string): Promise<void> {
+    async function send(channel: ChannelName, chatId: string, silent = false): Promise<void> {
       const key = `${channel}\u0000${chatId}`;
       if (sent.has(key)) return;
       sent.add(key);
@@ -57,17 +61,27 @@ export function createReminderSender(deps: ReminderSenderDeps): (approval: Appro
         left,
       });
       const replyTo = cardIn.get(key);
-      await deps.enqueue({ op: "text", channel, chatId, text, ...(replyTo ? { replyToMessageId: replyTo } : {}) });
+      await deps.enqueue({
+        op: "text",
+        channel,
+        chatId,
+        text,
+        ...(replyTo ? { replyToMessageId: replyTo } : {}),
+        // In the reader's quiet hours a reminder arrives like their card: silently.
+        ...(silent ? { silent: true } : {}),
+      });
       count++;
     }
 
     const useGroup = deps.telegramGroupChat !== undefined && deps.channels.has("telegram");
     if (useGroup) await send("telegram", deps.telegramGroupChat!);
     const running = [...deps.channels.keys()];
-    for (const op of waiting) {
+    const away = deps.absences ? await deps.absences(now()) : [];
+    for (const op of routeAround(waiting, away, deps.directory.byName)) {
+      const silent = quietUntil(op.quietHours, op.timezone, now()) !== null;
       for (const address of deps.directory.addressesOf(op, running)) {
         if (useGroup && address.channel === "telegram") continue;
-        await send(address.channel, address.chatId);
+        await send(address.channel, address.chatId, silent);
       }
     }
     return count;
