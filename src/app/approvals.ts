@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config.js";
 import { createApprovalService, type ApprovalService } from "../handlers/approvals/approval-service.js";
+import { createPendingCodeLengths } from "../handlers/approvals/approval-codes.js";
 import { createCardPresenter, type CardPresenter } from "../handlers/approvals/card-presenter.js";
 import type { OperatorDirectory } from "../handlers/chat/operators.js";
 import type { Renderer } from "../handlers/chat/render.js";
@@ -138,6 +139,13 @@ export async function wireApprovals(
       },
     },
     rules,
+    // Code length follows the pending count, so creates stay ~1 insert however many wait.
+    codes: {
+      lengths: createPendingCodeLengths({
+        countPending: approvals.countPending,
+        logger: logger.child({ component: "codes" }),
+      }),
+    },
   });
 
   // A restarted web chat lost its cards: the reconcile posts them again there (and only there).

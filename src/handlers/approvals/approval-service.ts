@@ -4,7 +4,7 @@
  * side effects: timers, the signed callback, card updates and long-poll wake-ups.
  * Dependencies are injected and narrowed so tests can pass tiny fakes.
  */
-import { randomInt, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import {
   type Actor,
   type Announcement,
@@ -28,6 +28,7 @@ import {
   plannedTimers,
   transition,
 } from "./approval-machine.js";
+import { type CodeLengthRule, SHORT_CODES_FIRST, generateCode, longerCode } from "./approval-codes.js";
 import { type CreateCheckDeps, refuseUnanswerable } from "./create-checks.js";
 import { newlyEligible, refuseUnheldSteps } from "./escalation.js";
 import {
@@ -95,6 +96,11 @@ export interface ApprovalServiceDeps {
   observe?: ApprovalObserver;
   /** Standing approvals: consulted on create (not while paused), and for "✅ always". */
   rules?: Pick<RuleBook, "covering" | "recordUse" | "createFrom">;
+  /**
+   * How long new codes are (from the pending count), and how they are drawn (tests count tries).
+   * @defaultValue 4 characters first, longer after a collision; {@link generateCode}
+   */
+  codes?: { lengths?: CodeLengthRule; generate?: (length: number) => string };
 }
 
 /**
@@ -106,22 +112,11 @@ export type AlwaysResult =
   | { outcome: "refused"; reason: RuleRefusal; approval: Approval }
   | { outcome: "answered"; result: ApplyResult; rule: StandingRule | null; ruleFailed: boolean };
 
-const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"; // no 0/O, 1/I/L: typed by people on phones
 const MAX_CAS_ATTEMPTS = 20;
+/** Tries to find a free code: each one after a collision is a character longer (up to 6). */
+const MAX_CODE_ATTEMPTS = 12;
 
-const CODE_DIGITS = "23456789";
-
-/**
- * A short typeable code; longer after repeated collisions. It always holds a digit, so a word
- * such as "AHEAD" in "go ahead" is never taken for a code.
- */
-export function generateCode(length = 4): string {
-  const chars: string[] = [];
-  for (let i = 0; i < length; i++) chars.push(CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]!);
-  if (!chars.some((c) => CODE_DIGITS.includes(c)))
-    chars[randomInt(length)] = CODE_DIGITS[randomInt(CODE_DIGITS.length)]!;
-  return chars.join("");
-}
+export { generateCode } from "./approval-codes.js";
 
 /** The outcome of an answer or timer, with the approval as it now stands. */
 export type ApplyResult = TransitionResult;
@@ -129,6 +124,8 @@ export type ApplyResult = TransitionResult;
 /** Build the approval service; see the module comment. */
 export function createApprovalService(deps: ApprovalServiceDeps) {
   const now = deps.now ?? (() => new Date());
+  const codeLengths = deps.codes?.lengths ?? SHORT_CODES_FIRST;
+  const newCode = deps.codes?.generate ?? generateCode;
 
   function callbackFor(approval: Approval): NewDelivery | null {
     if (!approval.callbackUrl || approval.status === "pending") return null;
@@ -336,14 +333,14 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     async create(source: string, input: CreateApprovalInput): Promise<{ approval: Approval; created: boolean }> {
       refuseUnanswerable(input, deps);
       refuseUnheldSteps(input.approvers?.escalate, deps.eligibleApprovers);
-      const paused = await deps.settings.isPaused();
+      const [paused, firstLength] = await Promise.all([deps.settings.isPaused(), codeLengths.firstLength()]);
       // A standing approval that covers it (looked up once; a pause suspends every rule).
       let rule: StandingRule | null | undefined;
-      for (let attempt = 0; attempt < 12; attempt++) {
-        const codeLength = attempt < 6 ? 4 : attempt < 9 ? 5 : 6;
+      let codeLength = firstLength;
+      for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
         const made = createApproval(input, {
           id: randomUUID(),
-          code: generateCode(codeLength),
+          code: newCode(codeLength),
           source,
           now: now(),
           paused,
@@ -385,8 +382,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
           if (rule) audit.push(ruleUsedEntry(rule, approval));
         }
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
-        if (!outcome.inserted && outcome.reason === "code_taken") continue;
+        if (!outcome.inserted && outcome.reason === "code_taken") {
+          codeLengths.collided(codeLength);
+          codeLength = longerCode(codeLength);
+          continue;
+        }
         if (!outcome.inserted) return { approval: sameRequest(outcome.approval, approval), created: false };
+        if (approval.status === "pending") codeLengths.created();
         observe((o) => o.created(approval), approval.id);
         if (approval.status !== "pending") observe((o) => o.decided(approval, null), approval.id);
         if (rule)
