@@ -31,9 +31,9 @@ export function codeSpace(length: number): number {
 
 /**
  * The shortest code length whose tries hit a pending code less than 1 % of the time:
- * 4 characters while fewer than 6,436 are pending (1 % of 643,680), 5 while fewer than 221,928
- * (1 % of 22,192,808), else 6 (below 1 % up to 7,394,677 pending; beyond that retries stay cheap:
- * even at 10 million pending a try collides 1.4 % of the time).
+ * 4 characters up to 6,436 pending (1 % of 643,680 is 6,436.8), 5 up to 221,928 (1 % of
+ * 22,192,808), else 6 (below 1 % up to 7,394,677 pending; beyond that retries stay cheap: even
+ * at 10 million pending a try collides 1.4 % of the time).
  *
  * @example codeLengthFor(0) === 4; codeLengthFor(100_000) === 5
  */
