@@ -12,6 +12,8 @@ import type { Renderer } from "../handlers/chat/render.js";
 import { createDeliveryQueue } from "../jobs/callback-queue.js";
 import { createDecisionBus, type DecisionBus } from "../jobs/decision-bus.js";
 import { reconcile, type ReconcileReport } from "../jobs/reconciler.js";
+import { singleFlight } from "../lib/single-flight.js";
+import { createPendingPages, type PendingPages } from "../store/pending-pages.js";
 import { createTimerQueue } from "../jobs/timer-queue.js";
 import type { Logger } from "../logger.js";
 import { createApprovalStore, type ApprovalStore } from "../store/approval-store.js";
@@ -27,6 +29,16 @@ import { createBreaker, type Breaker } from "../handlers/approvals/breaker.js";
 import { createBroadcaster } from "../handlers/chat/broadcast.js";
 import type { ChannelParts } from "./channels.js";
 import type { Infrastructure } from "./infrastructure.js";
+
+/** How far the reconcile in progress got (for `/api/health`). */
+export interface ReconcileProgress {
+  running: boolean;
+  /** Pending approvals walked so far in the current (or last) run. */
+  walked: number;
+  /** Pending approvals when the current (or last) run began. */
+  pending: number | null;
+  lastFinishedAt: string | null;
+}
 
 /** The approval engine's parts. */
 export interface ApprovalParts {
@@ -48,6 +60,8 @@ export interface ApprovalParts {
   breaker: Breaker;
   /** Re-create timers, deliveries and lost cards from PostgreSQL (safe to run any time). */
   reconcile(): Promise<ReconcileReport>;
+  /** Where a reconcile is: running or not, and how far the walk over pending approvals got. */
+  reconcileProgress(): ReconcileProgress;
 }
 
 /** Build the approval engine on the infrastructure and the channels' outbox. */
@@ -155,8 +169,33 @@ export async function wireApprovals(
     channels: chatSide.channels,
     directory,
     enqueue: chatSide.outbox.enqueue,
+    // The web chat delivers in process: each page's re-posted cards go out before the next page.
+    settle: chatSide.outbox.drainLocal,
   };
-  const reconcileDeps = { approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery, cards };
+  // Pages of 1,000 ids: memory holds one page, and the count of ids walked is the progress.
+  const progress: ReconcileProgress = { running: false, walked: 0, pending: null, lastFinishedAt: null };
+  const pendingPages = createPendingPages(db);
+  const pages: PendingPages = {
+    async pendingApprovalIds(afterId, limit) {
+      const ids = await pendingPages.pendingApprovalIds(afterId, limit);
+      progress.walked += ids.length;
+      return ids;
+    },
+    pendingDeliveryIds: pendingPages.pendingDeliveryIds,
+  };
+  const reconcileDeps = { approvals, deliveries, timers: timers.scheduler, deliveryQueue: delivery, cards, pages };
+  // Start-up, periodic and Redis-loss runs share one walk when they overlap.
+  const runReconcile = singleFlight(async () => {
+    progress.running = true;
+    progress.walked = 0;
+    progress.pending = await approvals.countPending().catch(() => null);
+    try {
+      return await reconcile(reconcileDeps);
+    } finally {
+      progress.running = false;
+      progress.lastFinishedAt = new Date().toISOString();
+    }
+  });
 
   return {
     approvals,
@@ -172,6 +211,7 @@ export async function wireApprovals(
     rules,
     presence,
     breaker,
-    reconcile: () => reconcile(reconcileDeps),
+    reconcile: runReconcile,
+    reconcileProgress: () => ({ ...progress }),
   };
 }

@@ -46,6 +46,19 @@ export function wireHttp(
   ];
   const health: HealthCheck[] = [
     ...dependencies,
+    {
+      // Never failing: the walk re-creates what Redis may have lost, and requests are served meanwhile.
+      name: "reconcile",
+      check: async () => {
+        const p = engine.reconcileProgress();
+        return {
+          ok: true,
+          detail: p.running
+            ? { state: "reconciling", walked: p.walked, pending: p.pending }
+            : { state: p.lastFinishedAt ? "done" : "waiting", lastFinishedAt: p.lastFinishedAt },
+        };
+      },
+    },
     ...[...chatSide.channels.values()].map((c) => ({ name: c.name, check: async () => c.health() })),
   ];
   const { registry } = chatSide.observe.metrics;

@@ -62,7 +62,11 @@ export interface Signoff {
   settings: SettingsStore;
   channels: ReadonlyMap<ChannelName, Channel>;
   webchat: WebchatChannel | null;
-  reconcileReport: ReconcileReport;
+  /**
+   * The start-up reconcile, running in the background (HTTP answers meanwhile); null when it
+   * failed (the periodic one retries).
+   */
+  reconcileReport: Promise<ReconcileReport | null>;
   ops: OpsParts;
   /** Stop taking input, finish in-flight work, close everything (within 8 s). */
   close(): Promise<void>;
@@ -100,8 +104,19 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
         });
   const stopSealer = startAuditSealer(engine.audit, logger);
 
-  const reconcileReport = await engine.reconcile();
-  logger.info(reconcileReport, "reconciled timers and deliveries from PostgreSQL");
+  // In the background: with a large backlog the walk takes a while, and HTTP, health and the
+  // channels must answer meanwhile. Timers of pending approvals are deterministic jobs, so
+  // nothing is scheduled twice when requests arrive during it.
+  const reconcileReport = engine.reconcile().then(
+    (report) => {
+      logger.info(report, "reconciled timers and deliveries from PostgreSQL");
+      return report;
+    },
+    (err) => {
+      logger.warn({ err: (err as Error).message }, "start-up reconcile failed; the periodic one retries");
+      return null;
+    },
+  );
   const stopReconciler = every(config.env.SIGNOFF_RECONCILE_SECONDS * 1000, engine.reconcile, (err) =>
     logger.warn({ err: (err as Error).message }, "periodic reconcile failed"),
   );

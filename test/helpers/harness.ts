@@ -26,6 +26,8 @@ export const TEST_OPERATORS = [
 ];
 
 export interface TestInstanceOptions {
+  /** Return as soon as it started, with the start-up reconcile still running (default: wait for it). */
+  reconcileInBackground?: boolean;
   schema?: string;
   prefix?: string;
   file?: Record<string, unknown>;
@@ -80,6 +82,8 @@ export async function startTestSignoff(
     ...(options.channels ? { channels: options.channels } : {}),
     ...(options.timerConcurrency ? { timerConcurrency: options.timerConcurrency } : {}),
   });
+  // The start-up reconcile runs in the background; tests start from a reconciled instance.
+  if (!options.reconcileInBackground) await signoff.reconcileReport;
   return Object.assign(signoff, { schema, prefix });
 }
 

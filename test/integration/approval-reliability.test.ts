@@ -244,7 +244,7 @@ describe("Redis loss", () => {
       const second = await startTestSignoff({ schema: first.schema, prefix: first.prefix });
       try {
         // 5 windows and 5 deadlines (1.5 s deadlines are too short for a reminder).
-        expect(second.reconcileReport).toMatchObject({ pendingApprovals: 10, timersEnsured: 10, reannounced: 1 });
+        expect(await second.reconcileReport).toMatchObject({ pendingApprovals: 10, timersEnsured: 10, reannounced: 1 });
         const code = (await second.service.get(ids[0]!))!.code;
         await eventually(
           () => second.webchat!.history("adam").find((m) => m.text.includes(code)),
@@ -285,7 +285,7 @@ describe("Redis loss", () => {
       const fixed = await startCallbackReceiver();
       await sql(first.schema, "UPDATE deliveries SET url = $1 WHERE subject_id = $2", [fixed.url, a.id]);
       second = await startTestSignoff({ schema: first.schema, prefix: first.prefix });
-      expect(second.reconcileReport.deliveriesEnsured).toBe(1);
+      expect((await second.reconcileReport)?.deliveriesEnsured).toBe(1);
       await eventually(() => fixed.successes().length === 1, "re-sent delivery");
       await fixed.close();
     } finally {

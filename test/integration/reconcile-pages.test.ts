@@ -22,7 +22,7 @@ beforeAll(async () => {
   s = await startTestSignoff({ webchat: false });
   const created = await Promise.all(
     Array.from({ length: PENDING + DECIDED }, (_, i) =>
-      s.service.create("forge", { title: `deploy ${i}`, gate: "medium", deadlineSeconds: 3600 }),
+      s.service.create("forge", { title: `deploy ${i}`, gate: "medium", deadlineSeconds: 3600, remind: false }),
     ),
   );
   const ids = created.map((c) => c.approval.id);

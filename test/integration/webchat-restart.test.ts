@@ -74,7 +74,7 @@ describe("web chat across a restart", () => {
 
     const second = await startTestSignoff({ schema: first.schema, prefix: first.prefix });
     try {
-      expect(second.reconcileReport).toMatchObject({ pendingApprovals: 1, reannounced: 0, reposted: 1 });
+      expect(await second.reconcileReport).toMatchObject({ pendingApprovals: 1, reannounced: 0, reposted: 1 });
       const card = await cardIn(second, "adam", a.code);
       expect(card.buttons.map((b) => b.label)).toEqual(["✅ Approve", "❌ Reject", "📝 Modify"]);
       const refs = createChatStore(second.db);
