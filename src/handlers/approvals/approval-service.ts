@@ -183,15 +183,16 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
    * however often its timer fires), then remind whoever owes an answer, or show the card to the
    * operators the step made eligible and edit the cards already shown. Decided: nothing.
    */
+  /** The approval, or the `not_found` error every caller answers with. */
+  async function existing(approvalId: string): Promise<Approval> {
+    const current = await deps.approvals.get(approvalId);
+    if (!current) throw notFound(approvalId);
+    return current;
+  }
+
   async function stepLifecycle(approvalId: string, kind: LifecycleTimerKind): Promise<LifecycleResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const current = await deps.approvals.get(approvalId);
-      if (!current)
-        throw new AppError({
-          code: "not_found",
-          message: `approval ${approvalId} not found`,
-          userMessage: "No such request.",
-        });
+      const current = await existing(approvalId);
       const at = now();
       const result = applyLifecycleTimer(current, kind, at);
       if (result.outcome === "ignored") return result;
@@ -238,13 +239,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
   async function apply(approvalId: string, makeEvent: () => ApprovalEvent, auditActor: string): Promise<ApplyResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const current = await deps.approvals.get(approvalId);
-      if (!current)
-        throw new AppError({
-          code: "not_found",
-          message: `approval ${approvalId} not found`,
-          userMessage: "No such request.",
-        });
+      const current = await existing(approvalId);
       const event = makeEvent();
       const result = transition(current, event);
       if (result.outcome === "ignored") return result;
@@ -524,13 +519,9 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
     /** A source withdraws its request. */
     async cancel(approvalId: string, source: string): Promise<ApplyResult> {
-      const current = await deps.approvals.get(approvalId);
-      if (!current || current.source !== source)
-        throw new AppError({
-          code: "not_found",
-          message: `approval ${approvalId} not found`,
-          userMessage: "No such request.",
-        });
+      const current = await existing(approvalId);
+      // Another source's request is none of this one's business: the same answer as no request.
+      if (current.source !== source) throw notFound(approvalId);
       return apply(approvalId, () => ({ type: "cancel", by: source, at: now() }), source);
     },
 
@@ -543,3 +534,11 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
 /** The approval service's interface, for injection into channels, API and jobs. */
 export type ApprovalService = ReturnType<typeof createApprovalService>;
+
+function notFound(approvalId: string): AppError {
+  return new AppError({
+    code: "not_found",
+    message: `approval ${approvalId} not found`,
+    userMessage: "No such request.",
+  });
+}
