@@ -4,7 +4,7 @@
  * chat shows yet (or that a web chat lost with a restart). Safe to run in several processes at
  * once (job ids are deterministic) and as often as wanted.
  */
-import type { Approval, TimerKind } from "../domain/approval.js";
+import type { Approval } from "../domain/approval.js";
 import type { Channel, ChannelName } from "../domain/channel.js";
 import { isEligible, plannedTimers } from "../handlers/approvals/approval-machine.js";
 import type { EnqueueOutbox } from "../domain/outbox.js";
@@ -13,11 +13,14 @@ import type { ApprovalStore } from "../store/approval-store.js";
 import type { CardRef } from "../store/chat-store.js";
 import type { DeliveryStore } from "../store/delivery-store.js";
 import type { PendingPages } from "../store/pending-pages.js";
+import type { TimerQueueScheduler } from "./timer-queue.js";
 
 /** What the reconciler re-created. */
 export interface ReconcileReport {
   pendingApprovals: number;
   timersEnsured: number;
+  /** Of those, the ones whose job was lost, failed or finished, and was re-created. */
+  timersRecreated: number;
   deliveriesEnsured: number;
   /** Pending approvals no chat showed, announced again everywhere. */
   reannounced: number;
@@ -53,7 +56,8 @@ export interface ReconcileDeps {
    * pending approval and delivery is read at once (memory grows with the backlog).
    */
   pages?: PendingPages;
-  timers: { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> };
+  /** Checks a page of timers at once and re-creates only the ones lost, failed or finished. */
+  timers: Pick<TimerQueueScheduler, "ensureAll">;
   deliveryQueue: { ensure(deliveryId: string): Promise<void> };
   cards?: ReconcileCards;
   /** @defaultValue 1000 */
@@ -69,14 +73,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const report: ReconcileReport = {
     pendingApprovals: 0,
     timersEnsured: 0,
+    timersRecreated: 0,
     deliveriesEnsured: 0,
     reannounced: 0,
     reposted: 0,
   };
   for await (const page of approvalPages(deps)) {
     report.pendingApprovals += page.length;
-    const timers = page.flatMap((approval) => plannedTimers(approval).map((timer) => ({ approval, timer })));
-    await Promise.all(timers.map(({ approval, timer }) => deps.timers.ensure(approval.id, timer.kind, timer.dueAt)));
+    const timers = page.flatMap((approval) =>
+      plannedTimers(approval).map((timer) => ({ approvalId: approval.id, kind: timer.kind, dueAt: timer.dueAt })),
+    );
+    report.timersRecreated += await deps.timers.ensureAll(timers);
     report.timersEnsured += timers.length;
     if (deps.cards) {
       const shown = await showLostCards(page, deps.cards);

@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import type { TimerKind } from "../domain/approval.js";
 import type { ApprovalService, TimerScheduler } from "../handlers/approvals/approval-service.js";
 import { plannedTimers } from "../handlers/approvals/approval-machine.js";
+import { defineScripts } from "./redis/scripts.js";
 
 interface TimerJobData {
   approvalId: string;
@@ -22,6 +23,32 @@ interface TimerJobData {
 export const TIMER_QUEUE = "timers";
 
 const jobId = (approvalId: string, kind: TimerKind) => `${kind}-${approvalId}`;
+
+/** A timer the reconcile wants to exist. */
+export interface TimerToEnsure {
+  approvalId: string;
+  kind: TimerKind;
+  dueAt: Date;
+}
+
+/** The scheduler of approval timers, plus what the reconcile uses to re-create lost ones. */
+export interface TimerQueueScheduler extends TimerScheduler {
+  /** Like schedule, but replaces a finished or failed job of the same id. */
+  ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void>;
+  /**
+   * Ensure many timers at a cost of one Redis call per {@link CHECK_BATCH} of them while their
+   * jobs are intact; only the ones lost, failed or finished pay for a full ensure. Resolves
+   * with how many were re-created.
+   */
+  ensureAll(timers: readonly TimerToEnsure[]): Promise<number>;
+}
+
+/** Job ids checked per script call: bounds how long one call holds Redis (~1 ms per 1,000). */
+const CHECK_BATCH = 1000;
+
+interface TimerCommands {
+  signoffTimerJobsToRepair(...keysThenArgs: string[]): Promise<number[]>;
+}
 
 /** Create the timer queue and its {@link TimerScheduler}. */
 export function createTimerQueue(connection: Redis, prefix: string) {
@@ -38,7 +65,14 @@ export function createTimerQueue(connection: Redis, prefix: string) {
     },
   });
 
-  const scheduler: TimerScheduler & { ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void> } = {
+  const redis = defineScripts<TimerCommands>(connection, {
+    signoffTimerJobsToRepair: { file: new URL("./timer-jobs-to-repair.lua", import.meta.url), numberOfKeys: 5 },
+  });
+  // In the order the script's header names them.
+  const stateKeys = ["delayed", "prioritized", "active", "wait", "paused"].map((type) => queue.toKey(type));
+  const jobKeyPrefix = queue.toKey("");
+
+  const scheduler: TimerQueueScheduler = {
     async schedule(approvalId, kind, dueAt) {
       await queue.add(
         kind,
@@ -46,7 +80,6 @@ export function createTimerQueue(connection: Redis, prefix: string) {
         { jobId: jobId(approvalId, kind), delay: Math.max(0, dueAt.getTime() - Date.now()) },
       );
     },
-    /** Like schedule, but replaces a finished or failed job of the same id (reconciler use). */
     async ensure(approvalId, kind, dueAt) {
       const existing = await queue.getJob(jobId(approvalId, kind));
       if (existing) {
@@ -55,6 +88,23 @@ export function createTimerQueue(connection: Redis, prefix: string) {
         await existing.remove().catch(() => undefined);
       }
       await scheduler.schedule(approvalId, kind, dueAt);
+    },
+    async ensureAll(timers) {
+      let repaired = 0;
+      for (let from = 0; from < timers.length; from += CHECK_BATCH) {
+        const batch = timers.slice(from, from + CHECK_BATCH);
+        const ids = batch.map((t) => jobId(t.approvalId, t.kind));
+        const positions = await redis.signoffTimerJobsToRepair(...stateKeys, jobKeyPrefix, ...ids);
+        // The full ensure looks again: a job may have moved on since the check.
+        await Promise.all(
+          positions.map((p) => {
+            const t = batch[p - 1]!;
+            return scheduler.ensure(t.approvalId, t.kind, t.dueAt);
+          }),
+        );
+        repaired += positions.length;
+      }
+      return repaired;
     },
     async cancel(approvalId, kind) {
       await queue.remove(jobId(approvalId, kind));

@@ -4,8 +4,8 @@
  * at once, and no more than one page of calls is in flight.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TimerKind } from "../../src/domain/approval.js";
 import { reconcile } from "../../src/jobs/reconciler.js";
+import type { TimerToEnsure } from "../../src/jobs/timer-queue.js";
 import type { Signoff } from "../../src/main.js";
 import { createPendingPages } from "../../src/store/pending-pages.js";
 import { cleanupTestInstance, startTestSignoff } from "../helpers/harness.js";
@@ -56,7 +56,12 @@ function recorder() {
   return {
     calls,
     maxInFlight: () => maxInFlight,
-    timers: { ensure: (id: string, kind: TimerKind) => track(`${kind}:${id}`) },
+    timers: {
+      ensureAll: async (timers: readonly TimerToEnsure[]) => {
+        await Promise.all(timers.map((t) => track(`${t.kind}:${t.approvalId}`)));
+        return 0;
+      },
+    },
     deliveryQueue: { ensure: (id: string) => track(`delivery:${id}`) },
   };
 }
@@ -116,7 +121,7 @@ describe("reconcile in keyset pages", () => {
       deliveries: s.deliveries,
       pages: createPendingPages(s.db),
       pageSize: PAGE,
-      timers: { ensure: async () => undefined },
+      timers: { ensureAll: async () => 0 },
       deliveryQueue: { ensure: async () => undefined },
       cards: {
         listCardRefs: async () => [], // shown nowhere: announced again

@@ -37,7 +37,7 @@ function reconcileAgain(s: Signoff) {
   return reconcile({
     approvals: s.approvals,
     deliveries: s.deliveries,
-    timers: nothing,
+    timers: { ensureAll: async () => 0 },
     deliveryQueue: nothing,
     cards: {
       listCardRefs: chat.listCardRefs,
