@@ -100,6 +100,20 @@ export interface Channel {
    * reconciler posts it again; platforms that keep messages (Telegram, WhatsApp) leave this out.
    */
   knows?(ref: MessageRef): boolean;
+  /**
+   * Only on channels that keep their messages in memory: how much one chat can show, and which
+   * chats got their lost cards back in this run. A restart gives a chat back only what it can
+   * show (the newest pending cards and one line for the rest), once per run.
+   */
+  memory?: ChannelMemory;
+}
+
+/** What a channel that keeps its messages in memory can show of a backlog (see {@link Channel.memory}). */
+export interface ChannelMemory {
+  /** Messages one chat keeps; older ones fall out (so re-posting more than this is wasted). */
+  readonly keeps: number;
+  /** Chats already given back their lost cards in this run: later reconciles leave them alone. */
+  readonly caughtUp: Set<string>;
 }
 
 /**

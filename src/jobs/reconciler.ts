@@ -5,15 +5,14 @@
  * once (job ids are deterministic) and as often as wanted.
  */
 import type { Approval } from "../domain/approval.js";
-import type { Channel, ChannelName } from "../domain/channel.js";
-import { isEligible, plannedTimers } from "../handlers/approvals/approval-machine.js";
-import type { EnqueueOutbox } from "../domain/outbox.js";
-import type { OperatorDirectory } from "../handlers/chat/operators.js";
+import { plannedTimers } from "../handlers/approvals/approval-machine.js";
 import type { ApprovalStore } from "../store/approval-store.js";
-import type { CardRef } from "../store/chat-store.js";
 import type { DeliveryStore } from "../store/delivery-store.js";
 import type { PendingPages } from "../store/pending-pages.js";
+import { type ReconcileCards, walkLostCards } from "./lost-cards.js";
 import type { TimerQueueScheduler } from "./timer-queue.js";
+
+export { type ReconcileCards, showLostCards } from "./lost-cards.js";
 
 /** What the reconciler re-created. */
 export interface ReconcileReport {
@@ -24,24 +23,10 @@ export interface ReconcileReport {
   deliveriesEnsured: number;
   /** Pending approvals no chat showed, announced again everywhere. */
   reannounced: number;
-  /** Chats that lost a pending card with a restart (in-memory channels) and got it again. */
+  /** Cards posted again in chats that lost them with a restart (in-memory channels). */
   reposted: number;
-}
-
-/** What re-showing cards needs; the last three only for channels that keep messages in memory. */
-export interface ReconcileCards {
-  listCardRefs(approvalId: string): Promise<Array<Pick<CardRef, "channel" | "chatId" | "messageId">>>;
-  /** Announce to every eligible chat on every channel (queued with a deterministic id). */
-  announce(approval: Approval, announcement: "card" | "notice"): Promise<void>;
-  /** The running channels; those with `knows` lost their messages if the process restarted. */
-  channels?: ReadonlyMap<ChannelName, Pick<Channel, "knows">>;
-  directory?: Pick<OperatorDirectory, "byChat">;
-  enqueue?: EnqueueOutbox;
-  /**
-   * Resolves once the messages queued so far went out. Channels that deliver in process queue
-   * them in memory, so the walk waits for each page's before the next: memory holds one page.
-   */
-  settle?: () => Promise<void>;
+  /** Restarted chats told in one line of the pending cards they did not get back. */
+  summarised: number;
 }
 
 /** Pending approvals (and deliveries) per page of the walk; each page's calls go out together. */
@@ -77,7 +62,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     deliveriesEnsured: 0,
     reannounced: 0,
     reposted: 0,
+    summarised: 0,
   };
+  const lost = deps.cards && walkLostCards(deps.cards);
   for await (const page of approvalPages(deps)) {
     report.pendingApprovals += page.length;
     const timers = page.flatMap((approval) =>
@@ -85,12 +72,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     );
     report.timersRecreated += await deps.timers.ensureAll(timers);
     report.timersEnsured += timers.length;
-    if (deps.cards) {
-      const shown = await showLostCards(page, deps.cards);
+    if (lost) {
+      const shown = await lost.page(page);
       report.reannounced += shown.reannounced;
       report.reposted += shown.reposted;
-      if (shown.reannounced + shown.reposted > 0) await deps.cards.settle?.();
+      if (shown.reannounced + shown.reposted > 0) await deps.cards?.settle?.();
     }
+  }
+  // Restarted chats get their newest lost cards once the walk saw every pending approval.
+  if (lost) {
+    const shown = await lost.finish();
+    report.reposted += shown.reposted;
+    report.summarised += shown.summarised;
+    if (shown.reposted + shown.summarised > 0) await deps.cards?.settle?.();
   }
   for await (const ids of deliveryPages(deps)) {
     await Promise.all(ids.map((id) => deps.deliveryQueue.ensure(id)));
@@ -136,67 +130,4 @@ async function* keysetPages(
 
 function* slices<T>(all: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < all.length; i += size) yield all.slice(i, i + size);
-}
-
-/**
- * Show again every pending approval that lost its cards: one no chat shows is announced as
- * when it was created; a chat of an in-memory channel whose card is from before this run gets
- * a new card, only there. Idempotent: the new card is one its channel knows, so the next run
- * leaves it alone; the old reference stays, and edits of it do nothing.
- */
-export async function showLostCards(
-  pending: readonly Approval[],
-  cards: ReconcileCards,
-): Promise<{ reannounced: number; reposted: number }> {
-  let reannounced = 0;
-  let reposted = 0;
-  // Concurrently: the card references of a page are read in a few batched queries, not one each.
-  await Promise.all(
-    pending.map(async (approval) => {
-      const refs = await cards.listCardRefs(approval.id);
-      const announcement = approval.effectiveGate === "low" ? "notice" : "card";
-      if (refs.length === 0) {
-        await cards.announce(approval, announcement);
-        reannounced++;
-        return;
-      }
-      const { channels, directory, enqueue } = cards;
-      if (!channels || !directory || !enqueue) return;
-      const reposts = lostChats(refs, channels).flatMap((chat) => {
-        // Only to the operator who still reads that chat and may still answer.
-        const reader = directory.byChat(chat.channel, chat.chatId);
-        if (!reader || !isEligible(approval, reader)) return [];
-        return [
-          enqueue({
-            op: "announce",
-            approvalId: approval.id,
-            announcement,
-            channel: chat.channel,
-            chatId: chat.chatId,
-            operator: reader.name,
-          }),
-        ];
-      });
-      await Promise.all(reposts);
-      reposted += reposts.length;
-    }),
-  );
-  return { reannounced, reposted };
-}
-
-/** Chats of in-memory channels that showed the approval, none of it in this run. */
-function lostChats(
-  refs: Array<Pick<CardRef, "channel" | "chatId" | "messageId">>,
-  channels: ReadonlyMap<ChannelName, Pick<Channel, "knows">>,
-) {
-  const byChat = new Map<string, { channel: ChannelName; chatId: string; known: boolean }>();
-  for (const ref of refs) {
-    const channel = channels.get(ref.channel);
-    if (!channel?.knows) continue;
-    const key = `${ref.channel}\u0000${ref.chatId}`;
-    const chat = byChat.get(key) ?? { channel: ref.channel, chatId: ref.chatId, known: false };
-    chat.known ||= channel.knows(ref);
-    byChat.set(key, chat);
-  }
-  return [...byChat.values()].filter((chat) => !chat.known);
 }

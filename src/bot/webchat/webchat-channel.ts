@@ -7,6 +7,8 @@
  * Messages live in memory only. Every run of the process gets a random boot id that prefixes
  * its message ids, so a card reference stored before a restart can never name a message of this
  * run: edits of it do nothing, and {@link Channel.knows} tells the reconciler to post it again.
+ * A chat keeps its last {@link HISTORY_LIMIT} messages, so after a restart it gets back only the
+ * newest pending cards and one line for the rest ({@link Channel.memory}).
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -17,6 +19,7 @@ import { z } from "zod";
 import type {
   Channel,
   ChannelHealth,
+  ChannelMemory,
   InboundEvent,
   InboundHandler,
   MessageRef,
@@ -34,7 +37,8 @@ export interface WebchatMessage {
   at: string;
 }
 
-const HISTORY_LIMIT = 300;
+/** Messages one chat keeps; a restart re-posts no more pending cards than fit. */
+export const HISTORY_LIMIT = 300;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1"]);
 /** How soon a page's event stream retries after the server went away (a restart). */
 const RECONNECT_MS = 2_000;
@@ -51,6 +55,7 @@ export interface WebchatChannel extends Channel {
   /** This run's id: the prefix of every message id it hands out (differs after a restart). */
   readonly bootId: string;
   knows(ref: MessageRef): boolean;
+  readonly memory: ChannelMemory;
   register(app: FastifyInstance): void;
   /** A chat's messages (tests and the page's first load). */
   history(chatId: string): WebchatMessage[];
@@ -137,6 +142,8 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     name: "webchat",
     bootId,
     knows: (ref) => ref.channel === "webchat" && ref.messageId.startsWith(idPrefix),
+    // A new run starts with no chat caught up: each gets its lost cards back once.
+    memory: { keeps: HISTORY_LIMIT, caughtUp: new Set() },
     async start(handler) {
       onInbound = handler;
       started = true;

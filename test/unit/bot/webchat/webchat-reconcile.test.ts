@@ -12,7 +12,8 @@ import type { OutboxJob } from "../../../../src/domain/outbox.js";
 import { createCardPresenter } from "../../../../src/handlers/approvals/card-presenter.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
 import { createRenderer } from "../../../../src/handlers/chat/render.js";
-import { showLostCards } from "../../../../src/jobs/reconciler.js";
+import { walkLostCards } from "../../../../src/jobs/lost-cards.js";
+import { type ReconcileCards, showLostCards } from "../../../../src/jobs/reconciler.js";
 import type { CardRef } from "../../../../src/store/chat-store.js";
 import { approvalFixture as approval } from "../../../helpers/approval-fixture.js";
 
@@ -23,7 +24,12 @@ const OPERATORS = [
 ];
 
 /** One run of the process: its own web chat, presenter and (shared) card references. */
-function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
+function run(
+  refs: CardRef[],
+  records: Map<string, Approval>,
+  bootId?: string,
+  options: Pick<ReconcileCards, "repostsPerChat"> & { summary?: boolean } = {},
+) {
   const directory = createOperatorDirectory(OPERATORS, "UTC", PLATFORMS);
   const webchat = createWebchatChannel({
     operators: () => OPERATORS.map((o) => o.name),
@@ -34,6 +40,7 @@ function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
     saveCardRef: async (ref: CardRef) => void refs.push(ref),
     listCardRefs: async (id: string) => refs.filter((r) => r.approvalId === id),
   };
+  const renderer = createRenderer(PLATFORMS);
   const jobs: OutboxJob[] = [];
   // As the outbox does for the in-process web chat: performed at once, no dedup id.
   const enqueue = async (job: OutboxJob) => {
@@ -43,7 +50,7 @@ function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
   const presenter = createCardPresenter({
     directory,
     channels,
-    renderer: createRenderer(PLATFORMS),
+    renderer,
     chat,
     approvals: { get: async (id) => records.get(id) ?? null, confirmNoticeDelivered: async () => true },
     enqueue,
@@ -57,11 +64,14 @@ function run(refs: CardRef[], records: Map<string, Approval>, bootId?: string) {
     channels: running,
     directory,
     enqueue,
+    ...(options.summary ? { renderer } : {}),
+    ...(options.repostsPerChat ? { repostsPerChat: options.repostsPerChat } : {}),
   };
   return {
     webchat,
     presenter,
     jobs,
+    cards,
     reconcile: () =>
       showLostCards(
         [...records.values()].filter((a) => a.status === "pending"),
@@ -184,5 +194,106 @@ describe("reconcile after a restart", () => {
     expect(await later.reconcile()).toEqual({ reannounced: 1, reposted: 0 });
     expect(cardsIn(later.webchat, "adam", "K7QF")).toHaveLength(1);
     expect(cardsIn(later.webchat, "eve", "K7QF")).toHaveLength(1);
+  });
+});
+
+describe("a restarted web chat with more pending cards than it shows", () => {
+  /** `count` pending requests, one a minute, each with a card in adam's and eve's chats from a run before. */
+  function backlog(count: number) {
+    const records = new Map<string, Approval>();
+    const refs: CardRef[] = [];
+    for (let i = 0; i < count; i++) {
+      const a = approval({
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+        code: `Q${String(i).padStart(3, "0")}`,
+        title: `deploy ${i}`,
+        createdAt: new Date(Date.UTC(2030, 0, 1, 0, i)),
+      });
+      records.set(a.id, a);
+      for (const chatId of ["adam", "eve"])
+        refs.push({ channel: "webchat", chatId, messageId: `gone0-${chatId}-${i}`, approvalId: a.id, kind: "card" });
+    }
+    return { records, refs };
+  }
+
+  /** The walk a reconcile makes: pages in id order of `size`, then the end of the walk. */
+  async function walk(cards: ReconcileCards, pending: Approval[], size: number) {
+    const lost = walkLostCards(cards);
+    let reposted = 0;
+    for (let i = 0; i < pending.length; i += size) reposted += (await lost.page(pending.slice(i, i + size))).reposted;
+    const last = await lost.finish();
+    return { reposted: reposted + last.reposted, summarised: last.summarised };
+  }
+
+  const botTexts = (webchat: WebchatChannel, chatId: string) =>
+    webchat.history(chatId).map((m) => (m.buttons.length ? `card ${/Q\d{3}/.exec(m.text)?.[0]}` : m.text));
+
+  it("gets back the newest cards, oldest of them first, and one line for the rest, once", async () => {
+    const { records, refs } = backlog(12);
+    const later = run(refs, records, undefined, { repostsPerChat: 5, summary: true });
+    // Pages in an order unrelated to age, so the newest are picked across pages, not within one.
+    const shuffled = [...records.values()].sort((a, b) =>
+      a.title.split("").reverse() < b.title.split("").reverse() ? -1 : 1,
+    );
+    expect(await walk(later.cards, shuffled, 4)).toEqual({ reposted: 10, summarised: 2 });
+    const expected = [
+      "card Q007",
+      "card Q008",
+      "card Q009",
+      "card Q010",
+      "card Q011",
+      "…and 7 more pending (the newest 5 are above): say pending to list them, or answer any by its code.",
+    ];
+    expect(botTexts(later.webchat, "adam")).toEqual(expected);
+    expect(botTexts(later.webchat, "eve")).toEqual(expected);
+
+    // The periodic reconcile: every chat is caught up for this run, so nothing more is posted.
+    expect(await walk(later.cards, shuffled, 4)).toEqual({ reposted: 0, summarised: 0 });
+    expect(botTexts(later.webchat, "adam")).toHaveLength(6);
+  });
+
+  it("gets no more than the chat keeps, and no line when every lost card came back", async () => {
+    const { records, refs } = backlog(3);
+    const jobs: OutboxJob[] = [];
+    const small = { knows: () => false, memory: { keeps: 2, caughtUp: new Set<string>() } };
+    const base = run(refs, records, undefined, { summary: true });
+    const cards: ReconcileCards = {
+      ...base.cards,
+      channels: new Map([["webchat", small]]),
+      enqueue: async (job) => void jobs.push(job),
+    };
+    expect(await walk(cards, [...records.values()], 10)).toEqual({ reposted: 4, summarised: 2 });
+    expect(
+      jobs.flatMap((j) => (j.op === "announce" && j.chatId === "adam" ? [records.get(j.approvalId)?.code] : [])),
+    ).toEqual(["Q001", "Q002"]);
+    expect(jobs.find((j) => j.op === "text" && j.chatId === "adam")).toMatchObject({
+      text: expect.stringContaining("…and 1 more"),
+    });
+
+    const few = backlog(2);
+    const fits = run(few.refs, few.records, undefined, { repostsPerChat: 5, summary: true });
+    expect(await walk(fits.cards, [...few.records.values()], 10)).toEqual({ reposted: 4, summarised: 0 });
+    expect(botTexts(fits.webchat, "adam")).toEqual(["card Q000", "card Q001"]);
+  });
+
+  it("a chat whose catch-up could not be queued is tried again by the next reconcile", async () => {
+    const { records, refs } = backlog(3);
+    const later = run(refs, records, undefined, { repostsPerChat: 2, summary: true });
+    let broken = true;
+    const cards: ReconcileCards = {
+      ...later.cards,
+      enqueue: async (job) => {
+        if (broken) throw new Error("outbox unavailable");
+        await later.cards.enqueue!(job);
+      },
+    };
+    await expect(walk(cards, [...records.values()], 10)).rejects.toThrow(/outbox unavailable/);
+    broken = false;
+    expect(await walk(cards, [...records.values()], 10)).toEqual({ reposted: 4, summarised: 2 });
+    expect(botTexts(later.webchat, "adam")).toEqual([
+      "card Q001",
+      "card Q002",
+      "…and 1 more pending (the newest 2 are above): say pending to list them, or answer any by its code.",
+    ]);
   });
 });
