@@ -4,10 +4,10 @@
  * ones, answering edits only the card, and reconciling again does not post it twice.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { reconcile } from "../../src/jobs/reconciler.js";
 import type { Signoff } from "../../src/main.js";
 import { createChatStore } from "../../src/store/chat-store.js";
 import { api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+import { reconcileAgain } from "../helpers/reconcile-again.js";
 
 const toClean: Array<[string, string]> = [];
 afterAll(async () => {
@@ -29,25 +29,6 @@ const cardIn = (s: Signoff, chat: string, code: string) =>
     () => s.webchat!.history(chat).find((m) => m.from === "bot" && m.text.includes(code) && m.buttons.length > 0),
     `card ${code} in ${chat}'s chat`,
   );
-
-/** Reconcile again as the periodic reconcile does (the web chat's outbox delivers in process). */
-function reconcileAgain(s: Signoff) {
-  const chat = createChatStore(s.db);
-  const nothing = { ensure: async () => undefined };
-  return reconcile({
-    approvals: s.approvals,
-    deliveries: s.deliveries,
-    timers: { ensureAll: async () => 0 },
-    deliveryQueue: nothing,
-    cards: {
-      listCardRefs: chat.listCardRefs,
-      announce: s.presenter.announce,
-      channels: s.channels,
-      directory: s.directory,
-      enqueue: s.presenter.perform,
-    },
-  });
-}
 
 describe("web chat across a restart", () => {
   it("posts the pending card again with fresh ids; approving edits only that card; a second reconcile posts nothing", async () => {
