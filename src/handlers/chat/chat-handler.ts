@@ -30,6 +30,11 @@ export interface StrangerHandler {
   greet(event: InboundEvent): Promise<unknown>;
 }
 
+/** Requests one `pending` answer lists (newest first); the rest are counted. */
+const PENDING_LISTED = 20;
+/** Newest pending requests read to find an operator's own (the count says "+" when all were theirs to see). */
+const PENDING_SCAN = 1_000;
+
 /** Injected dependencies of {@link createChatHandler}. */
 export interface ChatHandlerDeps {
   /** Without `approveAlways` (no standing rules), "✅ always" is a plain approval and says no rule was saved. */
@@ -77,9 +82,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   }
 
   async function pendingFor(operator: Operator): Promise<Approval[]> {
+    return (await scanPending(operator)).eligible;
+  }
+
+  /** The operator's requests among the newest {@link PENDING_SCAN} pending; `full` when there may be more. */
+  async function scanPending(operator: Operator): Promise<{ eligible: Approval[]; full: boolean }> {
     // Not just the newest few: with custom roles an operator's requests can be older ones.
-    const pending = await deps.service.list({ status: "pending", limit: 1_000 });
-    return pending.filter((a) => isEligible(a, operator));
+    const pending = await deps.service.list({ status: "pending", limit: PENDING_SCAN });
+    return { eligible: pending.filter((a) => isEligible(a, operator)), full: pending.length === PENDING_SCAN };
   }
 
   async function reportResult(event: InboundEvent, operator: Operator, result: ApplyResult): Promise<string> {
@@ -255,11 +265,15 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   }
 
   async function listPending(event: InboundText, operator: Operator): Promise<void> {
-    const pending = await pendingFor(operator);
+    // One message, however long the backlog: the newest few, and how many more (at least).
+    const { eligible, full } = await scanPending(operator);
+    const listed = eligible.slice(0, PENDING_LISTED);
+    const counted = (n: number) => `${n.toLocaleString("en-US")}${full ? "+" : ""}`;
     return say(event, "pending-list", {
-      empty: pending.length === 0,
-      count: pending.length,
-      items: pending.map((a) => ({
+      empty: eligible.length === 0,
+      count: counted(eligible.length),
+      more: eligible.length > listed.length ? counted(eligible.length - listed.length) : null,
+      items: listed.map((a) => ({
         code: a.code,
         title: a.title,
         gate: a.effectiveGate,
