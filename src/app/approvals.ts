@@ -169,6 +169,8 @@ export async function wireApprovals(
     channels: chatSide.channels,
     directory,
     enqueue: chatSide.outbox.enqueue,
+    // Renders the one line that stands for the cards a restarted chat does not get back.
+    renderer: wiring.renderer,
     // The web chat delivers in process: each page's re-posted cards go out before the next page.
     settle: chatSide.outbox.drainLocal,
   };

@@ -51,10 +51,17 @@ describe("a restarted web chat with a backlog", () => {
 
     const second = await startTestSignoff({ schema: first.schema, prefix: first.prefix });
     try {
-      expect(await second.reconcileReport).toMatchObject({ pendingApprovals: PENDING, reposted: REPOSTS_PER_CHAT });
+      expect(await second.reconcileReport).toMatchObject({
+        pendingApprovals: PENDING,
+        reposted: REPOSTS_PER_CHAT,
+        summarised: 1,
+      });
       const all = new Set(codes);
       await eventually(() => cardCodes(second, "adam", all).length === REPOSTS_PER_CHAT, "the newest cards again");
       expect(cardCodes(second, "adam", all)).toEqual(codes.slice(-REPOSTS_PER_CHAT));
+      // One line stands for the rest.
+      const more = `${PENDING - REPOSTS_PER_CHAT} more pending`;
+      await eventually(() => second.webchat!.history("adam").some((m) => m.text.includes(more)), "the summary line");
 
       // The periodic reconcile finds the chat caught up: nothing more is posted.
       const report = await reconcileAgain(second);
