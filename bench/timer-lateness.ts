@@ -6,6 +6,7 @@
  */
 import pg from "pg";
 import { cleanupTestInstance, startTestSignoff, DATABASE_URL } from "../test/helpers/harness.js";
+import type { ApprovalService } from "../src/handlers/approvals/approval-service.js";
 import type { BenchResult } from "./run.js";
 import { percentile, runPool } from "./stats.js";
 
@@ -20,6 +21,8 @@ export interface TimerLatenessOptions {
 
 /** Approvals created before waiting for their notices to be delivered. */
 const CREATE_CHUNK = 1000;
+/** Timers the worker runs at once (signoff's own default is 50). */
+const TIMER_CONCURRENCY = Number(process.env.BENCH_TIMER_CONCURRENCY ?? 100);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const DEFAULTS: TimerLatenessOptions = {
@@ -32,8 +35,9 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
   const { name, count, spreadMs } = options;
   const s = await startTestSignoff({
     file: { operators: [{ name: "adam", roles: ["owner", "approver"] }] },
-    timerConcurrency: 100,
+    timerConcurrency: TIMER_CONCURRENCY,
   });
+  const trace = traceTimers(s.service);
   try {
     // Windows start ending well after creation (and the notices it queues: a low window counts
     // from its delivered notice) finishes, so what is measured is the timers under the load of
@@ -72,6 +76,7 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
 
       while (Date.now() < firstDue) await sleep(50);
       const cpuAtFirstDue = process.cpuUsage();
+      const queries = process.env.BENCH_DEBUG ? countQueries() : null;
 
       for (;;) {
         const { rows } = await client.query<{ n: number; last_end: Date | null }>(
@@ -84,8 +89,9 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
         await sleep(250);
       }
       const cpu = process.cpuUsage(cpuAtFirstDue);
-      const { rows } = await client.query<{ late: number; decided_by: string; ends: Date }>(
-        "SELECT extract(epoch FROM (decided_at - objection_ends_at)) * 1000 AS late, decided_by, objection_ends_at AS ends FROM approvals",
+      if (queries) process.stdout.write(`queries per 1,000 decisions: ${JSON.stringify(queries.per1000(count))}\n`);
+      const { rows } = await client.query<{ id: string; late: number; decided_by: string; ends: Date }>(
+        "SELECT id, extract(epoch FROM (decided_at - objection_ends_at)) * 1000 AS late, decided_by, objection_ends_at AS ends FROM approvals",
       );
       const lateness = rows.map((r) => Number(r.late));
       if (process.env.BENCH_DEBUG) {
@@ -99,6 +105,8 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
         process.stdout.write(`${JSON.stringify(perSecond)}\n`);
       }
       const byWindow = rows.filter((r) => r.decided_by === "objection-window").length;
+      const ends = new Map(rows.map((r) => [r.id, r.ends.getTime()]));
+      const stages = trace.stages(ends);
       const metrics = {
         approvals: rows.length,
         decidedByWindow: byWindow,
@@ -110,6 +118,7 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
         // Windows end when each notice was delivered plus its length: the spread they really had.
         windowsEndOverMs: spanOf(rows.map((r) => r.ends.getTime())),
         cpuSecondsPer1000: ((cpu.user + cpu.system) / 1e6 / rows.length) * 1000,
+        ...stages,
       };
       return {
         name,
@@ -141,3 +150,66 @@ const spanOf = (values: number[]) => {
   const { min, max } = extremes(values);
   return max - min;
 };
+
+/**
+ * Where a timer's lateness comes from: wraps the service's `fireTimer` (the worker calls it on
+ * this object), so each run is seen when the worker picks it up and when its decision is
+ * committed; runs that come too early (the window moved when its notice was delivered) count apart.
+ */
+function traceTimers(service: Pick<ApprovalService, "fireTimer">) {
+  const picked = new Map<string, { at: number; ms: number }>();
+  let early = 0;
+  const fire = service.fireTimer.bind(service);
+  service.fireTimer = async (approvalId, kind) => {
+    const at = Date.now();
+    const result = await fire(approvalId, kind);
+    if (result.outcome === "ignored" && result.reason === "timer_not_due") early++;
+    else picked.set(approvalId, { at, ms: Date.now() - at });
+    return result;
+  };
+  return {
+    /** Due → picked up, picked up → committed, due → committed, and early runs, given each real end. */
+    stages(ends: ReadonlyMap<string, number>) {
+      const wait: number[] = [];
+      const run: number[] = [];
+      const committed: number[] = [];
+      for (const [id, p] of picked) {
+        const end = ends.get(id);
+        if (end === undefined) continue;
+        wait.push(p.at - end);
+        run.push(p.ms);
+        committed.push(p.at + p.ms - end);
+      }
+      return {
+        pickedLateP50Ms: percentile(wait, 50),
+        pickedLateP99Ms: percentile(wait, 99),
+        fireMsP50: percentile(run, 50),
+        fireMsP99: percentile(run, 99),
+        // decided_at is taken before the commit: this is when the decision really took effect.
+        committedLateP99Ms: percentile(committed, 99),
+        earlyRuns: early,
+      };
+    },
+  };
+}
+
+/** Counts the SQL statements every client of this process sends from now on, by their first words. */
+function countQueries() {
+  const counts = new Map<string, number>();
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string; name?: string };
+    const text = typeof first === "string" ? first : (first.name ?? first.text ?? "?");
+    const key = text.replace(/\s+/g, " ").trim().slice(0, 70);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  return {
+    per1000(decisions: number) {
+      pg.Client.prototype.query = original;
+      return Object.fromEntries(
+        [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / decisions) * 1000)]),
+      );
+    },
+  };
+}
