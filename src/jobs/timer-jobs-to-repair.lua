@@ -12,13 +12,13 @@
   KEYS[5]  the queue's paused list
   ARGV[1]  the prefix of a job's hash key ("<prefix>:<queue>:"), the job id follows it
   ARGV[2…] the job ids
-  Returns  the positions (1-based, among the job ids) of the jobs to re-create
+  Returns  the positions (1-based, among the job ids) of the jobs to re-create: negative when the
+           job's hash is still there (it must be removed first), positive when it is gone
 ]]
 
 local rcall = redis.call
 
 local function willRun(id)
-  if rcall('EXISTS', ARGV[1] .. id) == 0 then return false end
   if rcall('ZSCORE', KEYS[1], id) or rcall('ZSCORE', KEYS[2], id) then return true end
   -- Waiting and active lists hold only the jobs due now, so these scans stay short.
   return (rcall('LPOS', KEYS[3], id) or rcall('LPOS', KEYS[4], id) or rcall('LPOS', KEYS[5], id)) ~= false
@@ -26,6 +26,11 @@ end
 
 local repair = {}
 for i = 2, #ARGV do
-  if not willRun(ARGV[i]) then repair[#repair + 1] = i - 1 end
+  local id = ARGV[i]
+  if rcall('EXISTS', ARGV[1] .. id) == 0 then
+    repair[#repair + 1] = i - 1
+  elseif not willRun(id) then
+    repair[#repair + 1] = 1 - i
+  end
 end
 return repair
