@@ -29,7 +29,7 @@ const GROUP_SIGNALS = ["SIGINT", "SIGQUIT"] as const;
  * Run `argv` with inherited stdio; resolves to its exit code (128 + n for a death by signal n).
  *
  * @example
- * const code = await runInherited(["sh", "-c", "exit 7"], (l) => console.error(l)); // 7
+ * const code = await runInherited(["sh", "-c", "exit 7"], (line) => process.stderr.write(`${line}\n`)); // 7
  */
 export function runInherited(argv: string[], err: (line: string) => void): Promise<number> {
   const [command, ...args] = argv as [string, ...string[]];

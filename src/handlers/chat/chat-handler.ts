@@ -19,6 +19,7 @@ import type { EnqueueOutbox } from "../../domain/outbox.js";
 import { describeOutcome, parseButtonData } from "../approvals/card-presenter.js";
 import type { Operator, OperatorDirectory } from "./operators.js";
 import type { Renderer } from "./render.js";
+import { createReply } from "./reply.js";
 import { formatClock, formatDuration } from "../../lib/time-format.js";
 import { alwaysReply } from "../approvals/rule-replies.js";
 
@@ -69,17 +70,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   const awaitingNote = new Map<string, { approvalId: string; until: number }>();
   const noteKey = (channel: ChannelName, chatId: string, operator: string) => `${channel}|${chatId}|${operator}`;
 
-  function say(event: InboundEvent, template: string, view: Record<string, unknown> = {}): Promise<void> {
-    const text = deps.renderer.render(template, deps.renderer.formatOf(event.channel), view);
-    const replyTo = event.kind === "text" ? event.messageId : undefined;
-    return deps.enqueue({
-      op: "text",
-      channel: event.channel,
-      chatId: event.chatId,
-      text,
-      ...(replyTo ? { replyToMessageId: replyTo } : {}),
-    });
-  }
+  const say = createReply(deps);
 
   async function pendingFor(operator: Operator): Promise<Approval[]> {
     return (await scanPending(operator)).eligible;

@@ -27,6 +27,7 @@ import type { OpsQueries } from "./ops-queries.js";
 import type { Operator } from "../chat/operators.js";
 import type { PairingService } from "../pairing/pairing-service.js";
 import type { Renderer } from "../chat/render.js";
+import { createReply } from "../chat/reply.js";
 import { formatClock } from "../../lib/time-format.js";
 import { formatAwayUntil } from "../chat/presence.js";
 import type { PresenceStore } from "../../store/presence-store.js";
@@ -95,16 +96,7 @@ export function mayCommand(operator: Pick<Operator, "roles">, command: CommandKi
 
 /** Build the handler; see the module comment. */
 export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
-  function say(event: InboundText, template: string, view: Record<string, unknown>): Promise<void> {
-    const text = deps.renderer.render(template, deps.renderer.formatOf(event.channel), view);
-    return deps.enqueue({
-      op: "text",
-      channel: event.channel,
-      chatId: event.chatId,
-      text,
-      replyToMessageId: event.messageId,
-    });
-  }
+  const say = createReply(deps);
 
   const allowedIntents = (operator: Operator): Array<QueryKind | CommandKind> => [
     ...QUERY_KINDS,

@@ -15,6 +15,7 @@ import { ruleView } from "../approvals/rule-replies.js";
 import type { RuleBook } from "../approvals/rules.js";
 import type { Operator } from "../chat/operators.js";
 import type { Renderer } from "../chat/render.js";
+import { createReply } from "../chat/reply.js";
 
 /** A rule command as typed. `id` is null when `revoke rule` named none (or not a rule id). */
 export type RuleCommand = { kind: "rules" } | { kind: "revoke"; id: string | null };
@@ -49,16 +50,7 @@ export interface RuleCommandDeps {
 
 /** `inner` with `rules` and `revoke rule <id>` answered first. */
 export function withRuleCommands(inner: TextIntentHandler, deps: RuleCommandDeps): TextIntentHandler {
-  function say(event: InboundText, template: string, view: Record<string, unknown>): Promise<void> {
-    const text = deps.renderer.render(template, deps.renderer.formatOf(event.channel), view);
-    return deps.enqueue({
-      op: "text",
-      channel: event.channel,
-      chatId: event.chatId,
-      text,
-      replyToMessageId: event.messageId,
-    });
-  }
+  const say = createReply(deps);
 
   async function list(event: InboundText, operator: Operator): Promise<void> {
     const now = deps.now();
