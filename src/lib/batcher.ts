@@ -16,6 +16,12 @@ export interface BatcherOptions<In> {
    * statement both would see the same old version, and both would win).
    */
   keyOf?: (item: In) => string;
+  /**
+   * Calls made in one turn of the event loop go out together: the first waits for the turn to
+   * end (well under a millisecond) instead of going out alone. For callers that arrive in bursts,
+   * like a batch of timers that all read and write at once. @defaultValue false
+   */
+  gather?: boolean;
 }
 
 interface Waiting<In, Out> {
@@ -81,9 +87,20 @@ export function createBatcher<In, Out>(flush: (items: In[]) => Promise<Out[]>, o
     }
   }
 
+  let gathering = false;
+  const pumpAfterTurn = () => {
+    if (gathering) return;
+    gathering = true;
+    setImmediate(() => {
+      gathering = false;
+      pump();
+    });
+  };
+
   return (item: In): Promise<Out> =>
     new Promise<Out>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      pump();
+      if (options.gather) pumpAfterTurn();
+      else pump();
     });
 }

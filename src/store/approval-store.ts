@@ -139,21 +139,25 @@ export function createApprovalStore(db: Database) {
         );
       }
     },
-    { keyOf: (item) => item.next.id },
+    // Timers decide in bursts: a burst's commits share a statement.
+    { keyOf: (item) => item.next.id, gather: true },
   );
 
   // Reads by id are batched too: under load one `= ANY($1)` query serves many callers.
-  const getBatch = createBatcher<string, Approval | null>(async (ids) => {
-    const unique = [...new Set(ids)];
-    const rows = await many<ApprovalRow>(
-      db.pool,
-      `${SELECT_APPROVAL} WHERE a.id = ANY($1::uuid[])`,
-      [unique],
-      "signoff_get_approvals",
-    );
-    const byId = new Map(rows.map((r) => [r.id, toApproval(r)]));
-    return ids.map((id) => byId.get(id) ?? null);
-  });
+  const getBatch = createBatcher<string, Approval | null>(
+    async (ids) => {
+      const unique = [...new Set(ids)];
+      const rows = await many<ApprovalRow>(
+        db.pool,
+        `${SELECT_APPROVAL} WHERE a.id = ANY($1::uuid[])`,
+        [unique],
+        "signoff_get_approvals",
+      );
+      const byId = new Map(rows.map((r) => [r.id, toApproval(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    { gather: true },
+  );
 
   return {
     /**
@@ -194,10 +198,11 @@ export function createApprovalStore(db: Database) {
     /**
      * The first notice of a pending `low` request reached an eligible operator at `at`: its
      * objection window now counts from then (the rule of `withNoticeDelivered`). Later
-     * deliveries, decided or escalated requests change nothing. Returns whether it counted.
+     * deliveries, decided or escalated requests change nothing. Returns when the window now ends
+     * if it counted, else null.
      */
-    async confirmNoticeDelivered(id: string, at: Date): Promise<boolean> {
-      const row = await maybeOne<{ id: string }>(
+    async confirmNoticeDelivered(id: string, at: Date): Promise<Date | null> {
+      const row = await maybeOne<{ objection_ends_at: Date }>(
         db.pool,
         // A notice that arrives after the window's own length does not restart it: nobody saw
         // the request in time, so its objection timer makes it medium instead.
@@ -206,11 +211,11 @@ export function createApprovalStore(db: Database) {
                 objection_ends_at = $2::timestamptz + make_interval(secs => COALESCE(objection_seconds, EXTRACT(EPOCH FROM (objection_ends_at - created_at))))
           WHERE id = $1 AND status = 'pending' AND effective_gate = 'low' AND notice_delivered_at IS NULL
             AND $2::timestamptz <= objection_ends_at + make_interval(secs => $3::float8 / 1000)
-          RETURNING id`,
+          RETURNING objection_ends_at`,
         [id, at, NOTICE_LATE_TOLERANCE_MS],
         "signoff_confirm_notice",
       );
-      return row !== null;
+      return row?.objection_ends_at ?? null;
     },
 
     /** One approval by id, or null. */

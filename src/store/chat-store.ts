@@ -49,25 +49,34 @@ export function createChatStore(db: Database) {
     },
     { keyOf: (e) => `${e.channel}|${e.eventId}` },
   );
-  const listBatch = createBatcher<string, CardRef[]>(async (approvalIds) => {
-    const rows = await many<{
-      approval_id: string;
-      channel: ChannelName;
-      chat_id: string;
-      message_id: string;
-      kind: CardRef["kind"];
-    }>(
-      db.pool,
-      "SELECT approval_id, channel, chat_id, message_id, kind FROM card_refs WHERE approval_id = ANY($1::uuid[]) ORDER BY created_at",
-      [[...new Set(approvalIds)]],
-      "signoff_list_card_refs",
-    );
-    return approvalIds.map((id) =>
-      rows
-        .filter((r) => r.approval_id === id)
-        .map((r) => ({ channel: r.channel, chatId: r.chat_id, messageId: r.message_id, kind: r.kind, approvalId: id })),
-    );
-  });
+  const listBatch = createBatcher<string, CardRef[]>(
+    async (approvalIds) => {
+      const rows = await many<{
+        approval_id: string;
+        channel: ChannelName;
+        chat_id: string;
+        message_id: string;
+        kind: CardRef["kind"];
+      }>(
+        db.pool,
+        "SELECT approval_id, channel, chat_id, message_id, kind FROM card_refs WHERE approval_id = ANY($1::uuid[]) ORDER BY created_at",
+        [[...new Set(approvalIds)]],
+        "signoff_list_card_refs",
+      );
+      return approvalIds.map((id) =>
+        rows
+          .filter((r) => r.approval_id === id)
+          .map((r) => ({
+            channel: r.channel,
+            chatId: r.chat_id,
+            messageId: r.message_id,
+            kind: r.kind,
+            approvalId: id,
+          })),
+      );
+    },
+    { gather: true },
+  );
   return {
     /** Claim an inbound event; false when it was already claimed (a redelivery). */
     claimInbound: (channel: ChannelName, eventId: string): Promise<boolean> => claimBatch({ channel, eventId }),
