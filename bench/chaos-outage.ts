@@ -107,7 +107,7 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     const missingTimers = (
       await Promise.all(
         pendingMedium.map(async (r) =>
-          (await ctx.redis.command("EXISTS", `${p.schema}:timers:deadline-${r.id}`)) === 1 ? 0 : 1,
+          (await ctx.redis.command("ZSCORE", `${p.schema}:timers:due`, `deadline:${r.id}`)) !== null ? 0 : 1,
         ),
       )
     ).reduce<number>((n, x) => n + x, 0);

@@ -89,6 +89,7 @@ const ENVIRONMENT: Array<[string, string]> = [
   ["BENCH_SCALE_CREATES", "creates at each backlog size in scale-create (default 10000)"],
   ["BENCH_SCALE_TIMERS", "approvals in scale-timers (default 50000)"],
   ["BENCH_DEBUG", "any value: print progress details from timers and tg-inbound"],
+  ["BENCH_PROFILE", "any value: write a CPU profile of the windows' end in timers and scale-timers"],
 ];
 
 /** The --help text: each section in one line, then the environment read. */

@@ -4,6 +4,9 @@
  * worker → state machine → compare-and-set + audit in PostgreSQL → card refresh queued. Also the
  * CPU this process (signoff runs in it) spent while the windows ended, per 1,000 decisions.
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { cleanupTestInstance, startTestSignoff, DATABASE_URL } from "../test/helpers/harness.js";
 import type { ApprovalService } from "../src/handlers/approvals/approval-service.js";
@@ -21,8 +24,8 @@ export interface TimerLatenessOptions {
 
 /** Approvals created before waiting for their notices to be delivered. */
 const CREATE_CHUNK = 1000;
-/** Timers the worker runs at once (signoff's own default is 50). */
-const TIMER_CONCURRENCY = Number(process.env.BENCH_TIMER_CONCURRENCY ?? 100);
+/** Timers the worker runs at once; unset, signoff's own default. */
+const TIMER_CONCURRENCY = process.env.BENCH_TIMER_CONCURRENCY ? Number(process.env.BENCH_TIMER_CONCURRENCY) : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const DEFAULTS: TimerLatenessOptions = {
@@ -35,7 +38,7 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
   const { name, count, spreadMs } = options;
   const s = await startTestSignoff({
     file: { operators: [{ name: "adam", roles: ["owner", "approver"] }] },
-    timerConcurrency: TIMER_CONCURRENCY,
+    ...(TIMER_CONCURRENCY ? { timerConcurrency: TIMER_CONCURRENCY } : {}),
   });
   const trace = traceTimers(s.service);
   try {
@@ -77,6 +80,7 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
       while (Date.now() < firstDue) await sleep(50);
       const cpuAtFirstDue = process.cpuUsage();
       const queries = process.env.BENCH_DEBUG ? countQueries() : null;
+      const profile = process.env.BENCH_PROFILE ? await startProfile() : null;
 
       for (;;) {
         const { rows } = await client.query<{ n: number; last_end: Date | null }>(
@@ -89,6 +93,7 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
         await sleep(250);
       }
       const cpu = process.cpuUsage(cpuAtFirstDue);
+      if (profile) process.stdout.write(`CPU profile of the windows' end: ${await profile.stop()}\n`);
       if (queries) process.stdout.write(`queries per 1,000 decisions: ${JSON.stringify(queries.per1000(count))}\n`);
       const { rows } = await client.query<{ id: string; late: number; decided_by: string; ends: Date }>(
         "SELECT id, extract(epoch FROM (decided_at - objection_ends_at)) * 1000 AS late, decided_by, objection_ends_at AS ends FROM approvals",
@@ -189,6 +194,24 @@ function traceTimers(service: Pick<ApprovalService, "fireTimer">) {
         committedLateP99Ms: percentile(committed, 99),
         earlyRuns: early,
       };
+    },
+  };
+}
+
+/** A V8 CPU profile of this process from now until `stop`, which writes it and names the file. */
+async function startProfile() {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop() {
+      const { profile } = await session.post("Profiler.stop");
+      const file = join(tmpdir(), `signoff-timers-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      return file;
     },
   };
 }

@@ -91,11 +91,13 @@ export async function wireApprovals(
     backoffMs: file.approvals.callbackBackoffMs,
     timeoutMs: file.approvals.callbackTimeoutMs,
   });
-  for (const queue of [timers.queue, delivery.queue]) {
-    queue.on("error", (err) =>
-      infra.outageLog.warn(`queue:${queue.name}`, { queue: queue.name, err: err.message }, "queue error"),
-    );
-  }
+  delivery.queue.on("error", (err) =>
+    infra.outageLog.warn(
+      `queue:${delivery.queue.name}`,
+      { queue: delivery.queue.name, err: err.message },
+      "queue error",
+    ),
+  );
   const bus = await createDecisionBus(infra.producer, infra.subscriber, prefix);
 
   const presence = createPresenceStore(db);
@@ -123,6 +125,7 @@ export async function wireApprovals(
     telegramGroupChat: file.approvals.telegramChat,
     localChannels: chatSide.localChannels,
     defaultTimezone: file.timezone,
+    timers: timers.scheduler,
   });
   const service = createApprovalService({
     approvals,

@@ -6,7 +6,6 @@
  */
 import { setupTelegram, type TelegramSetup } from "../bot/telegram/telegram-setup.js";
 import { createWebchatChannel, type WebchatChannel } from "../bot/webchat/webchat-channel.js";
-import { setupWhatsApp } from "../bot/whatsapp/whatsapp-setup.js";
 import { type Config, isLoopbackHost } from "../config.js";
 import type { Channel, ChannelName, Platforms } from "../domain/channel.js";
 import { createBroadcaster } from "../handlers/chat/broadcast.js";
@@ -48,7 +47,7 @@ export interface ChannelWiring {
 }
 
 /** Build the channels and the outbox (not started yet). */
-export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): ChannelParts {
+export async function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Promise<ChannelParts> {
   const { env } = wiring.config;
   const { logger, directory } = wiring;
   const prefix = env.SIGNOFF_QUEUE_PREFIX;
@@ -86,9 +85,10 @@ export function wireChannels(infra: Infrastructure, wiring: ChannelWiring): Chan
       : null;
   if (telegram) channels.set("telegram", telegram.channel);
 
+  // Loaded only when it is on: the WhatsApp library alone is ~60 MB of memory.
   const whatsapp =
     env.WHATSAPP_ENABLED && !channels.has("whatsapp")
-      ? setupWhatsApp({
+      ? (await import("../bot/whatsapp/whatsapp-setup.js")).setupWhatsApp({
           authStore: createWhatsAppAuthStore(infra.db),
           messageStore: createWhatsAppMessageStore(infra.db),
           redis: infra.redis,

@@ -40,7 +40,7 @@ export interface StartOptions {
   channels?: Channel[];
   /** Start the job workers (default true); the benchmark runs some with other settings. */
   workers?: boolean;
-  /** @defaultValue 50 */
+  /** Timers run at once (their reads and writes share statements). @defaultValue 500 */
   timerConcurrency?: number;
   /** Clock of the chat-ops features; tests fix it to get exact replies. */
   now?: () => Date;
@@ -86,7 +86,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
 
   const infra = await startInfrastructure(config, logger);
   let presenter: CardPresenter | null = null;
-  const chatSide = wireChannels(infra, {
+  const chatSide = await wireChannels(infra, {
     ...wiring,
     injected: options.channels ?? [],
     perform: (job) => presenter!.perform(job),
@@ -100,7 +100,7 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
       : startWorkers(infra, chatSide, engine, chatOps, {
           config,
           logger,
-          timerConcurrency: options.timerConcurrency ?? 50,
+          timerConcurrency: options.timerConcurrency ?? 500,
         });
   const stopSealer = startAuditSealer(engine.audit, logger);
 

@@ -1,13 +1,14 @@
 /**
- * The BullMQ workers: timers, callback and command deliveries, the chat outbox, and scheduled
- * digests and health checks. Every process may run them; BullMQ spreads the jobs.
+ * The workers: timers (claimed in batches from a sorted set), and the BullMQ ones for callback
+ * and command deliveries, the chat outbox, and scheduled digests and health checks. Every
+ * process may run them; the timer claims and BullMQ spread the work.
  */
 import type { Worker } from "bullmq";
 import type { Config } from "../config.js";
 import { createDeliveryWorker } from "../jobs/callback-queue.js";
 import { createOpsWorker } from "../jobs/ops-queue.js";
 import { createOutboxWorker } from "../jobs/outbox-queue.js";
-import { createTimerWorker } from "../jobs/timer-queue.js";
+import { type TimerWorker, createTimerWorker } from "../jobs/timer-queue.js";
 import type { Logger } from "../logger.js";
 import type { ApprovalParts } from "./approvals.js";
 import type { ChannelParts } from "./channels.js";
@@ -16,7 +17,7 @@ import type { Infrastructure } from "./infrastructure.js";
 
 /** The running workers, and how to stop them. */
 export interface WorkerParts {
-  workers: Worker[];
+  workers: Array<Worker | TimerWorker>;
   /** Cut off webhook calls in flight (they stay pending and are retried), then let jobs finish. */
   close(): Promise<void>;
 }
@@ -46,8 +47,13 @@ export function startWorkers(
           .catch((err) => wiring.logger.warn({ err: (err as Error).message }, "breaker check failed"));
     },
   });
-  const workers: Worker[] = [
-    createTimerWorker(connection(), prefix, engine.service, wiring.timerConcurrency, chatSide.observe.timers),
+  const timerWorker = createTimerWorker(connection(), prefix, engine.service, {
+    concurrency: wiring.timerConcurrency,
+    observe: chatSide.observe.timers,
+    wakeups: engine.timers.wakeups,
+  });
+  const workers: Array<Worker | TimerWorker> = [
+    timerWorker,
     deliveryWorker,
     createOutboxWorker(
       connection(),
@@ -62,7 +68,7 @@ export function startWorkers(
     }),
   ];
   for (const w of workers) {
-    w.on("error", (err) =>
+    (w as TimerWorker).on("error", (err: Error) =>
       infra.outageLog.warn(`worker:${w.name}`, { err: err.message, queue: w.name }, "worker error"),
     );
   }
@@ -72,7 +78,9 @@ export function startWorkers(
       // A webhook receiver that never answers must not hold up shutdown.
       deliveryWorker.abortInFlight();
       await Promise.all(workers.map((w) => w.close())); // waits for active jobs
-      for (const w of workers) (w.opts.connection as { disconnect?: () => void }).disconnect?.();
+      timerWorker.connection.disconnect();
+      for (const w of workers)
+        if (w !== timerWorker) ((w as Worker).opts.connection as { disconnect?: () => void }).disconnect?.();
     },
   };
 }

@@ -1,28 +1,26 @@
 /**
- * Objection-window and deadline timers as BullMQ delayed jobs, one per approval and kind with a
- * deterministic id (`deadline-<uuid>`), so scheduling twice is harmless and several processes
- * share the work. PostgreSQL decides with a compare-and-set, so a timer counts at most once.
+ * Objection-window, deadline, reminder and escalation timers. Each is one member of a Redis
+ * sorted set scored by its due time (`<kind>:<approval id>`, so scheduling twice keeps one timer),
+ * and workers in every process claim the due ones in batches with one script call. A claim lapses
+ * unless renewed, so the timers of a killed process are taken over within seconds. PostgreSQL
+ * decides with a compare-and-set, so a timer that runs twice still counts once.
+ *
+ * Why not one BullMQ delayed job per timer, like the other queues: a BullMQ worker moves every
+ * job in and out of Redis on its own, and at 5,000 windows ending a second that alone costs more
+ * than the lateness allowed (measured with a worker that did nothing: p99 120–230 ms on two
+ * cores). Claiming in batches costs one call per batch, and the reconcile checks 1,000 timers per
+ * call.
  */
-import { failPermanentErrorsAtOnce } from "./job-errors.js";
-import { RESUMABLE_WORKER_OPTIONS } from "./worker-options.js";
-import { DelayedError, Queue, Worker, type Job } from "bullmq";
+import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import type { TimerKind } from "../domain/approval.js";
 import type { ApprovalService, TimerScheduler } from "../handlers/approvals/approval-service.js";
 import { plannedTimers } from "../handlers/approvals/approval-machine.js";
+import { isPermanentJobError } from "./job-errors.js";
 import { defineScripts } from "./redis/scripts.js";
 
-interface TimerJobData {
-  approvalId: string;
-  kind: TimerKind;
-  /** When the timer is due (epoch ms), to measure how late it ran; absent on jobs queued before. */
-  dueAt?: number;
-}
-
-/** The queue name (under the configured prefix). */
+/** The queue's name (under the configured prefix), as metrics and logs call it. */
 export const TIMER_QUEUE = "timers";
-
-const jobId = (approvalId: string, kind: TimerKind) => `${kind}-${approvalId}`;
 
 /** A timer the reconcile wants to exist. */
 export interface TimerToEnsure {
@@ -33,87 +31,127 @@ export interface TimerToEnsure {
 
 /** The scheduler of approval timers, plus what the reconcile uses to re-create lost ones. */
 export interface TimerQueueScheduler extends TimerScheduler {
-  /** Like schedule, but replaces a finished or failed job of the same id. */
+  /** Schedule the timer unless it is already due or running (then it keeps its time). */
   ensure(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void>;
   /**
-   * Ensure many timers at a cost of one Redis call per 1,000 of them while their jobs are
-   * intact; only the ones lost, failed or finished are scheduled again. Resolves with how many
-   * the check found lost, failed or finished.
+   * Ensure many timers at a cost of one Redis call per 1,000 of them; only the ones lost or
+   * failed are added. Resolves with how many were added.
    */
   ensureAll(timers: readonly TimerToEnsure[]): Promise<number>;
 }
 
-/** Job ids checked per script call: bounds how long one call holds Redis (~1 ms per 1,000). */
+/** Counts by state, the shape the metrics read from every queue. */
+export interface TimerQueueStats {
+  readonly name: string;
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+  /** Nothing to release (the connection is the caller's); kept so every queue closes alike. */
+  close(): Promise<void>;
+}
+
+/** Redis keys of one prefix's timers. */
+export function timerKeys(prefix: string) {
+  const key = (name: string) => `${prefix}:${TIMER_QUEUE}:${name}`;
+  return {
+    /** Sorted set: member → due time (epoch ms). */
+    due: key("due"),
+    /** Sorted set: member → when its claim lapses. */
+    claimed: key("claimed"),
+    /** Hash: member → due time, while claimed. */
+    claims: key("claims"),
+    /** Hash: member → failed attempts so far. */
+    attempts: key("attempts"),
+    /** Hash: member → why it failed for good. */
+    failed: key("failed"),
+  };
+}
+
+/** The member naming one timer of one approval. */
+export const timerMember = (approvalId: string, kind: TimerKind) => `${kind}:${approvalId}`;
+
+/** Timers checked per script call: bounds how long one call holds Redis (~1 ms per 1,000). */
 const CHECK_BATCH = 1000;
 
 interface TimerCommands {
-  signoffTimerJobsToRepair(...keysThenArgs: string[]): Promise<number[]>;
+  signoffTimerClaim(
+    due: string,
+    claimed: string,
+    claims: string,
+    leaseMs: number,
+    limit: number,
+  ): Promise<[number, string | null, string[]]>;
+  signoffTimerSettle(...keysThenArgs: Array<string | number>): Promise<number>;
+  signoffTimerEnsure(...keysThenArgs: Array<string | number>): Promise<number>;
+  signoffTimerRenew(claimed: string, leaseMs: number, ...members: string[]): Promise<number>;
 }
 
-/** Create the timer queue and its {@link TimerScheduler}. */
-export function createTimerQueue(connection: Redis, prefix: string) {
-  const queue = new Queue<TimerJobData>(TIMER_QUEUE, {
-    connection,
-    prefix,
-    // A timer that fails (PostgreSQL briefly down) retries for ~14 min (200 ms doubling, 12
-    // attempts); past that, the periodic reconcile re-creates it.
-    defaultJobOptions: {
-      removeOnComplete: true,
-      removeOnFail: 1000,
-      attempts: 12,
-      backoff: { type: "exponential", delay: 200 },
-    },
+function timerScripts(connection: Redis) {
+  const file = (name: string) => new URL(`./${name}.lua`, import.meta.url);
+  return defineScripts<TimerCommands>(connection, {
+    signoffTimerClaim: { file: file("timer-claim"), numberOfKeys: 3 },
+    signoffTimerSettle: { file: file("timer-settle"), numberOfKeys: 5 },
+    signoffTimerEnsure: { file: file("timer-ensure"), numberOfKeys: 3 },
+    signoffTimerRenew: { file: file("timer-renew"), numberOfKeys: 1 },
   });
+}
 
-  const redis = defineScripts<TimerCommands>(connection, {
-    signoffTimerJobsToRepair: { file: new URL("./timer-jobs-to-repair.lua", import.meta.url), numberOfKeys: 5 },
-  });
-  // In the order the script's header names them.
-  const stateKeys = ["delayed", "prioritized", "active", "wait", "paused"].map((type) => queue.toKey(type));
-  const jobKeyPrefix = queue.toKey("");
+/** Told when this process schedules a timer, so its worker need not wait for its next look. */
+export interface TimerWakeups {
+  listen(onScheduled: (dueAt: number) => void): () => void;
+}
+
+/** Create the timer scheduler, its counts for the metrics, and its wake-ups for the worker. */
+export function createTimerQueue(connection: Redis, prefix: string) {
+  const keys = timerKeys(prefix);
+  const redis = timerScripts(connection);
+  const scheduledHere = new EventEmitter();
+  scheduledHere.setMaxListeners(0);
 
   const scheduler: TimerQueueScheduler = {
     async schedule(approvalId, kind, dueAt) {
-      await queue.add(
-        kind,
-        { approvalId, kind, dueAt: dueAt.getTime() },
-        { jobId: jobId(approvalId, kind), delay: Math.max(0, dueAt.getTime() - Date.now()) },
-      );
+      // The newest schedule wins: callers compute the time from the approval as it now stands.
+      await redis.zadd(keys.due, dueAt.getTime(), timerMember(approvalId, kind));
+      scheduledHere.emit("scheduled", dueAt.getTime());
     },
     async ensure(approvalId, kind, dueAt) {
-      const existing = await queue.getJob(jobId(approvalId, kind));
-      if (existing) {
-        const state = await existing.getState();
-        if (state === "delayed" || state === "waiting" || state === "active" || state === "prioritized") return;
-        await existing.remove().catch(() => undefined);
-      }
-      await scheduler.schedule(approvalId, kind, dueAt);
+      await scheduler.ensureAll([{ approvalId, kind, dueAt }]);
     },
     async ensureAll(timers) {
-      let repaired = 0;
+      let added = 0;
       for (let from = 0; from < timers.length; from += CHECK_BATCH) {
-        const batch = timers.slice(from, from + CHECK_BATCH);
-        const ids = batch.map((t) => jobId(t.approvalId, t.kind));
-        const positions = await redis.signoffTimerJobsToRepair(...stateKeys, jobKeyPrefix, ...ids);
-        await Promise.all(
-          positions.map((p) => {
-            const t = batch[Math.abs(p) - 1]!;
-            // A job that is gone is added at once (adding an id that exists meanwhile does
-            // nothing); one still there is looked at again, as it may have moved on since.
-            return p > 0
-              ? scheduler.schedule(t.approvalId, t.kind, t.dueAt)
-              : scheduler.ensure(t.approvalId, t.kind, t.dueAt);
-          }),
-        );
-        repaired += positions.length;
+        const pairs = timers
+          .slice(from, from + CHECK_BATCH)
+          .flatMap((t) => [timerMember(t.approvalId, t.kind), t.dueAt.getTime()]);
+        added += await redis.signoffTimerEnsure(keys.due, keys.claimed, keys.failed, ...pairs);
       }
-      return repaired;
+      if (added > 0) scheduledHere.emit("scheduled", Date.now());
+      return added;
     },
     async cancel(approvalId, kind) {
-      await queue.remove(jobId(approvalId, kind));
+      // A timer already claimed runs once more and finds its approval decided.
+      await redis.zrem(keys.due, timerMember(approvalId, kind));
     },
   };
-  return { queue, scheduler };
+
+  const queue: TimerQueueStats = {
+    name: TIMER_QUEUE,
+    async getJobCounts() {
+      const [delayed, active, failed] = await Promise.all([
+        redis.zcard(keys.due),
+        redis.zcard(keys.claimed),
+        redis.hlen(keys.failed),
+      ]);
+      return { delayed, active, failed, waiting: 0, completed: 0, paused: 0, prioritized: 0 };
+    },
+    close: async () => undefined,
+  };
+
+  const wakeups: TimerWakeups = {
+    listen(onScheduled) {
+      scheduledHere.on("scheduled", onScheduled);
+      return () => scheduledHere.off("scheduled", onScheduled);
+    },
+  };
+  return { queue, scheduler, wakeups };
 }
 
 /** Told how late each timer took effect (metrics). */
@@ -121,44 +159,196 @@ export interface TimerObserver {
   ran(latenessMs: number): void;
 }
 
+/** Options of {@link createTimerWorker}; the defaults suit production. */
+export interface TimerWorkerOptions {
+  /** Timers run at once. @defaultValue 500 */
+  concurrency?: number;
+  observe?: TimerObserver;
+  /** Wake at once when this process schedules an earlier timer. */
+  wakeups?: TimerWakeups;
+  /**
+   * How long a claim holds without renewal; a killed process's timers are taken over this long
+   * after it died. Renewed every third of it while running. @defaultValue 6000
+   */
+  leaseMs?: number;
+  /** The longest wait between looks when nothing is due (another process may schedule). @defaultValue 50 */
+  idleMs?: number;
+  /** First retry delay, doubling; and the most attempts (~14 min in all). @defaultValue 200, 12 */
+  retry?: { firstDelayMs: number; attempts: number };
+}
+
+/** Timers claimed in one call at most. */
+const MAX_CLAIM = 500;
+/** Waits after a failed claim (Redis down), so an outage is not a busy loop. */
+const CLAIM_ERROR_WAIT_MS = 1000;
+
+/** The worker that runs due timers; see the module comment. */
+export interface TimerWorker {
+  readonly name: string;
+  /** Redis errors (claims, settles, renewals); the worker keeps going and tries again. */
+  on(event: "error", listener: (error: Error) => void): this;
+  /** Stop claiming, let running timers finish, and record what became of them. */
+  close(): Promise<void>;
+  /** The connection it runs on (the caller closes it). */
+  readonly connection: Redis;
+}
+
+type Settlement = [member: string, outcome: "done" | "later" | "retry" | "failed", detail: string];
+
 /**
- * The worker that fires timers; `concurrency` bounds simultaneous decisions. A timer whose
- * approval no longer exists fails at once; other errors retry with the queue's backoff.
+ * Start claiming and running due timers with `service.fireTimer`. A timer whose approval no
+ * longer exists fails at once; other errors retry with a doubling backoff.
  */
 export function createTimerWorker(
   connection: Redis,
   prefix: string,
   service: Pick<ApprovalService, "fireTimer">,
-  concurrency = 50,
-  observe?: TimerObserver,
-) {
-  return new Worker<TimerJobData>(
-    TIMER_QUEUE,
-    failPermanentErrorsAtOnce(async (job: Job<TimerJobData>, token?: string) => {
-      const startedAt = Date.now();
-      const result = await service.fireTimer(job.data.approvalId, job.data.kind);
+  options: TimerWorkerOptions = {},
+): TimerWorker {
+  const keys = timerKeys(prefix);
+  const redis = timerScripts(connection);
+  const concurrency = options.concurrency ?? 500;
+  const leaseMs = options.leaseMs ?? 6_000;
+  const idleMs = options.idleMs ?? 50;
+  const retry = options.retry ?? { firstDelayMs: 200, attempts: 12 };
+  const events = new EventEmitter();
+  const running = new Set<string>();
+  const settlements: Settlement[] = [];
+  let settling: Promise<void> | null = null;
+  let stopping = false;
+  let wakeAt = Infinity;
+  let wakeTimer: NodeJS.Timeout | null = null;
+  let wake: (() => void) | null = null;
+
+  const report = (error: unknown) => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (events.listenerCount("error") > 0) events.emit("error", err);
+  };
+
+  /** Sleep until `ms` from now at the latest, or until woken (a slot frees, an earlier timer, close). */
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      wakeAt = Date.now() + ms;
+      wake = () => {
+        if (wakeTimer) clearTimeout(wakeTimer);
+        wakeTimer = null;
+        wake = null;
+        wakeAt = Infinity;
+        resolve();
+      };
+      wakeTimer = setTimeout(() => wake?.(), ms);
+    });
+
+  const stopListening = options.wakeups?.listen((dueAt) => {
+    if (dueAt < wakeAt) wake?.();
+  });
+
+  async function fire(member: string, dueAt: number): Promise<Settlement> {
+    const split = member.indexOf(":");
+    const kind = member.slice(0, split) as TimerKind;
+    const approvalId = member.slice(split + 1);
+    const startedAt = Date.now();
+    try {
+      const result = await service.fireTimer(approvalId, kind);
       if (result.outcome === "ignored") {
         // Fired early (clocks of two processes disagree), or the window moved later while it ran:
         // a notice landed late, between this timer reading "nobody saw it" and its escalation
-        // reading "seen after all". The job is the window's only timer, so it must wait for the
-        // rest of the time instead of completing; lateness is measured against the new due time.
-        const plan = plannedTimers(result.approval).find((t) => t.kind === job.data.kind);
-        const wasDueAt = job.data.dueAt ?? job.timestamp + (job.opts.delay ?? 0);
-        if (plan && (result.reason === "timer_not_due" || plan.dueAt.getTime() > wasDueAt)) {
-          await job.updateData({ ...job.data, dueAt: plan.dueAt.getTime() });
-          await job.moveToDelayed(plan.dueAt.getTime(), token);
-          throw new DelayedError();
-        }
+        // reading "seen after all". It is the window's only timer, so it waits for the rest.
+        const plan = plannedTimers(result.approval).find((t) => t.kind === kind);
+        if (plan && (result.reason === "timer_not_due" || plan.dueAt.getTime() > dueAt))
+          return [member, "later", String(plan.dueAt.getTime())];
       }
-      // Measured once, on the run that took effect: retries after a failure count as lateness.
-      const dueAt = job.data.dueAt ?? job.timestamp + (job.opts.delay ?? 0);
       try {
-        observe?.ran(startedAt - dueAt);
+        // Measured once, on the run that took effect: retries after a failure count as lateness.
+        options.observe?.ran(startedAt - dueAt);
       } catch {
         // Measuring a timer must never make it fail and run again.
       }
-      return result.outcome;
-    }),
-    { connection, prefix, concurrency, ...RESUMABLE_WORKER_OPTIONS },
-  );
+      return [member, "done", ""];
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      return [member, isPermanentJobError(error) ? "failed" : "retry", reason];
+    }
+  }
+
+  /** Record outcomes in one call per tick; a failed call leaves the claims to lapse and rerun. */
+  function settle(settlement: Settlement): void {
+    settlements.push(settlement);
+    settling ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const batch = settlements.splice(0);
+      settling = null;
+      const later = batch.filter((s) => s[1] === "later").map((s) => Number(s[2]));
+      try {
+        await redis.signoffTimerSettle(
+          keys.due,
+          keys.claimed,
+          keys.claims,
+          keys.attempts,
+          keys.failed,
+          retry.firstDelayMs,
+          retry.attempts,
+          ...batch.flat(),
+        );
+      } catch (error) {
+        report(error);
+      }
+      if (later.length > 0 && Math.min(...later) < wakeAt) wake?.();
+    });
+  }
+
+  const renewal = setInterval(() => {
+    if (running.size === 0) return;
+    redis.signoffTimerRenew(keys.claimed, leaseMs, ...running).catch(report);
+  }, leaseMs / 3);
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      const room = Math.min(concurrency - running.size, MAX_CLAIM);
+      if (room <= 0) {
+        await sleep(idleMs);
+        continue;
+      }
+      let reply: [number, string | null, string[]];
+      try {
+        reply = await redis.signoffTimerClaim(keys.due, keys.claimed, keys.claims, leaseMs, room);
+      } catch (error) {
+        report(error);
+        await sleep(CLAIM_ERROR_WAIT_MS);
+        continue;
+      }
+      const [redisNow, nextDue, claimed] = reply;
+      for (let i = 0; i < claimed.length; i += 2) {
+        const member = claimed[i]!;
+        running.add(member);
+        void fire(member, Number(claimed[i + 1])).then((outcome) => {
+          running.delete(member);
+          settle(outcome);
+          if (running.size === concurrency - 1) wake?.(); // a slot is free again
+        });
+      }
+      if (claimed.length / 2 === room) continue; // more may be due already
+      const untilNext = nextDue === null ? idleMs : Number(nextDue) - redisNow;
+      await sleep(Math.max(0, Math.min(idleMs, untilNext)));
+    }
+  }
+
+  const looping = loop();
+  const worker: TimerWorker = {
+    name: TIMER_QUEUE,
+    connection,
+    on(event, listener) {
+      events.on(event, listener);
+      return worker;
+    },
+    async close() {
+      stopping = true;
+      wake?.();
+      stopListening?.();
+      await looping;
+      while (running.size > 0) await new Promise((r) => setTimeout(r, 10));
+      while (settling) await settling;
+      clearInterval(renewal);
+    },
+  };
+  return worker;
 }

@@ -1,17 +1,12 @@
 /**
- * Job processors against a real Redis: a timer for an approval that no longer exists fails on its
- * first attempt (no 12 retries over 14 minutes), while a passing failure (PostgreSQL briefly
- * down, a lost race) is retried with backoff and then succeeds. The ops worker (digests, health
- * checks) treats permanent errors the same way.
+ * Job processors against a real Redis: the ops worker (digests, health checks) fails a run with a
+ * permanent error on its first attempt instead of retrying it. (Timers: timer-queue.test.ts.)
  */
 import { AppError } from "../../src/domain/errors.js";
-import { randomUUID } from "node:crypto";
-import { type Job, Queue, type Worker } from "bullmq";
+import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApprovalService } from "../../src/handlers/approvals/approval-service.js";
 import { OPS_QUEUE, type OpsJobData, createOpsWorker } from "../../src/jobs/ops-queue.js";
-import { createTimerQueue, createTimerWorker } from "../../src/jobs/timer-queue.js";
 import { createLogger } from "../../src/logger.js";
 import { type Signoff, startSignoff } from "../../src/app/start.js";
 import { REDIS_URL, cleanupTestInstance, eventually, testConfig, uniqueName } from "../helpers/harness.js";
@@ -65,58 +60,6 @@ afterAll(async () => {
   for (const c of connections) await c.quit();
   await s?.close();
   for (const prefix of prefixes) await cleanupTestInstance(schema, prefix);
-});
-
-describe("timer worker", () => {
-  it("fails a timer for a missing approval after one attempt, naming the approval", async () => {
-    const { prefix, connection } = freshRedis();
-    const { queue, scheduler } = createTimerQueue(connection, prefix);
-    track(queue);
-    track(createTimerWorker(redis(), prefix, s.service));
-    const missing = randomUUID();
-
-    await scheduler.schedule(missing, "deadline", new Date());
-    const job = await settled(queue, `deadline-${missing}`);
-
-    expect(await job.getState()).toBe("failed");
-    expect(job.attemptsMade).toBe(1);
-    expect(job.failedReason).toContain(missing);
-    expect(job.failedReason).toContain("not found");
-  });
-
-  it("retries a passing failure with backoff and then fires the timer", async () => {
-    const { prefix, connection } = freshRedis();
-    const { queue, scheduler } = createTimerQueue(connection, prefix);
-    track(queue);
-    const failures = [
-      new Error("connection terminated unexpectedly"),
-      Object.assign(new Error("lost a race"), { code: "conflict" }),
-    ];
-    const calls: string[] = [];
-    const service: Pick<ApprovalService, "fireTimer"> = {
-      async fireTimer(approvalId) {
-        calls.push(approvalId);
-        const failure = failures.shift();
-        if (failure) throw failure;
-        return { outcome: "escalated", approval: {} as never };
-      },
-    };
-    const worker: Worker = track(createTimerWorker(redis(), prefix, service));
-    const completed = new Promise<{ attemptsMade: number; returnvalue: unknown }>((resolve) =>
-      worker.on("completed", (job) => resolve({ attemptsMade: job.attemptsMade, returnvalue: job.returnvalue })),
-    );
-    const id = randomUUID();
-
-    await scheduler.schedule(id, "deadline", new Date());
-    const done = await Promise.race([
-      completed,
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
-    ]);
-
-    expect(done, "the timer never completed").not.toBeNull();
-    expect(done?.returnvalue).toBe("escalated");
-    expect(calls).toEqual([id, id, id]);
-  });
 });
 
 describe("ops worker", () => {

@@ -26,7 +26,7 @@ describe("a notice delivered too late", () => {
   it("is refused, and the request becomes medium when its window would have ended", async () => {
     const { id, createdAt } = await lowRequest("restart worker-3");
     const late = new Date(Date.parse(createdAt) + 2_500);
-    expect(await s.approvals.confirmNoticeDelivered(id, late)).toBe(false);
+    expect(await s.approvals.confirmNoticeDelivered(id, late)).toBeNull();
     const escalated = await eventually(async () => {
       const a = await s.approvals.get(id);
       return a?.effectiveGate === "medium" ? a : null;
@@ -38,7 +38,8 @@ describe("a notice delivered too late", () => {
   it("in time, it counts and the window restarts from the delivery", async () => {
     const { id, createdAt } = await lowRequest("restart worker-4");
     const inTime = new Date(Date.parse(createdAt) + 500);
-    expect(await s.approvals.confirmNoticeDelivered(id, inTime)).toBe(true);
+    const windowEndsAt = await s.approvals.confirmNoticeDelivered(id, inTime);
+    expect(windowEndsAt?.getTime()).toBe(inTime.getTime() + 2_000);
     const approval = await s.approvals.get(id);
     expect(approval?.objectionEndsAt?.getTime()).toBe(inTime.getTime() + 2_000);
   });

@@ -514,7 +514,12 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
     /** The first notice of a `low` request reached an operator: its window counts from now. */
     async confirmNoticeDelivered(approvalId: string): Promise<boolean> {
-      return deps.approvals.confirmNoticeDelivered(approvalId, now());
+      const windowEndsAt = await deps.approvals.confirmNoticeDelivered(approvalId, now());
+      if (windowEndsAt)
+        await deps.timers
+          .schedule(approvalId, "objection", windowEndsAt)
+          .catch((err) => logPostCommit(err, approvalId, "timer scheduling failed"));
+      return windowEndsAt !== null;
     },
 
     /** A source withdraws its request. */

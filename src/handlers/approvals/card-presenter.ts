@@ -7,7 +7,7 @@ import type { Approval } from "../../domain/approval.js";
 import type { Channel, ChannelName, MessageRef, OutboundMessage } from "../../domain/channel.js";
 import type { EnqueueOutbox, OutboxJob } from "../../domain/outbox.js";
 import type { CardRef, ChatStore } from "../../store/chat-store.js";
-import type { ApprovalPresenter } from "./approval-service.js";
+import type { ApprovalPresenter, TimerScheduler } from "./approval-service.js";
 import type { Announcement } from "../../domain/approval.js";
 import { isEligible } from "./approval-machine.js";
 import { escalationNote } from "./escalation.js";
@@ -70,9 +70,17 @@ export interface CardPresenterDeps {
   chat: Pick<ChatStore, "saveCardRef" | "listCardRefs">;
   approvals: {
     get(id: string): Promise<Approval | null>;
-    /** A `low` request's notice reached an eligible operator: its objection window counts from `at`. */
-    confirmNoticeDelivered(id: string, at: Date): Promise<boolean>;
+    /**
+     * A `low` request's notice reached an eligible operator: its objection window counts from
+     * `at`. Resolves with the window's new end when this delivery was the one that counted.
+     */
+    confirmNoticeDelivered(id: string, at: Date): Promise<Date | null>;
   };
+  /**
+   * Moves the window's timer to its new end, so it does not fire at the old one only to wait
+   * again. Best effort: a timer left at the old time still waits for the new end when it fires.
+   */
+  timers?: Pick<TimerScheduler, "schedule">;
   enqueue: EnqueueOutbox;
   /** Channels delivered in process (see the outbox): their edits may use the committed snapshot. */
   localChannels?: ReadonlySet<ChannelName>;
@@ -286,8 +294,10 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       await deps.chat.saveCardRef({ ...ref, approvalId: approval.id, kind });
       // Only now has someone been able to see it: the objection window starts counting.
       // (Once another chat's delivery is on record, the later ones need not write again.)
-      if (shownAs === "notice" && !approval.noticeDeliveredAt)
-        await deps.approvals.confirmNoticeDelivered(approval.id, now());
+      if (shownAs === "notice" && !approval.noticeDeliveredAt) {
+        const windowEndsAt = await deps.approvals.confirmNoticeDelivered(approval.id, now());
+        if (windowEndsAt) await deps.timers?.schedule(approval.id, "objection", windowEndsAt).catch(() => undefined);
+      }
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
       if (

@@ -52,7 +52,7 @@ function run(
     channels,
     renderer,
     chat,
-    approvals: { get: async (id) => records.get(id) ?? null, confirmNoticeDelivered: async () => true },
+    approvals: { get: async (id) => records.get(id) ?? null, confirmNoticeDelivered: async () => new Date() },
     enqueue,
     defaultTimezone: "UTC",
   });

@@ -16,7 +16,7 @@ const presenter = createCardPresenter({
   channels: new Map(),
   renderer: createRenderer(PLATFORMS),
   chat: { saveCardRef: async () => undefined, listCardRefs: async () => [] },
-  approvals: { get: async () => null, confirmNoticeDelivered: async () => true },
+  approvals: { get: async () => null, confirmNoticeDelivered: async () => new Date() },
   enqueue: async () => undefined,
   defaultTimezone: "UTC",
   now: () => NOW,

@@ -17,7 +17,7 @@ const presenter = createCardPresenter({
   channels: new Map(),
   renderer: createRenderer(PLATFORMS),
   chat: { saveCardRef: async () => undefined, listCardRefs: async () => [] },
-  approvals: { get: async () => null, confirmNoticeDelivered: async () => true },
+  approvals: { get: async () => null, confirmNoticeDelivered: async () => new Date() },
   enqueue: async () => undefined,
   defaultTimezone: "UTC",
   now: () => new Date("2030-01-01T00:00:00Z"),

@@ -1,0 +1,40 @@
+/**
+ * When a `low` request's notice reaches the web chat, its window counts from then, and its timer
+ * moves to the new end at once: it does not fire at the old end only to find it must wait.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { timerKeys, timerMember } from "../../src/jobs/timer-queue.js";
+import { REDIS_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+
+type Instance = Awaited<ReturnType<typeof startTestSignoff>>;
+let s: Instance;
+let redis: Redis;
+beforeAll(async () => {
+  s = await startTestSignoff();
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await redis.quit();
+  await s.close();
+  await cleanupTestInstance(s.schema, s.prefix);
+});
+
+describe("a delivered notice", () => {
+  it("moves the objection timer to the window's new end", async () => {
+    const created = await api(s, "POST", "/api/approvals", { title: "rotate logs", gate: "low", objectionSeconds: 30 });
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    const approval = await eventually(async () => {
+      const a = await s.approvals.get(id);
+      return a?.noticeDeliveredAt ? a : null;
+    }, "the notice to reach the web chat");
+    const end = approval.objectionEndsAt!.getTime();
+    expect(end, "the window counts from the delivery").toBeGreaterThan(
+      Date.parse(approval.createdAt.toISOString()) + 30_000,
+    );
+
+    const dueAt = Number(await redis.zscore(timerKeys(s.prefix).due, timerMember(id, "objection")));
+    expect(dueAt).toBe(end);
+  });
+});

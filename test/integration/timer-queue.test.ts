@@ -1,0 +1,322 @@
+/**
+ * Timers against a real Redis: the reconcile's check adds exactly the lost ones; the worker runs
+ * each due timer once, never early, retries passing failures with backoff, fails a timer whose
+ * approval is gone at once, waits again when a window moved; two workers share the timers
+ * without running one twice, a killed worker's claims are taken over, and a slow timer keeps its
+ * claim. The approval service is replaced by a script of what it answers.
+ */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Approval, TimerKind } from "../../src/domain/approval.js";
+import { AppError } from "../../src/domain/errors.js";
+import type { ApprovalService } from "../../src/handlers/approvals/approval-service.js";
+import {
+  type TimerToEnsure,
+  type TimerWorker,
+  type TimerWorkerOptions,
+  createTimerQueue,
+  createTimerWorker,
+  timerKeys,
+  timerMember,
+} from "../../src/jobs/timer-queue.js";
+import { REDIS_URL, cleanupTestInstance, eventually, uniqueName } from "../helpers/harness.js";
+
+const schema = uniqueName("t"); // no schema is created; cleanup only needs a name
+const prefixes: string[] = [];
+const connections: Redis[] = [];
+const workers: TimerWorker[] = [];
+let redis: Redis;
+
+function connect(): Redis {
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  connections.push(connection);
+  return connection;
+}
+
+function fresh() {
+  const prefix = uniqueName("q");
+  prefixes.push(prefix);
+  return { prefix, keys: timerKeys(prefix), ...createTimerQueue(connect(), prefix) };
+}
+
+type Fire = Pick<ApprovalService, "fireTimer">["fireTimer"];
+const decided = { outcome: "escalated", approval: {} as Approval } as Awaited<ReturnType<Fire>>;
+
+function startWorker(prefix: string, fireTimer: Fire, options: TimerWorkerOptions = {}): TimerWorker {
+  const worker = createTimerWorker(connect(), prefix, { fireTimer }, { idleMs: 20, ...options });
+  workers.push(worker);
+  return worker;
+}
+
+const inAnHour = () => new Date(Date.now() + 3_600_000);
+const timer = (kind: TimerKind = "deadline"): TimerToEnsure => ({ approvalId: randomUUID(), kind, dueAt: inAnHour() });
+const memberOf = (t: TimerToEnsure) => timerMember(t.approvalId, t.kind);
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  for (const w of workers) await w.close();
+  for (const c of connections) await c.quit();
+  await redis.quit();
+  for (const prefix of prefixes) await cleanupTestInstance(schema, prefix);
+});
+
+describe("ensureAll", () => {
+  it("adds only the timers that are neither due nor running, and brings failed ones back", async () => {
+    const { keys, scheduler } = fresh();
+    const [scheduled, lost, running, failed] = [timer(), timer(), timer(), timer()];
+    await scheduler.schedule(scheduled.approvalId, scheduled.kind, new Date(Date.now() + 60_000)); // moved earlier
+    await redis.zadd(keys.claimed, Date.now() + 60_000, memberOf(running)); // a worker runs it
+    await redis.hset(keys.failed, memberOf(failed), "retries exhausted");
+
+    const all = [scheduled, lost, running, failed];
+    expect(await scheduler.ensureAll(all)).toBe(2);
+
+    const due = await redis.zrange(keys.due, "0", "-1");
+    expect(new Set(due)).toEqual(new Set([scheduled, lost, failed].map(memberOf)));
+    // The one already scheduled keeps its own (newer) time.
+    expect(Number(await redis.zscore(keys.due, memberOf(scheduled)))).toBeLessThan(scheduled.dueAt.getTime());
+    expect(Number(await redis.zscore(keys.due, memberOf(lost)))).toBe(lost.dueAt.getTime());
+    expect(await redis.hexists(keys.failed, memberOf(failed))).toBe(0);
+    expect(await redis.zscore(keys.due, memberOf(running))).toBeNull();
+    expect(await scheduler.ensureAll(all)).toBe(0); // nothing left to add
+  });
+
+  it("checks timers in batches and finds the lost ones in every batch", async () => {
+    const { keys, scheduler } = fresh();
+    const timers = Array.from({ length: 2_500 }, () => timer());
+    expect(await scheduler.ensureAll(timers)).toBe(2_500);
+    const lost = [timers[0]!, timers[1_000]!, timers[2_499]!]; // one in each batch of 1,000, at its edges
+    await redis.zrem(keys.due, ...lost.map(memberOf));
+
+    expect(await scheduler.ensureAll(timers)).toBe(lost.length);
+    expect(await redis.zcard(keys.due)).toBe(2_500);
+  });
+});
+
+describe("timer worker", () => {
+  it("runs a timer once, when it is due and not before", async () => {
+    const { prefix, keys, scheduler, wakeups } = fresh();
+    const runs: Array<{ id: string; at: number }> = [];
+    startWorker(
+      prefix,
+      async (approvalId) => {
+        runs.push({ id: approvalId, at: Date.now() });
+        return decided;
+      },
+      { wakeups },
+    );
+    const id = randomUUID();
+    const dueAt = Date.now() + 300;
+
+    await scheduler.schedule(id, "objection", new Date(dueAt));
+    await eventually(() => runs.length === 1, "the timer to run");
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect(runs.map((r) => r.id)).toEqual([id]);
+    expect(runs[0]!.at).toBeGreaterThanOrEqual(dueAt);
+    expect(runs[0]!.at - dueAt, "ms late").toBeLessThan(200);
+    await eventually(async () => (await redis.zcard(keys.claimed)) === 0, "its claim to end");
+    expect(await redis.zcard(keys.due)).toBe(0);
+  });
+
+  it("does not run a cancelled timer", async () => {
+    const { prefix, scheduler } = fresh();
+    const runs: string[] = [];
+    startWorker(prefix, async (approvalId) => {
+      runs.push(approvalId);
+      return decided;
+    });
+    const [cancelled, kept] = [randomUUID(), randomUUID()];
+    await scheduler.schedule(cancelled, "deadline", new Date(Date.now() + 200));
+    await scheduler.schedule(kept, "deadline", new Date(Date.now() + 250));
+    await scheduler.cancel(cancelled, "deadline");
+
+    await eventually(() => runs.length === 1, "the kept timer to run");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runs).toEqual([kept]);
+  });
+
+  it("fails a timer whose approval is gone after one attempt, naming the approval", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    let runs = 0;
+    startWorker(prefix, async (approvalId) => {
+      runs++;
+      throw new AppError({ code: "not_found", message: `approval ${approvalId} not found` });
+    });
+    const missing = randomUUID();
+
+    await scheduler.schedule(missing, "deadline", new Date());
+    const reason = await eventually(() => redis.hget(keys.failed, timerMember(missing, "deadline")), "it to fail");
+
+    expect(reason).toContain(missing);
+    expect(reason).toContain("not found");
+    await new Promise((r) => setTimeout(r, 400)); // past the first retry's delay
+    expect(runs).toBe(1);
+    expect(await redis.zcard(keys.due)).toBe(0);
+  });
+
+  it("retries a passing failure with a doubling backoff and then fires the timer", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    const failures = [
+      new Error("connection terminated unexpectedly"),
+      Object.assign(new Error("lost a race"), { code: "conflict" }),
+    ];
+    const calls: number[] = [];
+    startWorker(prefix, async () => {
+      calls.push(Date.now());
+      const failure = failures.shift();
+      if (failure) throw failure;
+      return decided;
+    });
+
+    await scheduler.schedule(randomUUID(), "deadline", new Date());
+    await eventually(() => calls.length === 3, "a third attempt", 5_000);
+
+    expect(calls[1]! - calls[0]!, "first retry after ~200 ms").toBeGreaterThanOrEqual(190);
+    expect(calls[2]! - calls[1]!, "second retry after ~400 ms").toBeGreaterThanOrEqual(390);
+    await eventually(async () => (await redis.zcard(keys.claimed)) === 0, "its claim to end");
+    expect(await redis.hlen(keys.attempts)).toBe(0);
+    expect(await redis.zcard(keys.due)).toBe(0);
+  });
+
+  it("gives up after the attempt limit, leaving the timer to the reconcile", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    let runs = 0;
+    startWorker(
+      prefix,
+      async () => {
+        runs++;
+        throw new Error("connection refused");
+      },
+      { retry: { firstDelayMs: 10, attempts: 3 } },
+    );
+    const id = randomUUID();
+
+    await scheduler.schedule(id, "deadline", new Date());
+    const reason = await eventually(() => redis.hget(keys.failed, timerMember(id, "deadline")), "it to fail");
+
+    expect(reason).toBe("connection refused");
+    expect(runs).toBe(3);
+    expect(await scheduler.ensureAll([{ approvalId: id, kind: "deadline", dueAt: inAnHour() }])).toBe(1);
+  });
+
+  it("runs again at the window's new end when a late notice moved it while the timer ran", async () => {
+    const { prefix, scheduler } = fresh();
+    const runs: number[] = [];
+    let newEnd = 0;
+    // The first run ends as the escalation that saw the late notice ("timer_not_applicable"),
+    // with the window now counted from that notice; the second run approves.
+    startWorker(prefix, async (approvalId) => {
+      runs.push(Date.now());
+      if (runs.length === 1) newEnd = Date.now() + 300;
+      const approval = {
+        id: approvalId,
+        status: runs.length === 1 ? "pending" : "approved",
+        effectiveGate: "low",
+        objectionEndsAt: new Date(newEnd),
+      };
+      return runs.length === 1
+        ? { outcome: "ignored", reason: "timer_not_applicable", approval: approval as Approval }
+        : { outcome: "ignored", reason: "already_decided", approval: approval as Approval };
+    });
+
+    await scheduler.schedule(randomUUID(), "objection", new Date(Date.now() + 50));
+    await eventually(() => runs.length >= 2, "the timer to run again at the window's new end", 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect(runs[1]!, "ran again before the window's new end").toBeGreaterThanOrEqual(newEnd - 5);
+    expect(runs).toHaveLength(2);
+  });
+
+  it("shares 2,000 due timers between two workers, running each exactly once", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    const runs = new Map<string, number>();
+    const byWorker = [0, 0];
+    const fireAs =
+      (n: number): Fire =>
+      async (approvalId) => {
+        byWorker[n]!++;
+        runs.set(approvalId, (runs.get(approvalId) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 2)); // a decision takes a moment
+        return decided;
+      };
+    const timers = Array.from({ length: 2_000 }, () => ({ ...timer("objection"), dueAt: new Date(Date.now() + 300) }));
+    await scheduler.ensureAll(timers);
+    startWorker(prefix, fireAs(0), { concurrency: 50 });
+    startWorker(prefix, fireAs(1), { concurrency: 50 });
+
+    await eventually(() => runs.size === 2_000, "every timer to run", 15_000);
+    await eventually(async () => (await redis.zcard(keys.claimed)) === 0, "every claim to end");
+
+    expect(
+      [...runs.values()].every((n) => n === 1),
+      "a timer ran twice",
+    ).toBe(true);
+    expect(Math.min(...byWorker), "one worker did nothing").toBeGreaterThan(100);
+  });
+
+  it("takes over the timers of a worker that died holding them, once their claim lapses", async () => {
+    const { prefix, keys } = fresh();
+    const orphan = randomUUID();
+    const member = timerMember(orphan, "deadline");
+    const dueAt = Date.now() - 1_000;
+    // What a killed worker leaves: the claim, lapsing in 300 ms, and the timer's due time.
+    await redis.zadd(keys.claimed, Date.now() + 300, member);
+    await redis.hset(keys.claims, member, String(dueAt));
+    const runs: Array<{ id: string; at: number }> = [];
+    const lateness: number[] = [];
+    startWorker(
+      prefix,
+      async (approvalId) => {
+        runs.push({ id: approvalId, at: Date.now() });
+        return decided;
+      },
+      {
+        observe: { ran: (ms) => lateness.push(ms) },
+      },
+    );
+    const started = Date.now();
+
+    await eventually(() => runs.length === 1, "the orphaned timer to run", 5_000);
+    expect(runs[0]!.id).toBe(orphan);
+    expect(runs[0]!.at - started, "ran before the claim lapsed").toBeGreaterThanOrEqual(250);
+    expect(lateness[0]!, "lateness counted from the timer's due time").toBeGreaterThanOrEqual(1_250);
+  });
+
+  it("keeps the claim of a timer that runs longer than the lease, so no other worker runs it", async () => {
+    const { prefix, scheduler } = fresh();
+    const runs: string[] = [];
+    const slow: Fire = async (approvalId) => {
+      runs.push(approvalId);
+      await new Promise((r) => setTimeout(r, 1_000));
+      return decided;
+    };
+    startWorker(prefix, slow, { leaseMs: 300 });
+    startWorker(prefix, slow, { leaseMs: 300 });
+
+    await scheduler.schedule(randomUUID(), "deadline", new Date());
+    await new Promise((r) => setTimeout(r, 1_600));
+    expect(runs).toHaveLength(1);
+  });
+
+  it("lets a running timer finish on close and records it done", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    let finished = false;
+    const worker = startWorker(prefix, async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      finished = true;
+      return decided;
+    });
+    await scheduler.schedule(randomUUID(), "deadline", new Date());
+    await eventually(async () => (await redis.zcard(keys.claimed)) === 1, "the timer to be claimed");
+
+    await worker.close();
+
+    expect(finished).toBe(true);
+    expect(await redis.zcard(keys.claimed)).toBe(0);
+    expect(await redis.zcard(keys.due)).toBe(0);
+  });
+});
