@@ -65,6 +65,12 @@ export const EnvSchema = z.object({
   SIGNOFF_RECONCILE_SECONDS: z.coerce.number().positive().max(86_400).default(300),
   /** `auto`: pretty on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(["auto", "pretty", "json"]).default("auto"),
+  /**
+   * How far (percent) the JavaScript heap may grow past what it held at its last full collection
+   * before the next one; 0 leaves V8's own rule (up to 4×). Not a limit: the heap still grows as
+   * far as it must.
+   */
+  SIGNOFF_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

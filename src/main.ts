@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { ListenError } from "./api/early-listen.js";
+import { limitHeapGrowth } from "./app/memory.js";
 import { type StartOptions, type Signoff, startSignoff } from "./app/start.js";
 import { type Config, ConfigError, environmentWithDotEnv, loadConfig, loadOrCreateDemoCredentials } from "./config.js";
 import { DEFAULT_APPROVER_ROLES } from "./domain/approval.js";
@@ -27,6 +28,7 @@ export async function main(): Promise<void> {
     }
     throw error;
   }
+  limitHeapGrowth(config.env.SIGNOFF_HEAP_GROWTH_PERCENT);
   const logger = createLogger(config.env.LOG_LEVEL, { format: config.env.LOG_FORMAT });
   const options: StartOptions = { config, logger, channels: [] };
   let signoff: Signoff;
