@@ -107,7 +107,10 @@ export async function scenarioRedisDown(ctx: ChaosContext, downSeconds = 30): Pr
     const missingTimers = (
       await Promise.all(
         pendingMedium.map(async (r) =>
-          (await ctx.redis.command("ZSCORE", `${p.schema}:timers:due`, `deadline:${r.id}`)) !== null ? 0 : 1,
+          (await ctx.redis.command("ZSCORE", `${p.schema}:timer-set:due`, `deadline:${r.id}`)) !== null ||
+          (await ctx.redis.command("ZSCORE", `${p.schema}:timer-set:claimed`, `deadline:${r.id}`)) !== null
+            ? 0
+            : 1,
         ),
       )
     ).reduce<number>((n, x) => n + x, 0);

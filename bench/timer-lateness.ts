@@ -1,6 +1,6 @@
 /**
  * Low-gate approvals (10,000 by default) whose objection windows end spread over 10 s: how late
- * is each decision (decidedAt − objectionEndsAt)? The whole pipeline runs: BullMQ delayed job →
+ * is each decision (decidedAt − objectionEndsAt)? The whole pipeline runs: timer claimed →
  * worker → state machine → compare-and-set + audit in PostgreSQL → card refresh queued. Also the
  * CPU this process (signoff runs in it) spent while the windows ended, per 1,000 decisions.
  */

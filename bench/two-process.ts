@@ -94,7 +94,7 @@ async function measure(processes: number): Promise<Run> {
     while (!(await shown())) await new Promise((r) => setTimeout(r, 100));
 
     // Low windows ending spread over SPREAD_MS, well after their creation: the processes' timer
-    // workers share one BullMQ queue, and each window must end once, on time.
+    // workers claim from one timer set, and each window must end once, on time.
     const firstDue = Date.now() + 8_000;
     const lows: string[] = [];
     await runPool(TIMERS, CLIENTS, async (i) => {

@@ -102,7 +102,7 @@ export function createMetrics(): Metrics {
 export interface ScrapeSources {
   /** Pending approvals in PostgreSQL. */
   countPending(): Promise<number>;
-  /** BullMQ queues; `name` is the queue's own (timers, deliveries, outbox, ops). */
+  /** The queues; `name` is the queue's own (timers, deliveries, outbox, ops). */
   queues: ReadonlyArray<{ name: string; getJobCounts(...states: QueueState[]): Promise<Record<string, number>> }>;
   /** The channels running in this process. */
   channels(): Iterable<{ name: string; health(): { ok: boolean } }>;
@@ -131,7 +131,7 @@ export function readAtScrape(registry: Registry, sources: ScrapeSources, options
   });
   new Gauge({
     name: "signoff_queue_jobs",
-    help: "Jobs in each BullMQ queue by state (read from Redis at scrape time)",
+    help: "Jobs in each queue by state; timers: delayed = scheduled (or waiting to retry), active = claimed (read from Redis at scrape time)",
     labelNames: ["queue", "state"],
     registers,
     async collect() {

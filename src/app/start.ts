@@ -24,6 +24,7 @@ import type { DeliveryStore } from "../store/delivery-store.js";
 import type { SettingsStore } from "../store/settings-store.js";
 import { wireApprovals } from "./approvals.js";
 import { wireChannels } from "./channels.js";
+import { retireBullmqTimers } from "../jobs/timer-queue.js";
 import { type OpsParts, wireChatOps } from "./chat-ops.js";
 import { wireHttp } from "./http.js";
 import { startInfrastructure } from "./infrastructure.js";
@@ -105,11 +106,16 @@ export async function startSignoff(options: StartOptions): Promise<Signoff> {
   const stopSealer = startAuditSealer(engine.audit, logger);
 
   // In the background: with a large backlog the walk takes a while, and HTTP, health and the
-  // channels must answer meanwhile. Timers of pending approvals are deterministic jobs, so
-  // nothing is scheduled twice when requests arrive during it.
+  // channels must answer meanwhile. A timer is one member per approval and kind, so nothing is
+  // scheduled twice when requests arrive during it.
   const reconcileReport = engine.reconcile().then(
     (report) => {
       logger.info(report, "reconciled timers and deliveries from PostgreSQL");
+      // The timers are in the sorted set now: what an earlier release kept as BullMQ jobs can go.
+      void retireBullmqTimers(infra.producer, config.env.SIGNOFF_QUEUE_PREFIX).then(
+        (retired) => retired && logger.info("removed the timer jobs of an earlier release"),
+        (err) => logger.warn({ err: (err as Error).message }, "could not remove an earlier release's timer jobs"),
+      );
       return report;
     },
     (err) => {

@@ -118,7 +118,7 @@ export interface EscalationStep {
 export type ReminderPoint = { kind: "share"; share: number } | { kind: "before"; seconds: number };
 
 /**
- * The timers an approval can have; one BullMQ job each, with a deterministic id: its objection
+ * The timers an approval can have; at most one of each kind at a time: its objection
  * window or deadline, its n-th reminder (`remind-0`), the n-th step of its ladder (`escalate-0`).
  */
 export type TimerKind = "objection" | "deadline" | `remind-${number}` | `escalate-${number}`;

@@ -2,7 +2,8 @@
  * Re-create from PostgreSQL everything Redis might have lost: the timer of every pending
  * approval, every delivery not yet made, and the card or notice of a pending approval that no
  * chat shows yet (or that a web chat lost with a restart). Safe to run in several processes at
- * once (job ids are deterministic) and as often as wanted.
+ * once (a timer is one member per approval and kind; delivery job ids are deterministic) and
+ * as often as wanted.
  */
 import type { Approval } from "../domain/approval.js";
 import { plannedTimers } from "../handlers/approvals/approval-machine.js";
@@ -18,7 +19,7 @@ export { type ReconcileCards, showLostCards } from "./lost-cards.js";
 export interface ReconcileReport {
   pendingApprovals: number;
   timersEnsured: number;
-  /** Of those, the ones whose job was lost, failed or finished, and was re-created. */
+  /** Of those, the ones Redis had lost (or that had failed for good), added again. */
   timersRecreated: number;
   deliveriesEnsured: number;
   /** Pending approvals no chat showed, announced again everywhere. */
@@ -50,7 +51,7 @@ export interface ReconcileDeps {
 }
 
 /**
- * Walk pending approvals and deliveries page by page and make sure each has its job. A page's
+ * Walk pending approvals and deliveries page by page and make sure each has its timer or job. A page's
  * timers, cards and deliveries are ensured concurrently, so their Redis calls share round trips
  * (the queues' connection pipelines them) instead of one round trip after another.
  */

@@ -11,7 +11,9 @@
  * cores). Claiming in batches costs one call per batch, and the reconcile checks 1,000 timers per
  * call.
  */
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { TimerKind } from "../domain/approval.js";
 import type { ApprovalService, TimerScheduler } from "../handlers/approvals/approval-service.js";
@@ -48,15 +50,18 @@ export interface TimerQueueStats {
   close(): Promise<void>;
 }
 
-/** Redis keys of one prefix's timers. */
+/**
+ * Redis keys of one prefix's timers. Not under `<prefix>:timers:`, where releases that kept timers
+ * as BullMQ jobs left their keys (one of them, `failed`, of another type).
+ */
 export function timerKeys(prefix: string) {
-  const key = (name: string) => `${prefix}:${TIMER_QUEUE}:${name}`;
+  const key = (name: string) => `${prefix}:timer-set:${name}`;
   return {
     /** Sorted set: member → due time (epoch ms). */
     due: key("due"),
     /** Sorted set: member → when its claim lapses. */
     claimed: key("claimed"),
-    /** Hash: member → due time, while claimed. */
+    /** Hash: member → "<due time> <holder>", while claimed. */
     claims: key("claims"),
     /** Hash: member → failed attempts so far. */
     attempts: key("attempts"),
@@ -78,19 +83,28 @@ interface TimerCommands {
     claims: string,
     leaseMs: number,
     limit: number,
-  ): Promise<[number, string | null, string[]]>;
+    callerNow: number,
+    holder: string,
+  ): Promise<[string | null, string[]]>;
   signoffTimerSettle(...keysThenArgs: Array<string | number>): Promise<number>;
   signoffTimerEnsure(...keysThenArgs: Array<string | number>): Promise<number>;
-  signoffTimerRenew(claimed: string, leaseMs: number, ...members: string[]): Promise<number>;
+  signoffTimerRenew(
+    claimed: string,
+    claims: string,
+    leaseMs: number,
+    holder: string,
+    ...members: string[]
+  ): Promise<number>;
 }
 
-function timerScripts(connection: Redis) {
+/** The timer scripts, defined on `connection` (exported for their tests). */
+export function timerScripts(connection: Redis) {
   const file = (name: string) => new URL(`./${name}.lua`, import.meta.url);
   return defineScripts<TimerCommands>(connection, {
     signoffTimerClaim: { file: file("timer-claim"), numberOfKeys: 3 },
     signoffTimerSettle: { file: file("timer-settle"), numberOfKeys: 5 },
     signoffTimerEnsure: { file: file("timer-ensure"), numberOfKeys: 3 },
-    signoffTimerRenew: { file: file("timer-renew"), numberOfKeys: 1 },
+    signoffTimerRenew: { file: file("timer-renew"), numberOfKeys: 2 },
   });
 }
 
@@ -128,7 +142,8 @@ export function createTimerQueue(connection: Redis, prefix: string) {
     },
     async cancel(approvalId, kind) {
       // A timer already claimed runs once more and finds its approval decided.
-      await redis.zrem(keys.due, timerMember(approvalId, kind));
+      const member = timerMember(approvalId, kind);
+      await Promise.all([redis.zrem(keys.due, member), redis.hdel(keys.attempts, member)]);
     },
   };
 
@@ -154,6 +169,23 @@ export function createTimerQueue(connection: Redis, prefix: string) {
   return { queue, scheduler, wakeups };
 }
 
+/**
+ * Remove what releases that kept timers as BullMQ jobs left under `<prefix>:timers:` (their
+ * timers are re-created in the sorted set by the start-up reconcile). Resolves with whether
+ * there was anything to remove.
+ */
+export async function retireBullmqTimers(connection: Redis, prefix: string): Promise<boolean> {
+  if ((await connection.exists(`${prefix}:${TIMER_QUEUE}:meta`, `${prefix}:${TIMER_QUEUE}:delayed`)) === 0)
+    return false;
+  const old = new Queue(TIMER_QUEUE, { connection, prefix });
+  try {
+    await old.obliterate({ force: true });
+  } finally {
+    await old.close();
+  }
+  return true;
+}
+
 /** Told how late each timer took effect (metrics). */
 export interface TimerObserver {
   ran(latenessMs: number): void;
@@ -173,8 +205,10 @@ export interface TimerWorkerOptions {
   leaseMs?: number;
   /** The longest wait between looks when nothing is due (another process may schedule). @defaultValue 50 */
   idleMs?: number;
-  /** First retry delay, doubling; and the most attempts (~14 min in all). @defaultValue 200, 12 */
-  retry?: { firstDelayMs: number; attempts: number };
+  /** First retry delay, doubling up to the longest; tried until it succeeds. @defaultValue 200, 60000 */
+  retry?: { firstDelayMs: number; longestDelayMs: number };
+  /** How long `close` waits for running timers before it lets go of them. @defaultValue 2500 */
+  closeWithinMs?: number;
 }
 
 /** Timers claimed in one call at most. */
@@ -187,7 +221,10 @@ export interface TimerWorker {
   readonly name: string;
   /** Redis errors (claims, settles, renewals); the worker keeps going and tries again. */
   on(event: "error", listener: (error: Error) => void): this;
-  /** Stop claiming, let running timers finish, and record what became of them. */
+  /**
+   * Stop claiming, let running timers finish (for `closeWithinMs` at most: Redis may be down), and
+   * record what became of them. Claims left unsettled lapse and are taken over.
+   */
   close(): Promise<void>;
   /** The connection it runs on (the caller closes it). */
   readonly connection: Redis;
@@ -210,7 +247,10 @@ export function createTimerWorker(
   const concurrency = options.concurrency ?? 500;
   const leaseMs = options.leaseMs ?? 6_000;
   const idleMs = options.idleMs ?? 50;
-  const retry = options.retry ?? { firstDelayMs: 200, attempts: 12 };
+  const retry = options.retry ?? { firstDelayMs: 200, longestDelayMs: 60_000 };
+  const closeWithinMs = options.closeWithinMs ?? 2_500;
+  /** This worker, as the holder of its claims. */
+  const holder = randomUUID();
   const events = new EventEmitter();
   const running = new Set<string>();
   const settlements: Settlement[] = [];
@@ -286,7 +326,8 @@ export function createTimerWorker(
           keys.attempts,
           keys.failed,
           retry.firstDelayMs,
-          retry.attempts,
+          retry.longestDelayMs,
+          holder,
           ...batch.flat(),
         );
       } catch (error) {
@@ -298,8 +339,17 @@ export function createTimerWorker(
 
   const renewal = setInterval(() => {
     if (running.size === 0) return;
-    redis.signoffTimerRenew(keys.claimed, leaseMs, ...running).catch(report);
+    redis.signoffTimerRenew(keys.claimed, keys.claims, leaseMs, holder, ...running).catch(report);
   }, leaseMs / 3);
+
+  function start(member: string, dueAt: number): void {
+    running.add(member);
+    void fire(member, dueAt).then((outcome) => {
+      running.delete(member);
+      settle(outcome);
+      if (running.size === concurrency - 1) wake?.(); // a slot is free again
+    });
+  }
 
   async function loop(): Promise<void> {
     while (!stopping) {
@@ -308,26 +358,25 @@ export function createTimerWorker(
         await sleep(idleMs);
         continue;
       }
-      let reply: [number, string | null, string[]];
+      let reply: [string | null, string[]];
       try {
-        reply = await redis.signoffTimerClaim(keys.due, keys.claimed, keys.claims, leaseMs, room);
+        reply = await redis.signoffTimerClaim(keys.due, keys.claimed, keys.claims, leaseMs, room, Date.now(), holder);
       } catch (error) {
         report(error);
         await sleep(CLAIM_ERROR_WAIT_MS);
         continue;
       }
-      const [redisNow, nextDue, claimed] = reply;
+      const [nextDue, claimed] = reply;
       for (let i = 0; i < claimed.length; i += 2) {
         const member = claimed[i]!;
-        running.add(member);
-        void fire(member, Number(claimed[i + 1])).then((outcome) => {
-          running.delete(member);
-          settle(outcome);
-          if (running.size === concurrency - 1) wake?.(); // a slot is free again
-        });
+        const dueAt = Number(claimed[i + 1]);
+        // Closing: what was claimed after the last look goes back as it was, for another worker.
+        if (stopping) settle([member, "later", String(dueAt)]);
+        // Its claim lapsed while it ran here (the event loop was blocked): it runs on, renewed.
+        else if (!running.has(member)) start(member, dueAt);
       }
       if (claimed.length / 2 === room) continue; // more may be due already
-      const untilNext = nextDue === null ? idleMs : Number(nextDue) - redisNow;
+      const untilNext = nextDue === null ? idleMs : Number(nextDue) - Date.now();
       await sleep(Math.max(0, Math.min(idleMs, untilNext)));
     }
   }
@@ -344,10 +393,18 @@ export function createTimerWorker(
       stopping = true;
       wake?.();
       stopListening?.();
-      await looping;
-      while (running.size > 0) await new Promise((r) => setTimeout(r, 10));
-      while (settling) await settling;
-      clearInterval(renewal);
+      const drained = (async () => {
+        await looping;
+        while (running.size > 0) await new Promise((r) => setTimeout(r, 10));
+        while (settling) await settling;
+      })();
+      let deadline: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([drained, new Promise((r) => (deadline = setTimeout(r, closeWithinMs)))]);
+      } finally {
+        clearTimeout(deadline);
+        clearInterval(renewal);
+      }
     },
   };
   return worker;

@@ -6,6 +6,7 @@
  * claim. The approval service is replaced by a script of what it answers.
  */
 import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Approval, TimerKind } from "../../src/domain/approval.js";
@@ -17,8 +18,10 @@ import {
   type TimerWorkerOptions,
   createTimerQueue,
   createTimerWorker,
+  retireBullmqTimers,
   timerKeys,
   timerMember,
+  timerScripts,
 } from "../../src/jobs/timer-queue.js";
 import { REDIS_URL, cleanupTestInstance, eventually, uniqueName } from "../helpers/harness.js";
 
@@ -182,25 +185,110 @@ describe("timer worker", () => {
     expect(await redis.zcard(keys.due)).toBe(0);
   });
 
-  it("gives up after the attempt limit, leaving the timer to the reconcile", async () => {
+  it("keeps retrying a passing failure, at most the longest delay apart, until it succeeds", async () => {
     const { prefix, keys, scheduler } = fresh();
-    let runs = 0;
+    const calls: number[] = [];
     startWorker(
       prefix,
       async () => {
-        runs++;
-        throw new Error("connection refused");
+        calls.push(Date.now());
+        if (calls.length <= 6) throw new Error("connection refused");
+        return decided;
       },
-      { retry: { firstDelayMs: 10, attempts: 3 } },
+      { retry: { firstDelayMs: 10, longestDelayMs: 60 } },
     );
+
+    await scheduler.schedule(randomUUID(), "deadline", new Date());
+    await eventually(() => calls.length === 7, "a seventh attempt", 5_000);
+
+    const gaps = calls.slice(1).map((at, i) => at - calls[i]!);
+    expect(Math.max(...gaps), `gaps ${gaps.join(", ")} ms`).toBeLessThan(60 + 150);
+    expect(gaps.at(-1)!, "the delay stopped doubling at the longest").toBeGreaterThanOrEqual(55);
+    await eventually(async () => (await redis.hlen(keys.attempts)) === 0, "its attempts to be forgotten");
+    expect(await redis.hlen(keys.failed)).toBe(0);
+  });
+
+  it("waits again, without spinning, for a timer that came before its due time", async () => {
+    const { prefix, scheduler } = fresh();
+    const runs: number[] = [];
+    const realEnd = Date.now() + 400;
+    startWorker(prefix, async (approvalId) => {
+      runs.push(Date.now());
+      const approval = { id: approvalId, status: "pending", effectiveGate: "low", objectionEndsAt: new Date(realEnd) };
+      return Date.now() < realEnd
+        ? { outcome: "ignored", reason: "timer_not_due", approval: approval as Approval }
+        : decided;
+    });
+
+    // Scheduled (say, by a process whose clock is ahead) well before the window's end.
+    await scheduler.schedule(randomUUID(), "objection", new Date(Date.now() + 50));
+    await eventually(() => runs.length === 2, "the second run", 5_000);
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(runs).toHaveLength(2);
+    expect(runs[1]!).toBeGreaterThanOrEqual(realEnd);
+  });
+
+  it("runs a timer scheduled again while it runs once more afterwards, never twice at once", async () => {
+    const { prefix, scheduler } = fresh();
     const id = randomUUID();
+    let running = 0;
+    let mostAtOnce = 0;
+    let runs = 0;
+    startWorker(prefix, async () => {
+      runs++;
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      // While the first run is going on, the timer is scheduled again, due at once.
+      if (runs === 1) await scheduler.schedule(id, "deadline", new Date());
+      await new Promise((r) => setTimeout(r, 200));
+      running--;
+      return decided;
+    });
 
     await scheduler.schedule(id, "deadline", new Date());
-    const reason = await eventually(() => redis.hget(keys.failed, timerMember(id, "deadline")), "it to fail");
+    await eventually(() => runs === 2 && running === 0, "the second run to end", 5_000);
 
-    expect(reason).toBe("connection refused");
-    expect(runs).toBe(3);
-    expect(await scheduler.ensureAll([{ approvalId: id, kind: "deadline", dueAt: inAnHour() }])).toBe(1);
+    expect(mostAtOnce).toBe(1);
+  });
+
+  it("wakes at once for an earlier timer this process schedules, however long its idle wait", async () => {
+    const { prefix, scheduler, wakeups } = fresh();
+    const runs: number[] = [];
+    startWorker(
+      prefix,
+      async () => {
+        runs.push(Date.now());
+        return decided;
+      },
+      { idleMs: 5_000, wakeups },
+    );
+    await new Promise((r) => setTimeout(r, 100)); // it looked, found nothing, and waits 5 s
+    const dueAt = Date.now() + 100;
+
+    await scheduler.schedule(randomUUID(), "deadline", new Date(dueAt));
+    await eventually(() => runs.length === 1, "the timer to run", 3_000);
+
+    expect(runs[0]! - dueAt, "ms late").toBeLessThan(150);
+  });
+
+  it("closes within its bound while Redis does not answer", async () => {
+    // A port nobody listens on: every command waits for a connection that never comes.
+    const unreachable = new Redis({ port: 1, lazyConnect: false, maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    unreachable.on("error", () => undefined);
+    const worker = createTimerWorker(
+      unreachable,
+      uniqueName("q"),
+      { fireTimer: async () => decided },
+      { closeWithinMs: 300 },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const began = Date.now();
+
+    await worker.close();
+
+    expect(Date.now() - began).toBeLessThan(1_000);
+    unreachable.disconnect();
   });
 
   it("runs again at the window's new end when a late notice moved it while the timer ran", async () => {
@@ -305,18 +393,88 @@ describe("timer worker", () => {
   it("lets a running timer finish on close and records it done", async () => {
     const { prefix, keys, scheduler } = fresh();
     let finished = false;
+    let began = false;
     const worker = startWorker(prefix, async () => {
+      began = true;
       await new Promise((r) => setTimeout(r, 300));
       finished = true;
       return decided;
     });
     await scheduler.schedule(randomUUID(), "deadline", new Date());
-    await eventually(async () => (await redis.zcard(keys.claimed)) === 1, "the timer to be claimed");
+    await eventually(() => began, "the timer to begin");
 
     await worker.close();
 
     expect(finished).toBe(true);
     expect(await redis.zcard(keys.claimed)).toBe(0);
     expect(await redis.zcard(keys.due)).toBe(0);
+  });
+});
+
+describe("timer scripts", () => {
+  it("settle and renew only the claims their worker still holds", async () => {
+    const { keys } = fresh();
+    const scripts = timerScripts(connect());
+    const [mine, takenOver] = [timerMember(randomUUID(), "deadline"), timerMember(randomUUID(), "deadline")];
+    const lapses = Date.now() + 60_000;
+    await redis.zadd(keys.claimed, lapses, mine, lapses, takenOver);
+    await redis.hset(keys.claims, mine, `${Date.now()} worker-a`, takenOver, `${Date.now()} worker-b`);
+
+    // Worker a's claim on the second timer lapsed and worker b took it over.
+    expect(await scripts.signoffTimerRenew(keys.claimed, keys.claims, 120_000, "worker-a", mine, takenOver)).toBe(1);
+    const settled = await scripts.signoffTimerSettle(
+      keys.due,
+      keys.claimed,
+      keys.claims,
+      keys.attempts,
+      keys.failed,
+      200,
+      60_000,
+      "worker-a",
+      ...[mine, "done", "", takenOver, "done", ""],
+    );
+
+    expect(settled).toBe(1);
+    expect(await redis.zrange(keys.claimed, "0", "-1")).toEqual([takenOver]);
+    expect(Number(await redis.zscore(keys.claimed, takenOver))).toBe(lapses); // not renewed by a
+    expect(await redis.hget(keys.claims, takenOver)).toMatch(/ worker-b$/);
+  });
+
+  it("does not claim a due timer that another worker is running", async () => {
+    const { keys } = fresh();
+    const scripts = timerScripts(connect());
+    const [busy, free] = [timerMember(randomUUID(), "deadline"), timerMember(randomUUID(), "deadline")];
+    await redis.zadd(keys.claimed, Date.now() + 60_000, busy);
+    await redis.hset(keys.claims, busy, `${Date.now()} worker-b`);
+    await redis.zadd(keys.due, Date.now() - 10, busy, Date.now() - 5, free);
+
+    const [, claimed] = await scripts.signoffTimerClaim(
+      keys.due,
+      keys.claimed,
+      keys.claims,
+      6_000,
+      10,
+      Date.now(),
+      "worker-a",
+    );
+
+    expect(claimed.filter((_, i) => i % 2 === 0)).toEqual([free]);
+    expect(await redis.zrange(keys.due, "0", "-1")).toEqual([busy]);
+  });
+});
+
+describe("retireBullmqTimers", () => {
+  it("removes the timer jobs an earlier release left, and only once", async () => {
+    const { prefix } = fresh();
+    const connection = connect();
+    const old = new Queue("timers", { connection, prefix });
+    await old.add("deadline", { approvalId: randomUUID(), kind: "deadline" }, { jobId: "deadline-x", delay: 60_000 });
+    await old.close();
+    expect((await redis.keys(`${prefix}:timers:*`)).length).toBeGreaterThan(0);
+
+    expect(await retireBullmqTimers(connection, prefix)).toBe(true);
+
+    expect(await redis.keys(`${prefix}:timers:*`)).toEqual([]);
+    expect(await retireBullmqTimers(connection, prefix)).toBe(false);
   });
 });

@@ -74,7 +74,7 @@ export interface CreateContext {
   escalate?: readonly EscalationStep[];
 }
 
-/** Timers (BullMQ delayed jobs) a pending approval needs. */
+/** Timers a pending approval needs, each with its due time. */
 export interface TimerPlan {
   kind: TimerKind;
   dueAt: Date;

@@ -40,7 +40,7 @@ import {
 import { type RuleBook, type RuleRefusal, approveByRule, ruleRefusal, ruleUsedEntry } from "./rules.js";
 import type { StandingRule } from "../../domain/standing-rule.js";
 
-/** Schedules and removes the BullMQ timers of an approval. */
+/** Schedules and removes the timers of an approval (one per kind; scheduling again moves it). */
 export interface TimerScheduler {
   schedule(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void>;
   cancel(approvalId: string, kind: TimerKind): Promise<void>;
@@ -489,7 +489,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
     /**
      * A timer fired. An early arrival (clock skew) comes back as `timer_not_due` with the
-     * approval, so the timer job can move itself to the remaining time.
+     * approval, so the timer can wait again for the remaining time.
      */
     async fireTimer(approvalId: string, kind: TimerKind): Promise<ApplyResult | LifecycleResult> {
       if (isLifecycleTimer(kind)) return stepLifecycle(approvalId, kind as LifecycleTimerKind);

@@ -2,7 +2,7 @@
  * The timers that keep a waiting request moving without deciding it: reminders and the steps of
  * its escalation ladder. Pure, like the state machine: (approval, timer, now) → the approval with
  * the reminder or step counted, which the service stores with a compare-and-set, so a reminder
- * or step counts once however often its timer fires (restarts, re-created jobs).
+ * or step counts once however often its timer fires (restarts, re-created timers).
  */
 import type { Approval, EscalationStep, TimerKind } from "../../domain/approval.js";
 import { type IgnoreReason, TIMER_TOLERANCE_MS, plannedTimers } from "./approval-machine.js";

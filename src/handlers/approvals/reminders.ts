@@ -1,7 +1,7 @@
 /**
  * Reminders of a request that waits for a person: when they fall (fixed at creation from the
  * configured points) and who gets one (eligible approvers who have not answered). Pure: the
- * timers are BullMQ jobs and the messages go through the outbox.
+ * timers are scheduled by the service and the messages go through the outbox.
  */
 import type { Actor, Approval, ReminderPoint } from "../../domain/approval.js";
 import type { TimerPlan } from "./approval-machine.js";
