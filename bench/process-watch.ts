@@ -3,7 +3,7 @@
  * its high-water mark, and CPU time used; plus a poll of `/api/health` that notes when it first
  * answered at all and when it first answered 200.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 
 // Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this runs on (getconf CLK_TCK).
@@ -30,6 +30,27 @@ export function readCpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds used so far by every process on this machine whose command name is one of `names`
+ * (e.g. the PostgreSQL and Redis servers a benchmark talks to): take it twice and subtract.
+ */
+export function cpuSecondsOf(names: readonly string[]): Record<string, number> {
+  const totals = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (!(name in totals)) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      totals[name]! += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return totals;
 }
 
 /**

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { cleanupTestInstance, startTestSignoff, DATABASE_URL } from "../test/helpers/harness.js";
 import type { ApprovalService } from "../src/handlers/approvals/approval-service.js";
+import { cpuSecondsOf } from "./process-watch.js";
 import type { BenchResult } from "./run.js";
 import { percentile, runPool } from "./stats.js";
 
@@ -26,6 +27,8 @@ export interface TimerLatenessOptions {
 const CREATE_CHUNK = 1000;
 /** Timers the worker runs at once; unset, signoff's own default. */
 const TIMER_CONCURRENCY = process.env.BENCH_TIMER_CONCURRENCY ? Number(process.env.BENCH_TIMER_CONCURRENCY) : undefined;
+/** The servers whose CPU the decisions cost too (as named in /proc). */
+const SERVERS = ["postgres", "redis-server"] as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const DEFAULTS: TimerLatenessOptions = {
@@ -79,6 +82,7 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
 
       while (Date.now() < firstDue) await sleep(50);
       const cpuAtFirstDue = process.cpuUsage();
+      const serversAtFirstDue = cpuSecondsOf(SERVERS);
       const queries = process.env.BENCH_DEBUG ? countQueries() : null;
       const profile = process.env.BENCH_PROFILE ? await startProfile() : null;
 
@@ -89,10 +93,17 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
         if (rows[0]!.n === 0) break;
         // A window ends a minute after its planned end at the latest, or later if its notice was late.
         const giveUpAt = Math.max(firstDue + spreadMs, rows[0]!.last_end?.getTime() ?? 0) + 60_000;
-        if (Date.now() > giveUpAt) throw new Error(`${rows[0]!.n} approvals never decided`);
+        if (Date.now() > giveUpAt) {
+          const { rows: left } = await client.query(
+            `SELECT effective_gate, notice_delivered_at IS NOT NULL AS notice_delivered, count(*)::int AS n
+               FROM approvals WHERE status = 'pending' GROUP BY 1, 2`,
+          );
+          throw new Error(`${rows[0]!.n} approvals never decided: ${JSON.stringify(left)}`);
+        }
         await sleep(250);
       }
       const cpu = process.cpuUsage(cpuAtFirstDue);
+      const serversAtEnd = cpuSecondsOf(SERVERS);
       if (profile) process.stdout.write(`CPU profile of the windows' end: ${await profile.stop()}\n`);
       if (queries) process.stdout.write(`queries per 1,000 decisions: ${JSON.stringify(queries.per1000(count))}\n`);
       const { rows } = await client.query<{ id: string; late: number; decided_by: string; ends: Date }>(
@@ -123,6 +134,10 @@ export async function benchTimerLateness(options: TimerLatenessOptions = DEFAULT
         // Windows end when each notice was delivered plus its length: the spread they really had.
         windowsEndOverMs: spanOf(rows.map((r) => r.ends.getTime())),
         cpuSecondsPer1000: ((cpu.user + cpu.system) / 1e6 / rows.length) * 1000,
+        // The servers' share (everything they did meanwhile, this benchmark's own polling included).
+        postgresCpuSecondsPer1000: ((serversAtEnd.postgres! - serversAtFirstDue.postgres!) / rows.length) * 1000,
+        redisCpuSecondsPer1000:
+          ((serversAtEnd["redis-server"]! - serversAtFirstDue["redis-server"]!) / rows.length) * 1000,
         ...stages,
       };
       return {

@@ -17,9 +17,10 @@ export interface BatcherOptions<In> {
    */
   keyOf?: (item: In) => string;
   /**
-   * Calls made in one turn of the event loop go out together: the first waits for the turn to
-   * end (well under a millisecond) instead of going out alone. For callers that arrive in bursts,
-   * like a batch of timers that all read and write at once. @defaultValue false
+   * While a flush is running, calls made in one turn of the event loop go out together at the
+   * end of the turn instead of each taking a free slot alone; an idle batcher still sends the
+   * first call at once. For callers that arrive in bursts, like a batch of timers that all read
+   * and write at once. @defaultValue false
    */
   gather?: boolean;
 }
@@ -100,7 +101,8 @@ export function createBatcher<In, Out>(flush: (items: In[]) => Promise<Out[]>, o
   return (item: In): Promise<Out> =>
     new Promise<Out>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      if (options.gather) pumpAfterTurn();
+      // Idle, the call goes out at once; busy, it waits for the rest of this turn's calls.
+      if (options.gather && inFlight > 0) pumpAfterTurn();
       else pump();
     });
 }

@@ -296,7 +296,8 @@ export function createCardPresenter(deps: CardPresenterDeps): CardPresenter {
       // (Once another chat's delivery is on record, the later ones need not write again.)
       if (shownAs === "notice" && !approval.noticeDeliveredAt) {
         const windowEndsAt = await deps.approvals.confirmNoticeDelivered(approval.id, now());
-        if (windowEndsAt) await deps.timers?.schedule(approval.id, "objection", windowEndsAt).catch(() => undefined);
+        // Not awaited: the next message in this chat need not wait for Redis.
+        if (windowEndsAt) void deps.timers?.schedule(approval.id, "objection", windowEndsAt).catch(() => undefined);
       }
       // Decided while the card was on its way: the refresh may have run before this ref existed.
       const latest = await deps.approvals.get(approval.id);
