@@ -29,7 +29,7 @@ export function toJobFailure(error: unknown): unknown {
  * Wrap a BullMQ processor so permanent errors fail the job on the first attempt.
  *
  * @example
- * new Worker(name, failPermanentErrorsAtOnce(async (job) => service.fireTimer(job.data.id)), opts)
+ * new Worker(name, failPermanentErrorsAtOnce(async (job) => runHealthCheck(job.data.check)), opts)
  */
 export function failPermanentErrorsAtOnce<T, R>(processor: Processor<T, R>): Processor<T, R> {
   return async (job, token, signal) => {

@@ -3,7 +3,8 @@
   whose score is when the claim lapses unless its holder renews it, and the claims hash records
   its due time and holder. Claims that lapsed (their process was killed or stalled) are taken
   over first: they are the latest. A timer due again while another worker still runs it stays in
-  the due set until that run ends, so one timer never runs twice at once. Several processes may
+  the due set until that run ends, so one timer does not run twice at once while its claim is
+  held. Several processes may
   call this at once; each timer goes to one of them.
   What is due follows the caller's clock, the one its decisions are made with (so a process
   whose clock is behind never claims timers it would then find not yet due); when claims lapse

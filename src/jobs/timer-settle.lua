@@ -7,7 +7,7 @@
     retry  a passing failure: due again after a delay that doubles each attempt, at most the
            longest delay apart; it is tried until it succeeds (or its approval is decided)
     failed it can never succeed (its approval is gone): kept in the failed hash with the reason
-           (the newest 1,000)
+           (at most 1,000: when full, a random one is dropped)
   A retry never moves a timer that was scheduled again meanwhile (ZADD NX). The new state is
   written before the claim is removed.
 
