@@ -18,6 +18,10 @@ if #KEYS == 5 then
   if redis.call('EXISTS', KEYS[4]) == 1 then return false end
   if not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[2]) then return false end
 end
+-- No counter: the line is new, expired, or lost with Redis's keys. Whatever else of it is left
+-- (a send that finished while the keys were being lost) is cleared, or the new ticket 1 could be
+-- taken for a message already sent.
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
 local ticket = redis.call('INCR', KEYS[1])
 -- A chat's counter, watermark and handled set expire at the same instant: a counter that
 -- outlived its watermark would make the next message wait for tickets sent long ago.

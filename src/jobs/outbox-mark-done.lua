@@ -11,8 +11,12 @@
   ARGV[2]  "1" if it was sent impatiently (before every earlier ticket was handled)
   ARGV[3]  how long a quiet chat's line is kept (s)
   Returns  the new watermark
+  A chat whose counter is gone lost its line (Redis lost its keys while this was being sent):
+  nothing is recorded, or the chat's next message, whose ticket starts again at 1, could be
+  taken for one already sent and dropped.
 ]]
 
+if redis.call('EXISTS', KEYS[3]) == 0 then return tonumber(redis.call('GET', KEYS[1]) or 0) end
 redis.call('SADD', KEYS[2], ARGV[1])
 local mark = tonumber(redis.call('GET', KEYS[1]) or 0)
 local ticket = tonumber(ARGV[1])

@@ -79,7 +79,7 @@ interface OutboxCommands {
 }
 
 /** Defines this module's Lua commands on `connection` (idempotent) and returns it typed with them. */
-function withOutboxCommands(connection: Redis): Redis & OutboxCommands {
+export function withOutboxCommands(connection: Redis): Redis & OutboxCommands {
   return defineScripts<OutboxCommands>(connection, {
     // Enqueue takes 3 keys, or 5 for a job with an id: the caller passes the count.
     signoffOutboxEnqueue: { file: new URL("./outbox-enqueue.lua", import.meta.url) },
