@@ -42,7 +42,10 @@ async function settled(queue: Queue, jobId: string): Promise<Job> {
   return eventually(async () => {
     const job = await queue.getJob(jobId);
     if (!job) return null;
-    return (await job.getState()) === "failed" || job.attemptsMade >= 2 ? job : null;
+    const settledNow = (await job.getState()) === "failed" || job.attemptsMade >= 2;
+    // Read again: the job may have failed between the read above and its state, leaving that
+    // copy's attempt count behind.
+    return settledNow ? ((await queue.getJob(jobId)) ?? null) : null;
   }, `job ${jobId} failed or retried`);
 }
 
