@@ -12,7 +12,7 @@ import type { OutboxJob } from "../domain/outbox.js";
 import type { ApprovalObserver } from "../handlers/approvals/approval-service.js";
 import type { DeliveryAttempt } from "../jobs/callback-queue.js";
 import { chatOf } from "../jobs/outbox-queue.js";
-import type { TimerObserver } from "../jobs/timer-queue.js";
+import type { TimerObserver } from "../jobs/timer-worker.js";
 import type { Logger } from "../logger.js";
 
 /** Who ended an approval, as a bounded metric label: operator names become `operator`. */

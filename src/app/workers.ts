@@ -8,7 +8,7 @@ import type { Config } from "../config.js";
 import { createDeliveryWorker } from "../jobs/callback-queue.js";
 import { createOpsWorker } from "../jobs/ops-queue.js";
 import { createOutboxWorker } from "../jobs/outbox-queue.js";
-import { type TimerWorker, createTimerWorker } from "../jobs/timer-queue.js";
+import { type TimerWorker, createTimerWorker } from "../jobs/timer-worker.js";
 import type { Logger } from "../logger.js";
 import type { ApprovalParts } from "./approvals.js";
 import type { ChannelParts } from "./channels.js";

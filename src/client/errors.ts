@@ -29,7 +29,7 @@ export class SignoffError extends Error {
  *
  * @example
  * catch (error) {
- *   if (error instanceof SignoffRequestError && error.status === 400) console.error(error.problems);
+ *   if (error instanceof SignoffRequestError && error.status === 400) report(error.problems); // each names its field
  * }
  */
 export class SignoffRequestError extends SignoffError {

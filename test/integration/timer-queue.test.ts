@@ -14,15 +14,13 @@ import { AppError } from "../../src/domain/errors.js";
 import type { ApprovalService } from "../../src/handlers/approvals/approval-service.js";
 import {
   type TimerToEnsure,
-  type TimerWorker,
-  type TimerWorkerOptions,
   createTimerQueue,
-  createTimerWorker,
   retireBullmqTimers,
   timerKeys,
   timerMember,
   timerScripts,
 } from "../../src/jobs/timer-queue.js";
+import { type TimerWorker, type TimerWorkerOptions, createTimerWorker } from "../../src/jobs/timer-worker.js";
 import { REDIS_URL, cleanupTestInstance, eventually, uniqueName } from "../helpers/harness.js";
 
 const schema = uniqueName("t"); // no schema is created; cleanup only needs a name
@@ -438,6 +436,27 @@ describe("timer scripts", () => {
     expect(await redis.zrange(keys.claimed, "0", "-1")).toEqual([takenOver]);
     expect(Number(await redis.zscore(keys.claimed, takenOver))).toBe(lapses); // not renewed by a
     expect(await redis.hget(keys.claims, takenOver)).toMatch(/ worker-b$/);
+  });
+
+  it("claims by the caller's clock, the one its decisions use, not Redis's", async () => {
+    const { keys } = fresh();
+    const scripts = timerScripts(connect());
+    const member = timerMember(randomUUID(), "deadline");
+    await redis.zadd(keys.due, Date.now() - 10, member); // due by Redis's clock already
+
+    const behind = await scripts.signoffTimerClaim(
+      keys.due,
+      keys.claimed,
+      keys.claims,
+      6_000,
+      10,
+      Date.now() - 1_000,
+      "a",
+    );
+    const onTime = await scripts.signoffTimerClaim(keys.due, keys.claimed, keys.claims, 6_000, 10, Date.now(), "a");
+
+    expect(behind[1], "a caller whose clock is behind would find it not due yet").toEqual([]);
+    expect(onTime[1].filter((_, i) => i % 2 === 0)).toEqual([member]);
   });
 
   it("does not claim a due timer that another worker is running", async () => {
