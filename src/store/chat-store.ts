@@ -12,6 +12,9 @@ export interface CardRef extends MessageRef {
   kind: "card" | "notice" | "advisory";
 }
 
+/** One sent message, as a map key. */
+const refKey = (r: MessageRef) => `${r.channel}|${r.chatId}|${r.messageId}`;
+
 /** Inbound dedupe and card references. */
 export function createChatStore(db: Database) {
   // Card writes and reads happen once per card per decision; batching keeps them cheap under load.
@@ -31,7 +34,7 @@ export function createChatStore(db: Database) {
       );
       return refs.map(() => undefined);
     },
-    { keyOf: (r) => `${r.channel}|${r.chatId}|${r.messageId}` },
+    { keyOf: refKey },
   );
   // Every inbound message claims its id; under load one statement claims many. The same id twice
   // never shares a batch (keyOf), so "claimed" is unambiguous per caller.
@@ -77,12 +80,23 @@ export function createChatStore(db: Database) {
     },
     { gather: true },
   );
+  // A card is on screen a moment before its reference is written; a reply or reaction that quick
+  // waits for that write instead of finding nothing.
+  const savesInFlight = new Map<string, Promise<void>>();
   return {
     /** Claim an inbound event; false when it was already claimed (a redelivery). */
     claimInbound: (channel: ChannelName, eventId: string): Promise<boolean> => claimBatch({ channel, eventId }),
-    saveCardRef: (ref: CardRef): Promise<void> => saveBatch(ref),
-    /** Which approval a message shows, if any. */
+    saveCardRef(ref: CardRef): Promise<void> {
+      const key = refKey(ref);
+      const saved: Promise<void> = saveBatch(ref).finally(() => {
+        if (savesInFlight.get(key) === saved) savesInFlight.delete(key);
+      });
+      savesInFlight.set(key, saved);
+      return saved;
+    },
+    /** Which approval a message shows, if any (after this process's write of it, when one is in flight). */
     async findCardRef(ref: MessageRef): Promise<CardRef | null> {
+      await savesInFlight.get(refKey(ref))?.catch(() => undefined);
       const row = await maybeOne<{ approval_id: string; kind: CardRef["kind"] }>(
         db.pool,
         "SELECT approval_id, kind FROM card_refs WHERE channel = $1 AND chat_id = $2 AND message_id = $3",

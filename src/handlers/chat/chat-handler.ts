@@ -8,7 +8,14 @@
 import type { TextIntentHandler } from "../../domain/operator.js";
 import { type Approval, DEFAULT_APPROVER_ROLES, type Verdict } from "../../domain/approval.js";
 import { AppError } from "../../domain/errors.js";
-import type { ChannelName, InboundButton, InboundEvent, InboundReaction, InboundText } from "../../domain/channel.js";
+import type {
+  ChannelName,
+  InboundButton,
+  InboundEvent,
+  InboundReaction,
+  InboundText,
+  MessageRef,
+} from "../../domain/channel.js";
 import type { ChatStore } from "../../store/chat-store.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import { isEligible } from "../approvals/approval-machine.js";
@@ -55,7 +62,14 @@ export interface ChatHandlerDeps {
   strangers?: StrangerHandler;
   /** The roles an operator answers with for those away who named them delegate (none: absent). */
   delegatedRoles?: (operator: Operator) => Promise<readonly string[]>;
+  /**
+   * Pauses before an answer on an unknown message looks for its card again (the card may be on
+   * screen before the process that sent it has recorded it). @defaultValue [100, 200, 400]
+   */
+  cardLookupRetryMs?: readonly number[];
 }
+
+const CARD_LOOKUP_RETRY_MS = [100, 200, 400] as const;
 
 /** `text` without NUL characters and unpaired surrogates. */
 function storableText(text: string): string {
@@ -71,6 +85,22 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   const noteKey = (channel: ChannelName, chatId: string, operator: string) => `${channel}|${chatId}|${operator}`;
 
   const say = createReply(deps);
+  const cardLookupRetryMs = deps.cardLookupRetryMs ?? CARD_LOOKUP_RETRY_MS;
+
+  /**
+   * The card `ref` shows. An answer given the instant a card appeared can arrive before the card
+   * is on record (another process may have sent it), so an answer looks again a few times before
+   * it is treated as one to a message that is not a card; anything else looks once.
+   */
+  async function findCard(ref: MessageRef, isAnswer: boolean) {
+    let found = await deps.chat.findCardRef(ref);
+    for (const pause of isAnswer ? cardLookupRetryMs : []) {
+      if (found) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      found = await deps.chat.findCardRef(ref);
+    }
+    return found;
+  }
 
   async function pendingFor(operator: Operator): Promise<Approval[]> {
     return (await scanPending(operator)).eligible;
@@ -170,11 +200,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   async function onReaction(event: InboundReaction, operator: Operator) {
     const verdict = verdictOfReaction(event.emoji);
     if (!verdict) return; // other emoji, or a removed reaction: not an answer
-    const ref = await deps.chat.findCardRef({
-      channel: event.channel,
-      chatId: event.chatId,
-      messageId: event.messageId,
-    });
+    const ref = await findCard({ channel: event.channel, chatId: event.chatId, messageId: event.messageId }, true);
     if (!ref) return;
     await decide(event, operator, ref.approvalId, verdict, null);
   }
@@ -214,13 +240,12 @@ export function createChatHandler(deps: ChatHandlerDeps) {
 
     // A reply to a card: a leading verdict is the answer, the rest is the note.
     if (event.replyToMessageId) {
-      const ref = await deps.chat.findCardRef({
-        channel: event.channel,
-        chatId: event.chatId,
-        messageId: event.replyToMessageId,
-      });
+      const parsed = parseAnswer(text, true);
+      const ref = await findCard(
+        { channel: event.channel, chatId: event.chatId, messageId: event.replyToMessageId },
+        parsed !== null || waiting !== undefined,
+      );
       if (ref) {
-        const parsed = parseAnswer(text, true);
         if (parsed) return void (await answerWith(event, operator, ref.approvalId, parsed));
         if (waiting?.approvalId === ref.approvalId)
           return void (await decide(event, operator, ref.approvalId, "modify", text));

@@ -10,7 +10,7 @@ import { createApproval } from "../../../../src/handlers/approvals/approval-mach
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
 import { createChatHandler, type ChatHandlerDeps } from "../../../../src/handlers/chat/chat-handler.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
-import { createRenderer } from "../../../../src/handlers/chat/render.js";
+import { type RecordedAnswer, quietDeps, recordingService } from "../../../helpers/chat-handler-fakes.js";
 import { webchatText } from "../../../helpers/inbound-text.js";
 
 const NOW = new Date("2026-11-22T09:00:00Z");
@@ -33,22 +33,9 @@ function request(gate: Gate, n: number): Approval {
 }
 
 function harness(pending: Approval[], cards: Record<string, string> = {}) {
-  const answers: Array<{ approvalId: string; verdict: string }> = [];
+  const answers: RecordedAnswer[] = [];
   const sent: OutboxJob[] = [];
-  const service: ChatHandlerDeps["service"] = {
-    async answer(input) {
-      answers.push({ approvalId: input.approvalId, verdict: input.verdict });
-      const a = pending.find((p) => p.id === input.approvalId)!;
-      return {
-        outcome: "decided",
-        approval: { ...a, status: "approved", decidedBy: input.operator.name, decidedAt: NOW },
-        decision: null,
-      };
-    },
-    get: async (id) => pending.find((p) => p.id === id) ?? null,
-    getByCode: async (code) => pending.find((p) => p.code === code) ?? null,
-    list: async () => pending,
-  };
+  const service = recordingService(pending, answers, NOW);
   const chat: ChatHandlerDeps["chat"] = {
     claimInbound: async () => true,
     findCardRef: async (ref) =>
@@ -62,11 +49,7 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
       "UTC",
       PLATFORMS,
     ),
-    audit: { append: async () => undefined },
-    renderer: createRenderer(PLATFORMS),
-    enqueue: async (job) => void sent.push(job),
-    intents: async () => "not_understood",
-    logger: { warn: () => undefined, error: () => undefined },
+    ...quietDeps(sent),
     now: () => NOW,
   });
   let n = 0;

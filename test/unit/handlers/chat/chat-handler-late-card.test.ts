@@ -1,0 +1,104 @@
+/**
+ * A card is on the operator's screen a moment before it is on record. An answer given in that
+ * moment (a reply, a reaction) looks for the card again for a short while instead of being
+ * taken for an answer to some other message; text that is not an answer looks only once.
+ */
+import { describe, expect, it } from "vitest";
+import { PLATFORMS } from "../../../../src/bot/platforms.js";
+import type { Approval } from "../../../../src/domain/approval.js";
+import type { MessageRef } from "../../../../src/domain/channel.js";
+import type { OutboxJob } from "../../../../src/domain/outbox.js";
+import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
+import { createChatHandler } from "../../../../src/handlers/chat/chat-handler.js";
+import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
+import { type RecordedAnswer, quietDeps, recordingService } from "../../../helpers/chat-handler-fakes.js";
+import { webchatText } from "../../../helpers/inbound-text.js";
+
+const NOW = new Date("2026-11-22T09:00:00Z");
+
+function request(n: number): Approval {
+  const ctx = {
+    id: `00000000-0000-0000-0000-00000000000${n}`,
+    code: `K7Q${"ABCDEF"[n]}`,
+    source: "forge",
+    now: NOW,
+    paused: false,
+    defaultDeadlineSeconds: 3600,
+    defaultObjectionSeconds: 10,
+  };
+  return createApproval({ title: `deploy ${n}`, gate: "medium" }, ctx).approval;
+}
+
+/** Two requests wait (so a bare answer decides nothing); card9 shows the first after `recordedAfter` lookups. */
+function harness(recordedAfter: number, retryMs: readonly number[] = [1, 1, 1]) {
+  const pending = [request(1), request(2)];
+  const answers: RecordedAnswer[] = [];
+  const lookups: string[] = [];
+  const sent: OutboxJob[] = [];
+  const service = recordingService(pending, answers, NOW);
+  const findCardRef = async (ref: MessageRef) => {
+    lookups.push(ref.messageId);
+    const recorded = ref.messageId === "card9" && lookups.length > recordedAfter;
+    return recorded ? { ...ref, approvalId: pending[0]!.id, kind: "card" as const } : null;
+  };
+  const handler = createChatHandler({
+    service,
+    chat: { claimInbound: async () => true, findCardRef },
+    directory: createOperatorDirectory([{ name: "adam", roles: ["approver"], webchat: true }], "UTC", PLATFORMS),
+    ...quietDeps(sent),
+    now: () => NOW,
+    cardLookupRetryMs: retryMs,
+  });
+  let n = 0;
+  const say = (text: string, replyTo: string) => handler.handle(webchatText("adam", text, n++, NOW, replyTo));
+  const react = (messageId: string, emoji: string) =>
+    handler.handle({
+      kind: "reaction",
+      channel: "webchat",
+      chatId: "adam",
+      sender: { id: "adam" },
+      eventId: `r${n++}`,
+      receivedAt: NOW,
+      messageId,
+      emoji,
+    });
+  const replies = () => sent.map((j) => (j.op === "text" ? j.text : ""));
+  return { say, react, answers, lookups, replies };
+}
+
+describe("an answer that beats its card's record", () => {
+  it("a reply found on the third look decides that card's request", async () => {
+    const h = harness(2);
+    await h.say("✅", "card9");
+    expect(h.answers).toEqual([{ approvalId: "00000000-0000-0000-0000-000000000001", verdict: "approve" }]);
+    expect(h.lookups).toEqual(["card9", "card9", "card9"]);
+  });
+
+  it("a reaction found on a later look decides too", async () => {
+    const h = harness(3);
+    await h.react("card9", "👎");
+    expect(h.answers).toEqual([{ approvalId: "00000000-0000-0000-0000-000000000001", verdict: "reject" }]);
+  });
+
+  it("after the last look it is an answer to a message that is not a card: it asks which one", async () => {
+    const h = harness(99);
+    await h.say("✅", "card9");
+    expect(h.answers).toEqual([]);
+    expect(h.lookups).toHaveLength(4);
+    expect(h.replies().join("\n")).toMatch(/say which one/);
+  });
+
+  it("text that is not an answer looks once", async () => {
+    const h = harness(99);
+    await h.say("how's the queue?", "card9");
+    expect(h.lookups).toEqual(["card9"]);
+  });
+
+  it("the looks are paced by the pauses given", async () => {
+    const h = harness(99, [30, 30]);
+    const started = performance.now();
+    await h.react("card9", "👍");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    expect(h.lookups).toHaveLength(3);
+  });
+});
