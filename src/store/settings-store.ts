@@ -26,7 +26,10 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
   // that moment share one read instead of each sending its own.
   const readPaused = singleFlight(async () => {
     const writesBefore = writes;
-    const row = await maybeOne<{ value: { paused: boolean } }>(db.pool, "SELECT value FROM settings WHERE key = 'pause'");
+    const row = await maybeOne<{ value: { paused: boolean } }>(
+      db.pool,
+      "SELECT value FROM settings WHERE key = 'pause'",
+    );
     const paused = row?.value.paused ?? false;
     if (writes !== writesBefore) return cached?.paused ?? paused;
     cached = { paused, until: Date.now() + cacheMs };

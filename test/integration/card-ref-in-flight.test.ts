@@ -32,10 +32,13 @@ afterAll(async () => {
   await db?.close();
 });
 
-/** Whether a statement of the pool is waiting for a lock held by `raw`. */
+/**
+ * Whether the insert is waiting for the lock `raw` holds on this schema's table. Asked on the
+ * pool: inside `raw`'s transaction the activity views would keep the snapshot of its first read.
+ */
 async function insertIsBlocked(): Promise<boolean> {
-  const { rows } = await raw.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO card_refs%'",
+  const { rows } = await db.pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'card_refs'::regclass AND NOT granted",
   );
   return rows[0]!.n > 0;
 }
@@ -47,12 +50,13 @@ describe("a card reference on its way", () => {
     await raw.query("BEGIN");
     await raw.query("LOCK TABLE card_refs IN EXCLUSIVE MODE");
     const saved = chat.saveCardRef({ ...ref, approvalId: approval.id, kind: "card" });
-    await eventually(insertIsBlocked, "the insert to wait for the lock");
     let found: Awaited<ReturnType<ChatStore["findCardRef"]>> | undefined;
-    const lookup = chat.findCardRef(ref).then((r) => {
-      found = r;
-    });
+    let lookup: Promise<void>;
     try {
+      await eventually(insertIsBlocked, "the insert to wait for the lock");
+      lookup = chat.findCardRef(ref).then((r) => {
+        found = r;
+      });
       await new Promise((r) => setTimeout(r, 200));
       expect(found, "the lookup answered before the write it waits for").toBeUndefined();
     } finally {
