@@ -5,19 +5,17 @@
  * Dependencies are injected and narrowed so tests can pass tiny fakes.
  */
 import { randomUUID } from "node:crypto";
-import {
-  type Actor,
-  type Announcement,
-  type Approval,
-  type Decision,
-  type EscalationStep,
-  type ReminderPoint,
-  type TimerKind,
-  toApprovalRecord,
+import type {
+  Actor,
+  Announcement,
+  Approval,
+  Decision,
+  EscalationStep,
+  ReminderPoint,
+  TimerKind,
 } from "../../domain/approval.js";
-import { AppError } from "../../domain/errors.js";
-import type { ApprovalStore, NewDelivery } from "../../store/approval-store.js";
-import type { AuditEntry, AuditStore } from "../../store/audit-store.js";
+import type { ApprovalStore } from "../../store/approval-store.js";
+import type { AuditStore } from "../../store/audit-store.js";
 import type { SettingsStore } from "../../store/settings-store.js";
 import {
   type ApprovalEvent,
@@ -30,14 +28,12 @@ import {
 } from "./approval-machine.js";
 import { type CodeLengthRule, SHORT_CODES_FIRST, generateCode, longerCode } from "./approval-codes.js";
 import { type CreateCheckDeps, refuseUnanswerable } from "./create-checks.js";
-import { newlyEligible, refuseUnheldSteps } from "./escalation.js";
-import {
-  type LifecycleResult,
-  type LifecycleTimerKind,
-  applyLifecycleTimer,
-  isLifecycleTimer,
-} from "./lifecycle-timers.js";
-import { type RuleBook, type RuleRefusal, approveByRule, ruleRefusal, ruleUsedEntry } from "./rules.js";
+import { refuseUnheldSteps } from "./escalation.js";
+import { type LifecycleResult, type LifecycleTimerKind, isLifecycleTimer } from "./lifecycle-timers.js";
+import { type RuleBook, type RuleRefusal, approveByRule, ruleRefusal } from "./rules.js";
+import { callbackFor, creationEntries, transitionEntry } from "./approval-records.js";
+import { noFreeCode, notFound, payloadMismatch, tooMuchContention } from "./approval-errors.js";
+import { createLifecycleStep } from "./lifecycle-step.js";
 import type { StandingRule } from "../../domain/standing-rule.js";
 
 /** Schedules and removes the timers of an approval (one per kind; scheduling again moves it). */
@@ -127,16 +123,6 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
   const codeLengths = deps.codes?.lengths ?? SHORT_CODES_FIRST;
   const newCode = deps.codes?.generate ?? generateCode;
 
-  function callbackFor(approval: Approval): NewDelivery | null {
-    if (!approval.callbackUrl || approval.status === "pending") return null;
-    return {
-      kind: "callback",
-      subjectId: approval.id,
-      url: approval.callbackUrl,
-      body: JSON.stringify(toApprovalRecord(approval)),
-    };
-  }
-
   /** Tell the observer; a failing observer is logged, never passed on to the caller. */
   function observe(tell: (observer: ApprovalObserver) => void, approvalId: string): void {
     if (!deps.observe) return;
@@ -158,13 +144,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
    */
   function sameRequest(stored: Approval, repeat: Approval): Approval {
     if (stored.payloadSha256 === repeat.payloadSha256) return stored;
-    const message = "idempotencyKey reused with a different payload";
-    throw new AppError({
-      code: "conflict",
-      message: `approval ${stored.id}: ${message}`,
-      userMessage: message,
-      details: [{ path: "payload", message }],
-    });
+    throw payloadMismatch(stored.id);
   }
 
   async function afterDecision(approval: Approval, deliveryId: string | null): Promise<void> {
@@ -178,11 +158,6 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         deps.logger.error({ err: r.reason, approvalId: approval.id }, "post-decision step failed");
   }
 
-  /**
-   * A reminder or escalation step fell due: count it with a compare-and-set (so it counts once
-   * however often its timer fires), then remind whoever owes an answer, or show the card to the
-   * operators the step made eligible and edit the cards already shown. Decided: nothing.
-   */
   /** The approval, or the `not_found` error every caller answers with. */
   async function existing(approvalId: string): Promise<Approval> {
     const current = await deps.approvals.get(approvalId);
@@ -190,52 +165,14 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
     return current;
   }
 
-  async function stepLifecycle(approvalId: string, kind: LifecycleTimerKind): Promise<LifecycleResult> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const current = await existing(approvalId);
-      const at = now();
-      const result = applyLifecycleTimer(current, kind, at);
-      if (result.outcome === "ignored") return result;
-      const audit: AuditEntry =
-        result.outcome === "reminded"
-          ? {
-              actor: "policy",
-              action: "approval.reminded",
-              subject: approvalId,
-              at,
-              data: { reminder: result.approval.remindersSent },
-            }
-          : {
-              actor: "policy",
-              action: "approval.escalated",
-              subject: approvalId,
-              at,
-              data: { reason: "unanswered", step: result.level, roles: result.steps.flatMap((step) => step.roles) },
-            };
-      const stored = await deps.approvals.commitTransition(result.approval, current.version, null, [audit], null);
-      if (!stored.committed) continue; // answered or stepped meanwhile: re-read, re-decide
-      if (result.outcome === "reminded") {
-        await deps.presenter
-          .remind(result.approval)
-          .catch((err) => logPostCommit(err, approvalId, "reminder not sent"));
-        return result;
-      }
-      const added = newlyEligible(current, result.approval, deps.operators.all?.() ?? []).map((op) => op.name);
-      await deps.presenter
-        .refresh(result.approval)
-        .catch((err) => logPostCommit(err, approvalId, "card refresh failed"));
-      if (added.length > 0)
-        await deps.presenter
-          .announce(result.approval, "card", added)
-          .catch((err) => logPostCommit(err, approvalId, "announce failed"));
-      return result;
-    }
-    throw new AppError({
-      code: "conflict",
-      message: `approval ${approvalId}: too much contention`,
-      userMessage: "Busy, please try again.",
-    });
-  }
+  const stepLifecycle = createLifecycleStep({
+    approvals: deps.approvals,
+    presenter: deps.presenter,
+    operators: deps.operators,
+    now,
+    logPostCommit,
+    maxAttempts: MAX_CAS_ATTEMPTS,
+  });
 
   async function apply(approvalId: string, makeEvent: () => ApprovalEvent, auditActor: string): Promise<ApplyResult> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
@@ -243,41 +180,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const event = makeEvent();
       const result = transition(current, event);
       if (result.outcome === "ignored") return result;
-      const audit: AuditEntry[] = [];
-      const at = event.at;
-      if (result.outcome === "vote_recorded") {
-        audit.push({
-          actor: auditActor,
-          action: "approval.vote",
-          subject: approvalId,
-          at,
-          data: { verdict: "approve", approvals: result.approvals, quorum: result.quorum },
-        });
-      } else if (result.outcome === "escalated") {
-        const reason = event.type === "escalate" ? event.reason : "paused";
-        audit.push({
-          actor: reason === "paused" ? "pause" : "policy",
-          action: "approval.escalated",
-          subject: approvalId,
-          at,
-          data: { effectiveGate: "medium", deadlineAt: result.approval.deadlineAt!.toISOString(), reason },
-        });
-      } else {
-        const next = result.approval;
-        audit.push({
-          actor: next.decidedBy ?? auditActor,
-          action: next.status === "cancelled" ? "approval.cancelled" : "approval.decided",
-          subject: approvalId,
-          at,
-          data: {
-            status: next.status,
-            decidedBy: next.decidedBy,
-            note: next.note,
-            channel: result.decision?.channel ?? null,
-            event: event.type,
-          },
-        });
-      }
+      const audit = [transitionEntry(result, event, auditActor)];
       const delivery = result.outcome === "decided" ? callbackFor(result.approval) : null;
       const decision = result.outcome === "decided" || result.outcome === "vote_recorded" ? result.decision : null;
       const stored = await deps.approvals.commitTransition(result.approval, current.version, decision, audit, delivery);
@@ -313,11 +216,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       }
       return result;
     }
-    throw new AppError({
-      code: "conflict",
-      message: `approval ${approvalId}: too much contention`,
-      userMessage: "Busy, please try again.",
-    });
+    throw tooMuchContention(approvalId);
   }
 
   const service = {
@@ -347,35 +246,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         if (rule === undefined) rule = paused || !deps.rules ? null : await deps.rules.covering(made.approval, now());
         const approval = rule ? approveByRule(made.approval, rule, made.approval.createdAt) : made.approval;
         const announcement = rule ? null : made.announcement;
-        const audit: AuditEntry[] = [
-          {
-            actor: source,
-            action: "approval.created",
-            subject: approval.id,
-            at: approval.createdAt,
-            data: {
-              code: approval.code,
-              title: approval.title,
-              gate: approval.gate,
-              effectiveGate: approval.effectiveGate,
-              paused,
-              // What was asked to run, so the audit trail binds a decision to its payload.
-              ...(approval.action !== null ? { action: approval.action } : {}),
-              ...(approval.payloadSha256 !== null ? { payloadSha256: approval.payloadSha256 } : {}),
-              ...(approval.requestedBy !== null ? { requestedBy: approval.requestedBy } : {}),
-            },
-          },
-        ];
-        if (approval.status !== "pending") {
-          audit.push({
-            actor: approval.decidedBy ?? "policy",
-            action: "approval.decided",
-            subject: approval.id,
-            at: approval.createdAt,
-            data: { status: approval.status, decidedBy: approval.decidedBy ?? "policy" },
-          });
-          if (rule) audit.push(ruleUsedEntry(rule, approval));
-        }
+        const audit = creationEntries(approval, source, paused, rule);
         const outcome = await deps.approvals.insert(approval, audit, callbackFor(approval));
         if (!outcome.inserted && outcome.reason === "code_taken") {
           codeLengths.collided(codeLength);
@@ -407,11 +278,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
         if (approval.status !== "pending") await afterDecision(approval, outcome.deliveryId);
         return { approval, created: true };
       }
-      throw new AppError({
-        code: "conflict",
-        message: "could not allocate an approval code",
-        userMessage: "Busy, please try again.",
-      });
+      throw noFreeCode();
     },
 
     /**
@@ -539,11 +406,3 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
 
 /** The approval service's interface, for injection into channels, API and jobs. */
 export type ApprovalService = ReturnType<typeof createApprovalService>;
-
-function notFound(approvalId: string): AppError {
-  return new AppError({
-    code: "not_found",
-    message: `approval ${approvalId} not found`,
-    userMessage: "No such request.",
-  });
-}
