@@ -28,9 +28,9 @@ describe("a restarted web chat with a backlog", () => {
   it("gets the newest cards back, and an older request is still answered by its code", async () => {
     const first = await startTestSignoff();
     toClean.push([first.schema, first.prefix]);
-    // One after another, so creation order is the order of their codes here; only adam (owner) gets cards.
-    const codes: string[] = [];
-    const ids: string[] = [];
+    // One after another; only adam (owner) gets cards. Two made in the same millisecond are as new
+    // as each other, and the id orders them (as the reconcile does).
+    const made: Array<{ code: string; id: string; at: number }> = [];
     for (let i = 0; i < PENDING; i++) {
       const { approval } = await first.service.create("forge", {
         title: `deploy ${i}`,
@@ -39,9 +39,11 @@ describe("a restarted web chat with a backlog", () => {
         remind: false,
         approvers: { roles: ["owner"] },
       });
-      codes.push(approval.code);
-      ids.push(approval.id);
+      made.push({ code: approval.code, id: approval.id, at: approval.createdAt.getTime() });
     }
+    made.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const codes = made.map((m) => m.code);
+    const ids = made.map((m) => m.id);
     const chat = createChatStore(first.db);
     await eventually(
       async () => (await Promise.all(ids.map((id) => chat.listCardRefs(id)))).every((refs) => refs.length > 0),
