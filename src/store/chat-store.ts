@@ -4,6 +4,7 @@
  */
 import type { ChannelName, MessageRef } from "../domain/channel.js";
 import { createBatcher } from "../lib/batcher.js";
+import { withTimeout } from "../lib/with-timeout.js";
 import { type Database, many, maybeOne } from "./db.js";
 
 /** A sent message that shows an approval: its card, notice or advisory. */
@@ -11,6 +12,9 @@ export interface CardRef extends MessageRef {
   approvalId: string;
   kind: "card" | "notice" | "advisory";
 }
+
+/** Longest a lookup waits for this process's write of the same reference (a slow database must not hold a chat). */
+const SAVE_WAIT_MS = 2_000;
 
 /** One sent message, as a map key. */
 const refKey = (r: MessageRef) => `${r.channel}|${r.chatId}|${r.messageId}`;
@@ -96,7 +100,8 @@ export function createChatStore(db: Database) {
     },
     /** Which approval a message shows, if any (after this process's write of it, when one is in flight). */
     async findCardRef(ref: MessageRef): Promise<CardRef | null> {
-      await savesInFlight.get(refKey(ref))?.catch(() => undefined);
+      const saving = savesInFlight.get(refKey(ref));
+      if (saving) await withTimeout(saving, SAVE_WAIT_MS).catch(() => undefined);
       const row = await maybeOne<{ approval_id: string; kind: CardRef["kind"] }>(
         db.pool,
         "SELECT approval_id, kind FROM card_refs WHERE channel = $1 AND chat_id = $2 AND message_id = $3",

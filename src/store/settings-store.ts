@@ -66,10 +66,9 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
         if (row) await appendAudit(client, audit);
         return row !== null;
       });
-      if (paused) {
-        writes++;
-        cached = { paused: true, until: Date.now() + cacheMs };
-      }
+      // Either way it is paused now (won here, or already paused by someone else).
+      writes++;
+      cached = { paused: true, until: Date.now() + cacheMs };
       return paused;
     },
     /** Flip the pause; `audit` entries are written in the same transaction. */

@@ -32,10 +32,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-/**
- * Whether the insert is waiting for the lock `raw` holds on this schema's table. Asked on the
- * pool: inside `raw`'s transaction the activity views would keep the snapshot of its first read.
- */
+/** Whether an insert is waiting for the lock `raw` holds on this schema's table. */
 async function insertIsBlocked(): Promise<boolean> {
   const { rows } = await db.pool.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'card_refs'::regclass AND NOT granted",
@@ -66,15 +63,24 @@ describe("a card reference on its way", () => {
     expect(found).toEqual({ ...ref, approvalId: approval.id, kind: "card" });
   });
 
-  it("a message that is no card is looked up at once", async () => {
+  it("a message that is no card finds nothing", async () => {
     expect(await chat.findCardRef({ channel: "webchat", chatId: "adam", messageId: "w-18" })).toBeNull();
   });
 
-  it("a failed write does not fail the lookup", async () => {
+  it("a lookup waiting for a write that fails finds nothing, and does not fail", async () => {
     const ref = { channel: "webchat" as const, chatId: "adam", messageId: "w-19" };
     const missing = "00000000-0000-4000-8000-000000000099";
+    await raw.query("BEGIN");
+    await raw.query("LOCK TABLE card_refs IN EXCLUSIVE MODE");
     const saved = chat.saveCardRef({ ...ref, approvalId: missing, kind: "card" });
-    const found = chat.findCardRef(ref);
+    saved.catch(() => undefined);
+    let found: Promise<unknown>;
+    try {
+      await eventually(insertIsBlocked, "the insert to wait for the lock");
+      found = chat.findCardRef(ref);
+    } finally {
+      await raw.query("COMMIT");
+    }
     await expect(saved).rejects.toThrow(/foreign key/);
     expect(await found).toBeNull();
   });

@@ -62,13 +62,16 @@ export function creationEntries(
   return entries;
 }
 
-/** The entry of a transition the machine made (`result` is not `ignored`): a vote, an escalation or the decision. */
+/**
+ * The entry of a transition the machine made (`result` is not `ignored`): a vote, an escalation
+ * or the decision. `subject` is the approval id as the caller named it.
+ */
 export function transitionEntry(
+  subject: string,
   result: Exclude<TransitionResult, { outcome: "ignored" }>,
   event: ApprovalEvent,
   auditActor: string,
 ): AuditEntry {
-  const subject = result.approval.id;
   const at = event.at;
   if (result.outcome === "vote_recorded")
     return {
@@ -104,9 +107,12 @@ export function transitionEntry(
   };
 }
 
-/** The entry of a reminder sent or a ladder step taken at `at`. */
-export function lifecycleEntry(result: Exclude<LifecycleResult, { outcome: "ignored" }>, at: Date): AuditEntry {
-  const subject = result.approval.id;
+/** The entry of a reminder sent or a ladder step taken at `at`; `subject` as in {@link transitionEntry}. */
+export function lifecycleEntry(
+  subject: string,
+  result: Exclude<LifecycleResult, { outcome: "ignored" }>,
+  at: Date,
+): AuditEntry {
   if (result.outcome === "reminded")
     return {
       actor: "policy",

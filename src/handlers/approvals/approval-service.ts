@@ -180,7 +180,7 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const event = makeEvent();
       const result = transition(current, event);
       if (result.outcome === "ignored") return result;
-      const audit = [transitionEntry(result, event, auditActor)];
+      const audit = [transitionEntry(approvalId, result, event, auditActor)];
       const delivery = result.outcome === "decided" ? callbackFor(result.approval) : null;
       const decision = result.outcome === "decided" || result.outcome === "vote_recorded" ? result.decision : null;
       const stored = await deps.approvals.commitTransition(result.approval, current.version, decision, audit, delivery);

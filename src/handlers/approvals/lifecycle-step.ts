@@ -33,7 +33,7 @@ export function createLifecycleStep(deps: LifecycleStepDeps) {
       const at = deps.now();
       const result = applyLifecycleTimer(current, kind, at);
       if (result.outcome === "ignored") return result;
-      const audit = lifecycleEntry(result, at);
+      const audit = lifecycleEntry(approvalId, result, at);
       const stored = await deps.approvals.commitTransition(result.approval, current.version, null, [audit], null);
       if (!stored.committed) continue; // answered or stepped meanwhile: re-read, re-decide
       if (result.outcome === "reminded") {

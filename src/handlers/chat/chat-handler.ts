@@ -64,12 +64,12 @@ export interface ChatHandlerDeps {
   delegatedRoles?: (operator: Operator) => Promise<readonly string[]>;
   /**
    * Pauses before an answer on an unknown message looks for its card again (the card may be on
-   * screen before the process that sent it has recorded it). @defaultValue [100, 200, 400]
+   * screen before the process that sent it has recorded it). @defaultValue [50, 100, 200]
    */
   cardLookupRetryMs?: readonly number[];
 }
 
-const CARD_LOOKUP_RETRY_MS = [100, 200, 400] as const;
+const CARD_LOOKUP_RETRY_MS = [50, 100, 200] as const;
 
 /** `text` without NUL characters and unpaired surrogates. */
 function storableText(text: string): string {
@@ -88,18 +88,23 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   const cardLookupRetryMs = deps.cardLookupRetryMs ?? CARD_LOOKUP_RETRY_MS;
 
   /**
-   * The card `ref` shows. An answer given the instant a card appeared can arrive before the card
-   * is on record (another process may have sent it), so an answer looks again a few times before
-   * it is treated as one to a message that is not a card; anything else looks once.
+   * The card `ref` shows, looking again after each pause when `patient`. An answer given the
+   * instant a card appeared can arrive before another process has put the card on record (this
+   * process's own writes are waited for by the store).
    */
-  async function findCard(ref: MessageRef, isAnswer: boolean) {
-    let found = await deps.chat.findCardRef(ref);
-    for (const pause of isAnswer ? cardLookupRetryMs : []) {
-      if (found) break;
+  async function findCard(ref: MessageRef, patient: boolean) {
+    const found = await deps.chat.findCardRef(ref);
+    return found || !patient ? found : findCardLater(ref);
+  }
+
+  /** The card `ref` shows, looked for again after each pause (not at once). */
+  async function findCardLater(ref: MessageRef) {
+    for (const pause of cardLookupRetryMs) {
       await new Promise((resolve) => setTimeout(resolve, pause));
-      found = await deps.chat.findCardRef(ref);
+      const found = await deps.chat.findCardRef(ref);
+      if (found) return found;
     }
-    return found;
+    return null;
   }
 
   async function pendingFor(operator: Operator): Promise<Approval[]> {
@@ -200,9 +205,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   async function onReaction(event: InboundReaction, operator: Operator) {
     const verdict = verdictOfReaction(event.emoji);
     if (!verdict) return; // other emoji, or a removed reaction: not an answer
-    const ref = await findCard({ channel: event.channel, chatId: event.chatId, messageId: event.messageId }, true);
-    if (!ref) return;
-    await decide(event, operator, ref.approvalId, verdict, null);
+    const message = { channel: event.channel, chatId: event.chatId, messageId: event.messageId };
+    const ref = await findCard(message, false);
+    if (ref) return void (await decide(event, operator, ref.approvalId, verdict, null));
+    // A 👍 on any other message is common and means nothing here, so the chat's next messages do
+    // not wait while it is looked for again: a card found late is decided then.
+    void findCardLater(message)
+      .then((late) => (late ? decide(event, operator, late.approvalId, verdict, null) : undefined))
+      .catch((err) => deps.logger.error({ err, channel: event.channel, chatId: event.chatId }, "late reaction failed"));
   }
 
   async function onButton(event: InboundButton, operator: Operator) {
@@ -241,9 +251,11 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     // A reply to a card: a leading verdict is the answer, the rest is the note.
     if (event.replyToMessageId) {
       const parsed = parseAnswer(text, true);
+      // Only a verdict without a code needs its card: with a code, or as an awaited note, the
+      // answer goes the same way whether or not the card is found.
       const ref = await findCard(
         { channel: event.channel, chatId: event.chatId, messageId: event.replyToMessageId },
-        parsed !== null || waiting !== undefined,
+        parsed !== null && !parseAnswer(text, false)?.code,
       );
       if (ref) {
         if (parsed) return void (await answerWith(event, operator, ref.approvalId, parsed));

@@ -51,6 +51,7 @@ function harness(pending: Approval[], cards: Record<string, string> = {}) {
     ),
     ...quietDeps(sent),
     now: () => NOW,
+    cardLookupRetryMs: [1],
   });
   let n = 0;
   const say = (text: string, replyToMessageId?: string) =>
