@@ -3,7 +3,9 @@
  * each due timer once, never early, retries passing failures with backoff, fails a timer whose
  * approval is gone at once, waits again when a window moved; two workers share the timers
  * without running one twice, a killed worker's claims are taken over, and a slow timer keeps its
- * claim. The approval service is replaced by a script of what it answers.
+ * claim; a worker runs no more than its concurrency at once, never starts a timer it still runs,
+ * and gives back what it claimed while closing. The approval service is replaced by a script of
+ * what it answers.
  */
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
@@ -406,6 +408,99 @@ describe("timer worker", () => {
     expect(finished).toBe(true);
     expect(await redis.zcard(keys.claimed)).toBe(0);
     expect(await redis.zcard(keys.due)).toBe(0);
+  });
+
+  it("never runs more timers at once than its concurrency, and runs them all", async () => {
+    const { prefix, scheduler } = fresh();
+    let runningNow = 0;
+    let most = 0;
+    const ran = new Set<string>();
+    startWorker(
+      prefix,
+      async (approvalId) => {
+        most = Math.max(most, ++runningNow);
+        await new Promise((r) => setTimeout(r, 30));
+        runningNow--;
+        ran.add(approvalId);
+        return decided;
+      },
+      { concurrency: 3 },
+    );
+    const timers = Array.from({ length: 12 }, () => ({ ...timer("objection"), dueAt: new Date() }));
+    await scheduler.ensureAll(timers);
+
+    await eventually(() => ran.size === 12, "every timer to run");
+    expect(most).toBe(3);
+  });
+
+  it("does not start a timer again that its own claim brought back while it still runs", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    const t = { ...timer("deadline"), dueAt: new Date() };
+    let runs = 0;
+    let finish!: () => void;
+    startWorker(prefix, async () => {
+      runs++;
+      await new Promise<void>((r) => {
+        finish = r;
+      });
+      return decided;
+    });
+    await scheduler.ensureAll([t]);
+    await eventually(() => runs === 1, "the timer to start");
+    // Its claim lapses while it runs (as when the event loop was blocked past the lease): the
+    // worker's next look claims it again, and must not start it a second time.
+    await redis.zadd(keys.claimed, Date.now() - 1, memberOf(t));
+    await eventually(async () => Number(await redis.zscore(keys.claimed, memberOf(t))) > Date.now(), "the re-claim");
+    // The claim is in Redis a moment before its reply reaches the worker: let the reply land
+    // while the timer still runs (once it has ended, running it again is what a new claim does).
+    await new Promise((r) => setTimeout(r, 100));
+    finish();
+    await eventually(async () => (await redis.zcard(keys.claimed)) === 0, "the timer to settle");
+    expect(runs).toBe(1);
+  });
+
+  it("gives back, as they were, the timers a claim brought in after close began", async () => {
+    const { prefix, keys, scheduler } = fresh();
+    const fired: string[] = [];
+    const worker = startWorker(prefix, async (approvalId) => {
+      fired.push(approvalId);
+      return decided;
+    });
+    // Hold the reply of the claim that finds the timers, as a slow Redis would, until close began.
+    const scripts = worker.connection as unknown as { signoffTimerClaim: (...args: unknown[]) => Promise<unknown> };
+    const claim = scripts.signoffTimerClaim.bind(worker.connection);
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let held = false;
+    let looks = 0;
+    scripts.signoffTimerClaim = async (...args: unknown[]) => {
+      const reply = (await claim(...args)) as [string | null, string[]];
+      looks++;
+      if (reply[1].length > 0) {
+        held = true;
+        await released;
+      }
+      return reply;
+    };
+    // A claim sent before the wrapper (queued while the connection opened) must not find them:
+    // once one through the wrapper has come back, every earlier one on that connection has too.
+    await eventually(() => looks > 0, "the worker to look through the wrapper");
+    const dueAt = new Date(Date.now() - 500);
+    const timers = Array.from({ length: 3 }, () => ({ ...timer("deadline"), dueAt }));
+    await scheduler.ensureAll(timers);
+    await eventually(() => held, "a claim to bring the timers in");
+
+    const closing = worker.close();
+    release();
+    await closing;
+
+    expect(fired).toEqual([]);
+    expect(await redis.zcard(keys.claimed)).toBe(0);
+    const due = await redis.zrange(keys.due, "0", "-1", "WITHSCORES");
+    expect(due).toHaveLength(6);
+    for (const t of timers) expect(Number(await redis.zscore(keys.due, memberOf(t)))).toBe(dueAt.getTime());
   });
 });
 
