@@ -9,6 +9,7 @@ import { randomInt } from "node:crypto";
 import type { ChannelName, InboundEvent, PlatformFacts } from "../../domain/channel.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import type { PairedOperator, PairingStore } from "../../store/pairing-store.js";
+import { CODE_ALPHABET } from "../approvals/approval-codes.js";
 import type { Broadcaster } from "../chat/broadcast.js";
 import type { EnqueueOutbox } from "../../domain/outbox.js";
 import type { Operator, OperatorDirectory } from "../chat/operators.js";
@@ -39,7 +40,6 @@ export type PairResult =
   | { ok: true; operator: Operator; role: string; channel: string }
   | { ok: false; reason: "unknown" | "expired" | "used" | "nameTaken" | "alreadyPaired"; code: string; name?: string };
 
-const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
 
 /** A 6-character pairing code of the card alphabet (no 0/O, 1/I/L). */
