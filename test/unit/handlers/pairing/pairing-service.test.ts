@@ -6,7 +6,12 @@ import { describe, expect, it } from "vitest";
 import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { InboundText } from "../../../../src/domain/channel.js";
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
-import { createPairingService, toOperator } from "../../../../src/handlers/pairing/pairing-service.js";
+import { CODE_ALPHABET } from "../../../../src/handlers/approvals/approval-codes.js";
+import {
+  createPairingService,
+  generatePairingCode,
+  toOperator,
+} from "../../../../src/handlers/pairing/pairing-service.js";
 import type { PairedOperator } from "../../../../src/store/pairing-store.js";
 
 const paired = (p: Partial<PairedOperator>): PairedOperator => ({
@@ -110,5 +115,14 @@ describe("toOperator", () => {
   it("makes a web chat pairing a web chat operator", () => {
     const op = toOperator(paired({ channel: "webchat", chatId: "eve", senderId: "eve" }), "UTC", PLATFORMS);
     expect(op).toMatchObject({ telegram: undefined, whatsapp: undefined, webchat: true });
+  });
+});
+
+describe("pairing codes", () => {
+  it("are 6 characters of the request codes' alphabet, so none holds an easily misread 0, O, 1, I or L", () => {
+    const codes = Array.from({ length: 2_000 }, () => generatePairingCode());
+    for (const code of codes) expect(code).toMatch(new RegExp(`^[${CODE_ALPHABET}]{6}$`));
+    // Every letter and digit of the alphabet turns up in 12,000 draws.
+    expect(new Set(codes.join(""))).toEqual(new Set(CODE_ALPHABET));
   });
 });
