@@ -126,6 +126,7 @@ const TRANSITION_COLUMNS = {
   effective_gate: "text",
   deadline_at: "timestamptz",
   on_timeout: "text",
+  remind_at: "timestamptz[]",
   reminders_sent: "int",
   escalation_level: "int",
 } as const satisfies Record<string, SqlType>;
@@ -216,7 +217,7 @@ WITH v AS (
   UPDATE approvals a
      SET status = v.status, decided_by = v.decided_by, decided_at = v.decided_at, note = v.note, version = v.version,
          effective_gate = v.effective_gate, deadline_at = v.deadline_at, on_timeout = v.on_timeout,
-         reminders_sent = v.reminders_sent, escalation_level = v.escalation_level
+         remind_at = v.remind_at, reminders_sent = v.reminders_sent, escalation_level = v.escalation_level
     FROM v JOIN locked ON locked.id = v.id
    WHERE a.id = v.id AND a.version = v.expected
   RETURNING a.id
@@ -280,6 +281,7 @@ function transitionRow(i: ApprovalCommit): RowOf<typeof TRANSITION_COLUMNS> {
     effective_gate: n.effectiveGate,
     deadline_at: iso(n.deadlineAt),
     on_timeout: n.onTimeout,
+    remind_at: n.remindAt.map((at) => at.toISOString()),
     reminders_sent: n.remindersSent,
     escalation_level: n.escalationLevel,
   };

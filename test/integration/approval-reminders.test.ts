@@ -1,8 +1,9 @@
 /**
  * Reminders end to end on Telegram (the fake Bot API): an undecided request reminds the approvers
  * who have not answered at half time, replying to their card; nothing after an answer or with
- * `remind: false`; and the reminder survives a restart and Redis losing its keys (re-created
- * from PostgreSQL).
+ * `remind: false`; the reminder survives a restart and Redis losing its keys (re-created
+ * from PostgreSQL); and a `low` request that a pause turned into one waiting for a person
+ * reminds too, counted from then.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,11 +35,11 @@ afterAll(async () => {
   for (const i of instances) await cleanupTestInstance(i.schema, i.prefix);
 });
 
-async function start(names?: {
-  schema: string;
-  prefix: string;
-}): Promise<Signoff & { schema: string; prefix: string }> {
-  const s = await startTelegramSignoff(fake, { ...(names ?? {}), file: FILE });
+async function start(
+  names?: { schema: string; prefix: string },
+  file: Record<string, unknown> = FILE,
+): Promise<Signoff & { schema: string; prefix: string }> {
+  const s = await startTelegramSignoff(fake, { ...(names ?? {}), file });
   if (!names) instances.push({ schema: s.schema, prefix: s.prefix });
   return s;
 }
@@ -87,6 +88,31 @@ describe("reminders", () => {
       }
       expect((await s.service.get(waits.id))?.remindersSent).toBe(1);
     } finally {
+      await s.close();
+    }
+  }, 40_000);
+
+  it("a low request a pause made wait for a person reminds at half its new time", async () => {
+    // Escalated requests get the default deadline: 20 s here, so half time is 10 s after the pause.
+    const s = await start(undefined, { ...FILE, approvals: { ...FILE.approvals, deadlineSeconds: 20 } });
+    try {
+      const low = await create(s, { title: "rotate keys", gate: "low", objectionSeconds: 2 });
+      await eventually(() => fake.sent(ADAM).find((m) => m.text.includes(low.code)), "the notice");
+      await s.settings.setPaused(true, "adam");
+      const escalated = await eventually(async () => {
+        const a = await s.service.get(low.id);
+        return a?.effectiveGate === "medium" ? a : undefined;
+      }, "the pause to reach it at its window's end");
+      expect(escalated.remindAt).toHaveLength(1);
+      const dueAt = escalated.remindAt[0]!.getTime();
+      expect(dueAt - escalated.deadlineAt!.getTime()).toBeCloseTo(-10_000, -3);
+
+      const reminder = await reminderOf(ADAM, low.code);
+      expect(Date.now()).toBeGreaterThanOrEqual(dueAt - 100);
+      expect(reminder.text).toContain("rotate keys");
+      expect((await s.service.get(low.id))?.remindersSent).toBe(1);
+    } finally {
+      await s.settings.setPaused(false, "adam");
       await s.close();
     }
   }, 40_000);

@@ -234,6 +234,9 @@ describe("commit a transition", () => {
       effectiveGate: "hard",
       deadlineAt: new Date("2031-05-07T00:00:00.999Z"),
       onTimeout: "approve",
+      // An escalation gives a request reminder times it did not have.
+      remindAt: [new Date("2031-05-06T12:00:00.001Z"), new Date("2031-05-06T23:45:00.999Z")],
+      remindersSent: 1,
       version: 1,
     };
     const entry = { actor: "adam", action: "approval.decided", subject: pending.id, data: { verdict: "reject" } };

@@ -28,8 +28,15 @@ export type ApprovalEvent =
   /**
    * A `low` request now needs a person, like `medium`: autonomy was paused while it waited, or
    * its notice reached nobody within the window's length (no one can object to what they never saw).
+   * From then on it reminds its approvers at `remindAt` (the configured points), as `medium` does.
    */
-  | { type: "escalate"; at: Date; deadlineSeconds: number; reason: EscalationReason };
+  | {
+      type: "escalate";
+      at: Date;
+      deadlineSeconds: number;
+      reason: EscalationReason;
+      remindAt?: readonly ReminderPoint[];
+    };
 
 /** Why a `low` request became `medium`. */
 export type EscalationReason = "paused" | "notice_not_delivered";
@@ -250,16 +257,22 @@ export function transition(approval: Approval, event: ApprovalEvent): Transition
         if (event.at.getTime() + TIMER_TOLERANCE_MS < noticeDueBy(approval).getTime())
           return { outcome: "ignored", reason: "timer_not_due", approval };
       }
-      return {
-        outcome: "escalated",
-        approval: {
-          ...approval,
-          effectiveGate: "medium",
-          onTimeout: "deny",
-          deadlineAt: addSeconds(event.at, event.deadlineSeconds),
-          version: approval.version + 1,
-        },
-      };
+      {
+        const deadlineAt = addSeconds(event.at, event.deadlineSeconds);
+        return {
+          outcome: "escalated",
+          approval: {
+            ...approval,
+            effectiveGate: "medium",
+            onTimeout: "deny",
+            deadlineAt,
+            // Counted from now: it has waited for a person only since this moment.
+            remindAt: approval.remind ? reminderTimes(event.remindAt ?? [], event.at, deadlineAt) : [],
+            remindersSent: 0,
+            version: approval.version + 1,
+          },
+        };
+      }
   }
 }
 

@@ -363,7 +363,13 @@ export function createApprovalService(deps: ApprovalServiceDeps) {
       const escalate = (reason: EscalationReason) =>
         apply(
           approvalId,
-          () => ({ type: "escalate", at: now(), deadlineSeconds: deps.defaults.deadlineSeconds, reason }),
+          () => ({
+            type: "escalate",
+            at: now(),
+            deadlineSeconds: deps.defaults.deadlineSeconds,
+            reason,
+            ...(deps.defaults.remindAt ? { remindAt: deps.defaults.remindAt } : {}),
+          }),
           reason === "paused" ? "pause" : "policy",
         );
       // Paused while a low request waited: "auto and low are treated as medium" applies to it too.
