@@ -5,15 +5,7 @@
  * Dependencies are injected and narrowed so tests can pass tiny fakes.
  */
 import { randomUUID } from "node:crypto";
-import type {
-  Actor,
-  Announcement,
-  Approval,
-  Decision,
-  EscalationStep,
-  ReminderPoint,
-  TimerKind,
-} from "../../domain/approval.js";
+import type { Actor, Approval, EscalationStep, ReminderPoint, TimerKind } from "../../domain/approval.js";
 import type { ApprovalStore } from "../../store/approval-store.js";
 import type { AuditStore } from "../../store/audit-store.js";
 import type { SettingsStore } from "../../store/settings-store.js";
@@ -34,33 +26,10 @@ import { type RuleBook, type RuleRefusal, approveByRule, ruleRefusal } from "./r
 import { callbackFor, creationEntries, transitionEntry } from "./approval-records.js";
 import { noFreeCode, notFound, payloadMismatch, tooMuchContention } from "./approval-errors.js";
 import { createLifecycleStep } from "./lifecycle-step.js";
+import type { ApprovalObserver, ApprovalPresenter, TimerScheduler } from "./approval-ports.js";
 import type { StandingRule } from "../../domain/standing-rule.js";
 
-/** Schedules and removes the timers of an approval (one per kind; scheduling again moves it). */
-export interface TimerScheduler {
-  schedule(approvalId: string, kind: TimerKind, dueAt: Date): Promise<void>;
-  cancel(approvalId: string, kind: TimerKind): Promise<void>;
-}
-
-/** What the chat side is told about approvals (it queues cards, notices and edits). */
-export interface ApprovalPresenter {
-  /** `only`: just these operators (those an escalation step made eligible). */
-  announce(approval: Approval, announcement: Exclude<Announcement, null>, only?: readonly string[]): Promise<void>;
-  /** A decision or vote happened: refresh every card of this approval. */
-  refresh(approval: Approval): Promise<void>;
-  /** Remind the approvers who owe this request an answer. */
-  remind(approval: Approval): Promise<number>;
-}
-
-/**
- * Told of every approval this process creates or decides (log lines, metrics). Called after the
- * commit; whatever it does, and whether it throws, changes nothing about the approval.
- */
-export interface ApprovalObserver {
-  created(approval: Approval): void;
-  /** It left `pending`; `decision` is the operator's answer that ended it, null for policy and timers. */
-  decided(approval: Approval, decision: Decision | null): void;
-}
+export type { ApprovalObserver, ApprovalPresenter, TimerScheduler } from "./approval-ports.js";
 
 /** Injected dependencies of {@link createApprovalService}. */
 export interface ApprovalServiceDeps {
