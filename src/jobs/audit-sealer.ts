@@ -20,7 +20,8 @@ export function startAuditSealer(
     logger.warn(
       { entries: late.count, firstId: late.firstId },
       "sealed audit entries that had waited longer than the sealing interval: fine if signoff was stopped, " +
-        "otherwise their seals were cleared and they may have been edited; check that the chain head extends the one you recorded",
+        "otherwise their seals were cleared and they may have been edited; " +
+        "check that the chain head extends the one you recorded",
     );
   return every(
     everyMs,

@@ -58,14 +58,12 @@ export function refuseUnanswerable(input: CreateApprovalInput, deps: CreateCheck
     requester && requester.roles.some((role) => roles.includes(role)) && input.allowSelfApproval !== true;
   if (requesterApproves && GATES_NEEDING_APPROVAL.has(input.gate) && quorum > eligible - 1) {
     const others = eligible - 1;
+    const why =
+      others === 0
+        ? `no other operator holds these roles: ${roles.join(", ")}`
+        : `quorum ${quorum} is more than the ${others} other operator(s) who may`;
     refuse(
-      {
-        path: "requestedBy",
-        message:
-          others === 0
-            ? `${requester.name} asked for it and may not approve it, and no other operator holds these roles: ${roles.join(", ")}`
-            : `${requester.name} asked for it and may not approve it, and quorum ${quorum} is more than the ${others} other operator(s) who may`,
-      },
+      { path: "requestedBy", message: `${requester.name} asked for it and may not approve it, and ${why}` },
       "unmeetable approvers",
     );
   }

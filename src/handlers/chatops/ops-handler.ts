@@ -325,9 +325,10 @@ export function createOpsHandler(deps: OpsHandlerDeps): TextIntentHandler {
           deps.presence ? deps.presence.active(now) : [],
         ]);
         // "eve away until Fri 24 Dec, delegate bob": expired absences are never shown.
-        const lines = away.map((a) => ({
-          text: `${a.operator} away until ${formatAwayUntil(a.until, operator.timezone, now)}${a.delegate ? `, delegate ${a.delegate}` : ""}`,
-        }));
+        const lines = away.map((a) => {
+          const until = formatAwayUntil(a.until, operator.timezone, now);
+          return { text: `${a.operator} away until ${until}${a.delegate ? `, delegate ${a.delegate}` : ""}` };
+        });
         await say(event, answer.template, { ...answer.view, away: lines });
         break;
       }

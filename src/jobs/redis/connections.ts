@@ -38,8 +38,23 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
   });
 }
 
-const UNREACHABLE =
-  /stream isn't writeable|connection is closed|command timed out|max retries per request|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|enableOfflineQueue|LOADING/i;
+/** What ioredis and the socket say when Redis cannot be reached (or is still loading its data). */
+const UNREACHABLE = new RegExp(
+  [
+    "stream isn't writeable",
+    "connection is closed",
+    "command timed out",
+    "max retries per request",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "EPIPE",
+    "EHOSTUNREACH",
+    "enableOfflineQueue",
+    "LOADING",
+  ].join("|"),
+  "i",
+);
 
 /** Whether an error means Redis is down or unreachable (not a bad command). */
 export function isRedisUnavailable(error: unknown): boolean {

@@ -110,7 +110,9 @@ describe("refused at create", () => {
   it("a request only its requester could approve, naming requestedBy", () => {
     const alone = problemOf({ requestedBy: "bob", approvers: { roles: ["ops-lead"] } });
     expect(alone?.path).toBe("requestedBy");
-    expect(alone?.message).toContain("no other operator holds these roles: ops-lead");
+    expect(alone?.message).toBe(
+      "bob asked for it and may not approve it, and no other operator holds these roles: ops-lead",
+    );
     // hard needs a person just the same
     expect(problemOf({ requestedBy: "bob", gate: "hard", approvers: { roles: ["ops-lead"] } })?.path).toBe(
       "requestedBy",
@@ -118,7 +120,10 @@ describe("refused at create", () => {
   });
 
   it("a quorum only reachable with the requester, naming requestedBy", () => {
-    expect(problemOf({ requestedBy: "eve", approvers: { quorum: 3 } })?.path).toBe("requestedBy");
+    expect(problemOf({ requestedBy: "eve", approvers: { quorum: 3 } })).toEqual({
+      path: "requestedBy",
+      message: "eve asked for it and may not approve it, and quorum 3 is more than the 2 other operator(s) who may",
+    });
     expect(problemOf({ requestedBy: "eve", approvers: { quorum: 2 } })).toBeNull();
   });
 
