@@ -1,12 +1,35 @@
 /**
- * Small fakes for chat handler tests: an approval service that records each answer and reports
- * it decided, and the quiet remainder of the handler's dependencies (replies collected in `sent`).
+ * Small fakes for chat handler tests: numbered pending requests, an approval service that
+ * records each answer and reports it decided, and the quiet remainder of the handler's
+ * dependencies (replies collected in `sent`).
  */
 import { PLATFORMS } from "../../src/bot/platforms.js";
-import type { Approval } from "../../src/domain/approval.js";
+import type { Approval, Gate } from "../../src/domain/approval.js";
 import type { OutboxJob } from "../../src/domain/outbox.js";
+import { createApproval } from "../../src/handlers/approvals/approval-machine.js";
 import type { ChatHandlerDeps } from "../../src/handlers/chat/chat-handler.js";
 import { createRenderer } from "../../src/handlers/chat/render.js";
+
+/**
+ * Pending request number `n` (1–5) made at `now`: id `…0000n`, code `K7Q` + "ABCDEF"[n]; a hard
+ * one previews a `DROP TABLE`.
+ */
+export function numberedRequest(gate: Gate, n: number, now: Date): Approval {
+  const input =
+    gate === "hard"
+      ? { title: `drop table t${n}`, gate, preview: `DROP TABLE t${n};` }
+      : { title: `deploy ${n}`, gate };
+  const ctx = {
+    id: `00000000-0000-0000-0000-00000000000${n}`,
+    code: `K7Q${"ABCDEF"[n]}`,
+    source: "forge",
+    now,
+    paused: false,
+    defaultDeadlineSeconds: 3600,
+    defaultObjectionSeconds: 10,
+  };
+  return createApproval(input, ctx).approval;
+}
 
 /** One recorded answer. */
 export interface RecordedAnswer {

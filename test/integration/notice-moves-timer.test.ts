@@ -2,26 +2,16 @@
  * When a `low` request's notice reaches the web chat, its window counts from then, and its timer
  * moves to the new end at once: it does not fire at the old end only to find it must wait.
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { timerKeys, timerMember } from "../../src/jobs/timer-queue.js";
-import { REDIS_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+import { api, eventually } from "../helpers/harness.js";
+import { useSignoffAndRedis } from "../helpers/signoff-and-redis.js";
 
-type Instance = Awaited<ReturnType<typeof startTestSignoff>>;
-let s: Instance;
-let redis: Redis;
-beforeAll(async () => {
-  s = await startTestSignoff();
-  redis = new Redis(REDIS_URL);
-});
-afterAll(async () => {
-  await redis.quit();
-  await s.close();
-  await cleanupTestInstance(s.schema, s.prefix);
-});
+const env = useSignoffAndRedis();
 
 describe("a delivered notice", () => {
   it("moves the objection timer to the window's new end", async () => {
+    const { s, redis } = env;
     const created = await api(s, "POST", "/api/approvals", { title: "rotate logs", gate: "low", objectionSeconds: 30 });
     expect(created.status).toBe(201);
     const id = (created.body as { id: string }).id;

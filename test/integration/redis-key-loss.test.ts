@@ -3,27 +3,17 @@
  * nothing: the sentinel under the queue prefix is gone, so timers are re-created from PostgreSQL
  * within seconds, not at the next periodic reconcile five minutes later.
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deleteKeysWithPrefix } from "../../src/jobs/redis/connections.js";
 import { timerKeys } from "../../src/jobs/timer-queue.js";
-import type { Signoff } from "../../src/main.js";
-import { REDIS_URL, api, cleanupTestInstance, eventually, startTestSignoff } from "../helpers/harness.js";
+import { api, eventually } from "../helpers/harness.js";
+import { useSignoffAndRedis } from "../helpers/signoff-and-redis.js";
 
-let s: Signoff & { schema: string; prefix: string };
-let redis: Redis;
-beforeAll(async () => {
-  s = await startTestSignoff();
-  redis = new Redis(REDIS_URL);
-});
-afterAll(async () => {
-  await redis.quit();
-  await s.close();
-  await cleanupTestInstance(s.schema, s.prefix);
-});
+const env = useSignoffAndRedis();
 
 describe("Redis keys lost while running", () => {
   it("every pending timer is re-created and fires once, within seconds of its due time", async () => {
+    const { s, redis } = env;
     const created: Array<{ id: string }> = [];
     for (let i = 0; i < 5; i++)
       created.push(

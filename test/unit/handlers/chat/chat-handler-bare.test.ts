@@ -6,31 +6,20 @@
 import { describe, expect, it } from "vitest";
 import { PLATFORMS } from "../../../../src/bot/platforms.js";
 import type { Approval, Gate } from "../../../../src/domain/approval.js";
-import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
 import { createChatHandler, type ChatHandlerDeps } from "../../../../src/handlers/chat/chat-handler.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
-import { type RecordedAnswer, quietDeps, recordingService } from "../../../helpers/chat-handler-fakes.js";
+import {
+  type RecordedAnswer,
+  numberedRequest,
+  quietDeps,
+  recordingService,
+} from "../../../helpers/chat-handler-fakes.js";
 import { webchatText } from "../../../helpers/inbound-text.js";
 
 const NOW = new Date("2026-11-22T09:00:00Z");
 
-function request(gate: Gate, n: number): Approval {
-  const input =
-    gate === "hard"
-      ? { title: `drop table t${n}`, gate, preview: `DROP TABLE t${n};` }
-      : { title: `deploy ${n}`, gate };
-  const ctx = {
-    id: `00000000-0000-0000-0000-00000000000${n}`,
-    code: `K7Q${"ABCDEF"[n]}`,
-    source: "forge",
-    now: NOW,
-    paused: false,
-    defaultDeadlineSeconds: 3600,
-    defaultObjectionSeconds: 10,
-  };
-  return createApproval(input, ctx).approval;
-}
+const request = (gate: Gate, n: number) => numberedRequest(gate, n, NOW);
 
 function harness(pending: Approval[], cards: Record<string, string> = {}) {
   const answers: RecordedAnswer[] = [];

@@ -6,29 +6,21 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { PLATFORMS } from "../../../../src/bot/platforms.js";
-import type { Approval } from "../../../../src/domain/approval.js";
 import type { MessageRef } from "../../../../src/domain/channel.js";
 import type { OutboxJob } from "../../../../src/domain/outbox.js";
-import { createApproval } from "../../../../src/handlers/approvals/approval-machine.js";
 import { createChatHandler } from "../../../../src/handlers/chat/chat-handler.js";
 import { createOperatorDirectory } from "../../../../src/handlers/chat/operators.js";
-import { type RecordedAnswer, quietDeps, recordingService } from "../../../helpers/chat-handler-fakes.js";
+import {
+  type RecordedAnswer,
+  numberedRequest,
+  quietDeps,
+  recordingService,
+} from "../../../helpers/chat-handler-fakes.js";
 import { webchatText } from "../../../helpers/inbound-text.js";
 
 const NOW = new Date("2026-11-22T09:00:00Z");
 
-function request(n: number): Approval {
-  const ctx = {
-    id: `00000000-0000-0000-0000-00000000000${n}`,
-    code: `K7Q${"ABCDEF"[n]}`,
-    source: "forge",
-    now: NOW,
-    paused: false,
-    defaultDeadlineSeconds: 3600,
-    defaultObjectionSeconds: 10,
-  };
-  return createApproval({ title: `deploy ${n}`, gate: "medium" }, ctx).approval;
-}
+const request = (n: number) => numberedRequest("medium", n, NOW);
 
 /** Two requests wait (so a bare answer decides nothing); card9 shows the first after `recordedAfter` lookups. */
 function harness(recordedAfter: number, retryMs: readonly number[] | undefined = [1, 1, 1]) {
