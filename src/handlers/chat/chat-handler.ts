@@ -248,23 +248,25 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const waiting = awaitingNote.get(key);
     awaitingNote.delete(key);
 
+    // Read as an answer on its own (it may name a code); a reply to a card is read again below.
+    const parsed = parseAnswer(text, false);
+
     // A reply to a card: a leading verdict is the answer, the rest is the note.
     if (event.replyToMessageId) {
-      const parsed = parseAnswer(text, true);
+      const onCard = parseAnswer(text, true);
       // Only a verdict without a code needs its card: with a code, or as an awaited note, the
       // answer goes the same way whether or not the card is found.
       const ref = await findCard(
         { channel: event.channel, chatId: event.chatId, messageId: event.replyToMessageId },
-        parsed !== null && !parseAnswer(text, false)?.code,
+        onCard !== null && !parsed?.code,
       );
       if (ref) {
-        if (parsed) return void (await answerWith(event, operator, ref.approvalId, parsed));
+        if (onCard) return void (await answerWith(event, operator, ref.approvalId, onCard));
         if (waiting?.approvalId === ref.approvalId)
           return void (await decide(event, operator, ref.approvalId, "modify", text));
       }
     }
 
-    const parsed = parseAnswer(text, false);
     if (parsed?.code) {
       const approval = await deps.service.getByCode(parsed.code);
       if (!approval) return say(event, "unknown-code", { code: parsed.code });
