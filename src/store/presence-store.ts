@@ -2,6 +2,7 @@
  * Who is away and who answers for them: `away until <date> [delegate to <name>]` and `back` in
  * chat. A row past its `away_until` is over by itself (no timer): every read ignores it.
  */
+import { createCachedRead } from "../lib/cached-read.js";
 import { type AuditEntry, appendAudit } from "./audit-store.js";
 import { type Database, many, withTransaction } from "./db.js";
 
@@ -37,32 +38,22 @@ const toAbsence = (r: AbsenceRow): Absence => ({
  */
 export function createPresenceStore(db: Database, options: { cacheMs?: number } = {}) {
   const cacheMs = options.cacheMs ?? 1_000;
-  let cached: { rows: Absence[]; until: number } | null = null;
-  let reading: Promise<Absence[]> | null = null;
-  // A write while a read is on its way must not let that read's older rows be cached.
-  let writes = 0;
-  /** One read at a time however many announcements ask at once. */
-  function read(): Promise<Absence[]> {
-    const seen = writes;
-    reading ??= many<AbsenceRow>(
-      db.pool,
-      "SELECT * FROM operator_presence WHERE away_until > now() ORDER BY set_at, operator",
-    )
-      .then((rows) => {
-        const absences = rows.map(toAbsence);
-        if (seen === writes) cached = { rows: absences, until: Date.now() + cacheMs };
-        return absences;
-      })
-      .finally(() => {
-        reading = null;
-      });
-    return reading;
-  }
+  // Read on every announcement and inbound message: one read at a time however many ask at once.
+  const absences = createCachedRead(
+    async () =>
+      (
+        await many<AbsenceRow>(
+          db.pool,
+          "SELECT * FROM operator_presence WHERE away_until > now() ORDER BY set_at, operator",
+        )
+      ).map(toAbsence),
+    cacheMs,
+  );
   return {
     /** Absences not yet over at `now`, oldest first. */
     async active(now: Date = new Date()): Promise<Absence[]> {
       // Every row not over by the wall clock is read; `now` filters, so a cached read serves any caller.
-      const rows = cached && cached.until > Date.now() ? cached.rows : await read();
+      const rows = await absences.get();
       return rows.filter((a) => a.until.getTime() > now.getTime());
     },
 
@@ -78,9 +69,7 @@ export function createPresenceStore(db: Database, options: { cacheMs?: number } 
         );
         await appendAudit(client, audit);
       });
-      writes++;
-      cached = null;
-      reading = null;
+      absences.wrote();
     },
 
     /**
@@ -98,9 +87,7 @@ export function createPresenceStore(db: Database, options: { cacheMs?: number } 
         if (running) await appendAudit(client, audit);
         return running;
       });
-      writes++;
-      cached = null;
-      reading = null;
+      absences.wrote();
       return ended;
     },
   };

@@ -2,7 +2,7 @@
  * Small durable switches, such as whether autonomy is paused (a pause survives restarts).
  */
 import { type AuditEntry, appendAudit } from "./audit-store.js";
-import { singleFlight } from "../lib/single-flight.js";
+import { createCachedRead } from "../lib/cached-read.js";
 import { type Database, maybeOne, withTransaction } from "./db.js";
 
 /** The pause switch as stored: who flipped it and when (null when never set). */
@@ -19,27 +19,16 @@ export interface PauseState {
  */
 export function createSettingsStore(db: Database, options: { cacheMs?: number } = {}) {
   const cacheMs = options.cacheMs ?? 1_000;
-  let cached: { paused: boolean; until: number } | null = null;
-  // Bumped by every write here, so a read that was already on its way cannot cache the old value.
-  let writes = 0;
-  // When the cache lapses under load (hundreds of timers and creates a second), the callers of
-  // that moment share one read instead of each sending its own.
-  const readPaused = singleFlight(async () => {
-    const writesBefore = writes;
+  // Read on every create and timer: at a lapse under load the callers of that moment share one read.
+  const pause = createCachedRead(async () => {
     const row = await maybeOne<{ value: { paused: boolean } }>(
       db.pool,
       "SELECT value FROM settings WHERE key = 'pause'",
     );
-    const paused = row?.value.paused ?? false;
-    if (writes !== writesBefore) return cached?.paused ?? paused;
-    cached = { paused, until: Date.now() + cacheMs };
-    return paused;
-  });
+    return row?.value.paused ?? false;
+  }, cacheMs);
   return {
-    async isPaused(): Promise<boolean> {
-      if (cached && cached.until > Date.now()) return cached.paused;
-      return readPaused();
-    },
+    isPaused: (): Promise<boolean> => pause.get(),
     /** The stored pause switch, uncached, with who set it and when. */
     async pauseState(): Promise<PauseState> {
       const row = await maybeOne<{ value: { paused: boolean; by?: string; at?: string } }>(
@@ -67,8 +56,7 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
         return row !== null;
       });
       // Either way it is paused now (won here, or already paused by someone else).
-      writes++;
-      cached = { paused: true, until: Date.now() + cacheMs };
+      pause.wrote(true);
       return paused;
     },
     /** Flip the pause; `audit` entries are written in the same transaction. */
@@ -80,8 +68,7 @@ export function createSettingsStore(db: Database, options: { cacheMs?: number } 
         );
         await appendAudit(client, audit);
       });
-      writes++;
-      cached = { paused, until: Date.now() + cacheMs };
+      pause.wrote(paused);
     },
   };
 }
